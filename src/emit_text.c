@@ -1,0 +1,158 @@
+/* The 291-style text of QEMU's qcow2.py: "dump-header" for the default
+ * view, "dump-header-exts" for -e, byte for byte, with the bitmap table of
+ * current qcow2.py under -t. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "emit.h"
+#include "utf8.h"
+
+#define LABEL "%-25s "
+
+static void put_bitlist(FILE *out, uint64_t v)
+{
+	const char *sep = "";
+
+	fputc('[', out);
+	for (unsigned bit = 0; bit < 64; bit++) {
+		if (v & (1ull << bit)) {
+			fprintf(out, "%s%u", sep, bit);
+			sep = ", ";
+		}
+	}
+	fputc(']', out);
+}
+
+/* qcow2.py's names for the flag bits, in its Python list notation. */
+static void put_bitmap_flags(FILE *out, uint64_t v)
+{
+	const char *sep = "";
+
+	fprintf(out, "0x%" PRIx64 " ([", v);
+	for (unsigned bit = 0; bit < 32; bit++) {
+		if (!(v & (1ull << bit)))
+			continue;
+		if (bit == 0)
+			fprintf(out, "%s'in-use'", sep);
+		else if (bit == 1)
+			fprintf(out, "%s'auto'", sep);
+		else
+			fprintf(out, "%s'bit-%u'", sep, bit);
+		sep = ", ";
+	}
+	fputs("])", out);
+}
+
+static void put_fields(FILE *out, const void *obj,
+		       const struct q2_field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = q2_field_get(obj, &fields[i]);
+
+		fprintf(out, LABEL, fields[i].name);
+		switch (fields[i].fmt) {
+		case Q2_FMT_DEC: fprintf(out, "%" PRIu64, v); break;
+		case Q2_FMT_HEX: fprintf(out, "0x%" PRIx64, v); break;
+		case Q2_FMT_BITS: put_bitlist(out, v); break;
+		case Q2_FMT_BMFLAGS: put_bitmap_flags(out, v); break;
+		}
+		fputc('\n', out);
+	}
+}
+
+/* qcow2.py quotes the data when every byte is in Python's
+ * string.printable (ASCII graphics and " \t\n\r\v\f"), else says
+ * <binary>. */
+static void put_ext_data(FILE *out, const struct q2_ext *x)
+{
+	for (uint32_t i = 0; i < x->length; i++) {
+		uint8_t c = x->data[i];
+
+		if (!((c >= 0x20 && c < 0x7f) || (c >= 0x09 && c <= 0x0d))) {
+			fprintf(out, LABEL "<binary>\n", "data");
+			return;
+		}
+	}
+	fprintf(out, LABEL "'", "data");
+	fwrite(x->data, 1, x->length, out);
+	fputs("'\n", out);
+}
+
+static void put_bitmap_table(FILE *out, const struct q2_bitmap *bm,
+			     uint64_t cluster_size)
+{
+	fprintf(out, "%-14s %-15s %-12s %s\n", "Bitmap table", "type", "size",
+		"offset");
+	for (uint32_t i = 0; i < bm->bitmap_table_size; i++) {
+		enum q2_bte_type t = q2_bte_classify(bm->table[i]);
+
+		fprintf(out, "%-14" PRIu32 " %-15s %-12" PRIu64 " %" PRIu64 "\n",
+			i, q2_bte_type_name(t),
+			t == Q2_BTE_SERIALIZED ? cluster_size : 0,
+			(uint64_t)(bm->table[i] & Q2_BTE_OFFSET_MASK));
+	}
+}
+
+static void put_bitmaps_ext(FILE *out, const struct q2_image *img,
+			    const struct q2_bitmaps_ext *bx,
+			    const struct q2_emit_opts *opts)
+{
+	uint64_t cluster_size = 1ull << img->header.cluster_bits;
+
+	put_fields(out, bx, q2_bitmaps_ext_fields, q2_n_bitmaps_ext_fields);
+	for (size_t i = 0; i < bx->n_bitmaps; i++) {
+		const struct q2_bitmap *bm = &bx->bitmaps[i];
+
+		fprintf(out, "\n" LABEL, "Bitmap name");
+		fput_terminal_safe(out, (const uint8_t *)bm->name,
+				   bm->name_size);
+		fputc('\n', out);
+		put_fields(out, bm, q2_dir_entry_fields, q2_n_dir_entry_fields);
+		if (opts->bitmap_table && bm->table_loaded)
+			put_bitmap_table(out, bm, cluster_size);
+	}
+}
+
+static void put_extensions(FILE *out, const struct q2_image *img,
+			   const struct q2_emit_opts *opts)
+{
+	for (size_t i = 0; i < img->n_exts; i++) {
+		const struct q2_ext *x = &img->exts[i];
+
+		fputs("Header extension:\n", out);
+		fprintf(out, LABEL "0x%" PRIx32 " (%s)\n", "magic", x->magic,
+			q2_ext_name(x->magic));
+		fprintf(out, LABEL "%" PRIu32 "\n", "length", x->length);
+		if (x->bitmaps)
+			put_bitmaps_ext(out, img, x->bitmaps, opts);
+		else
+			put_ext_data(out, x);
+		fputc('\n', out);
+	}
+}
+
+static int text_image(FILE *out, const char *path, size_t index,
+		      const struct q2_image *img,
+		      const struct q2_emit_opts *opts)
+{
+	/* Several images are told apart the way head(1) does it. */
+	if (opts->n_images > 1) {
+		fputs(index ? "\n==> " : "==> ", out);
+		fput_terminal_safe(out, (const uint8_t *)path, strlen(path));
+		fputs(" <==\n", out);
+	}
+	if (img->header_decoded && opts->view == Q2_VIEW_DEFAULT) {
+		put_fields(out, &img->header, q2_header_fields,
+			   q2_n_header_fields);
+		fputc('\n', out);
+	}
+	put_extensions(out, img, opts);
+	return ferror(out) ? -1 : 0;
+}
+
+const struct q2_emitter q2_emitter_text = {
+	.name = "text",
+	.image = text_image,
+};

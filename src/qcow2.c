@@ -1,0 +1,582 @@
+/* The decoder: reads an image through a q2_reader into the model.
+ *
+ * It validates in stages (a fixed part fits, then its variable part fits,
+ * then counts agree both ways) and stops decoding a structure at its first
+ * fault, keeping everything decoded before it.  No allocation is sized from
+ * the image beyond QEMU's limits, and no size is trusted before it is
+ * checked against the file's size. */
+#include "config.h"
+
+#include "qcow2.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "be.h"
+
+#define FIELD(type, member, off, fmt)                                        \
+	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
+	  fmt }
+
+const struct q2_field q2_header_fields[] = {
+	FIELD(struct q2_header, magic, 0, Q2_FMT_HEX),
+	FIELD(struct q2_header, version, 4, Q2_FMT_DEC),
+	FIELD(struct q2_header, backing_file_offset, 8, Q2_FMT_HEX),
+	FIELD(struct q2_header, backing_file_size, 16, Q2_FMT_HEX),
+	FIELD(struct q2_header, cluster_bits, 20, Q2_FMT_DEC),
+	FIELD(struct q2_header, size, 24, Q2_FMT_DEC),
+	FIELD(struct q2_header, crypt_method, 32, Q2_FMT_DEC),
+	FIELD(struct q2_header, l1_size, 36, Q2_FMT_DEC),
+	FIELD(struct q2_header, l1_table_offset, 40, Q2_FMT_HEX),
+	FIELD(struct q2_header, refcount_table_offset, 48, Q2_FMT_HEX),
+	FIELD(struct q2_header, refcount_table_clusters, 56, Q2_FMT_DEC),
+	FIELD(struct q2_header, nb_snapshots, 60, Q2_FMT_DEC),
+	FIELD(struct q2_header, snapshot_offset, 64, Q2_FMT_HEX),
+	FIELD(struct q2_header, incompatible_features, 72, Q2_FMT_BITS),
+	FIELD(struct q2_header, compatible_features, 80, Q2_FMT_BITS),
+	FIELD(struct q2_header, autoclear_features, 88, Q2_FMT_BITS),
+	FIELD(struct q2_header, refcount_order, 96, Q2_FMT_DEC),
+	FIELD(struct q2_header, header_length, 100, Q2_FMT_DEC),
+};
+const size_t q2_n_header_fields =
+	sizeof q2_header_fields / sizeof q2_header_fields[0];
+
+const struct q2_field q2_bitmaps_ext_fields[] = {
+	FIELD(struct q2_bitmaps_ext, nb_bitmaps, 0, Q2_FMT_DEC),
+	FIELD(struct q2_bitmaps_ext, reserved32, 4, Q2_FMT_DEC),
+	FIELD(struct q2_bitmaps_ext, bitmap_directory_size, 8, Q2_FMT_HEX),
+	FIELD(struct q2_bitmaps_ext, bitmap_directory_offset, 16, Q2_FMT_HEX),
+};
+const size_t q2_n_bitmaps_ext_fields =
+	sizeof q2_bitmaps_ext_fields / sizeof q2_bitmaps_ext_fields[0];
+
+const struct q2_field q2_dir_entry_fields[] = {
+	FIELD(struct q2_bitmap, bitmap_table_offset, 0, Q2_FMT_HEX),
+	FIELD(struct q2_bitmap, bitmap_table_size, 8, Q2_FMT_DEC),
+	FIELD(struct q2_bitmap, flags, 12, Q2_FMT_BMFLAGS),
+	FIELD(struct q2_bitmap, type, 16, Q2_FMT_DEC),
+	FIELD(struct q2_bitmap, granularity_bits, 17, Q2_FMT_DEC),
+	FIELD(struct q2_bitmap, name_size, 18, Q2_FMT_DEC),
+	FIELD(struct q2_bitmap, extra_data_size, 20, Q2_FMT_DEC),
+};
+const size_t q2_n_dir_entry_fields =
+	sizeof q2_dir_entry_fields / sizeof q2_dir_entry_fields[0];
+
+uint64_t q2_field_get(const void *obj, const struct q2_field *f)
+{
+	const unsigned char *p = (const unsigned char *)obj + f->model_offset;
+
+	switch (f->width) {
+	case 1: return *(const uint8_t *)p;
+	case 2: return *(const uint16_t *)(const void *)p;
+	case 4: return *(const uint32_t *)(const void *)p;
+	default: return *(const uint64_t *)(const void *)p;
+	}
+}
+
+static void field_decode(void *obj, const struct q2_field *f,
+			 const uint8_t *disk)
+{
+	unsigned char *p = (unsigned char *)obj + f->model_offset;
+	const uint8_t *src = disk + f->disk_offset;
+
+	switch (f->width) {
+	case 1: *(uint8_t *)p = src[0]; break;
+	case 2: *(uint16_t *)(void *)p = be16_at(src); break;
+	case 4: *(uint32_t *)(void *)p = be32_at(src); break;
+	default: *(uint64_t *)(void *)p = be64_at(src); break;
+	}
+}
+
+/* Decodes the rows of table whose bytes lie below limit. */
+static void fields_decode(void *obj, const struct q2_field *table, size_t n,
+			  const uint8_t *disk, size_t limit)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].disk_offset + table[i].width <= limit)
+			field_decode(obj, &table[i], disk);
+}
+
+static const struct {
+	uint32_t magic;
+	enum q2_ext_kind kind;
+	const char *name;
+} ext_kinds[] = {
+	{ Q2_EXT_BACKING_FORMAT, Q2_EXTK_BACKING_FORMAT, "Backing format" },
+	{ Q2_EXT_FEATURE_TABLE, Q2_EXTK_FEATURE_TABLE, "Feature table" },
+	{ Q2_EXT_CRYPTO, Q2_EXTK_CRYPTO, "Crypto header" },
+	{ Q2_EXT_BITMAPS, Q2_EXTK_BITMAPS, "Bitmaps" },
+	{ Q2_EXT_DATA_FILE, Q2_EXTK_DATA_FILE, "Data file" },
+};
+
+static enum q2_ext_kind ext_kind(uint32_t magic)
+{
+	for (size_t i = 0; i < sizeof ext_kinds / sizeof ext_kinds[0]; i++)
+		if (ext_kinds[i].magic == magic)
+			return ext_kinds[i].kind;
+	return Q2_EXTK_UNKNOWN;
+}
+
+const char *q2_ext_name(uint32_t magic)
+{
+	for (size_t i = 0; i < sizeof ext_kinds / sizeof ext_kinds[0]; i++)
+		if (ext_kinds[i].magic == magic)
+			return ext_kinds[i].name;
+	return "<unknown>";
+}
+
+enum q2_bte_type q2_bte_classify(uint64_t entry)
+{
+	if (entry & Q2_BTE_OFFSET_MASK)
+		return (entry & Q2_BTE_ALL_ONES) ? Q2_BTE_INVALID
+						 : Q2_BTE_SERIALIZED;
+	return (entry & Q2_BTE_ALL_ONES) ? Q2_BTE_ALL_ONES_T : Q2_BTE_ALL_ZEROES;
+}
+
+const char *q2_bte_type_name(enum q2_bte_type t)
+{
+	switch (t) {
+	case Q2_BTE_ALL_ZEROES: return "all-zeroes";
+	case Q2_BTE_ALL_ONES_T: return "all-ones";
+	case Q2_BTE_SERIALIZED: return "serialized";
+	default: return "invalid";
+	}
+}
+
+const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img)
+{
+	for (size_t i = 0; i < img->n_exts; i++)
+		if (img->exts[i].bitmaps && img->exts[i].bitmaps->dir_decoded)
+			return img->exts[i].bitmaps;
+	return NULL;
+}
+
+struct decoder {
+	const struct q2_reader *r;
+	const struct q2_decode_opts *opts;
+	struct q2_image *img;
+	uint64_t cluster_size;
+	uint64_t tables_loaded; /* bytes, against Q2_MAX_TABLES_TOTAL */
+	bool dir_seen;          /* a directory was already decoded */
+};
+
+static void fail(struct decoder *d, enum q2_code code, enum q2_where where,
+		 uint32_t index, uint64_t offset, int sys_errno)
+{
+	struct q2_image *img = d->img;
+	struct q2_error *grown;
+
+	grown = realloc(img->errors, (img->n_errors + 1) * sizeof *grown);
+	if (!grown)
+		return; /* the caller stops this structure all the same */
+	img->errors = grown;
+	img->errors[img->n_errors++] = (struct q2_error){
+		.code = code, .where = where, .index = index,
+		.offset = offset, .sys_errno = sys_errno,
+	};
+}
+
+/* Reads [off, off + len) for a structure; on failure records why. */
+static bool read_or_fail(struct decoder *d, uint64_t off, void *buf,
+			 size_t len, enum q2_where where, uint32_t index,
+			 uint64_t report_offset)
+{
+	int sys_errno = 0;
+	enum q2_code code = q2_read(d->r, off, buf, len, &sys_errno);
+
+	if (code == Q2_OK)
+		return true;
+	fail(d, code, where, index, report_offset, sys_errno);
+	return false;
+}
+
+/* malloc(len + 1) and read len bytes, NUL-terminated for convenience. */
+static uint8_t *read_alloc(struct decoder *d, uint64_t off, size_t len,
+			   enum q2_where where, uint32_t index)
+{
+	uint8_t *buf;
+
+	if (!q2_reader_fits(d->r, off, len)) {
+		fail(d, Q2_E_TRUNCATED, where, index, off, 0);
+		return NULL;
+	}
+	buf = malloc(len + 1);
+	if (!buf) {
+		fail(d, Q2_E_NOMEM, where, index, off, 0);
+		return NULL;
+	}
+	if (!read_or_fail(d, off, buf, len, where, index, off)) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+static bool decode_header(struct decoder *d)
+{
+	struct q2_header *h = &d->img->header;
+	uint8_t buf[Q2_V3_HEADER_LENGTH + 1];
+	uint64_t avail = d->r->size;
+
+	/* A short file that does not even start with the magic is "not
+	 * qcow2" rather than "truncated". */
+	if (avail >= 4) {
+		if (!read_or_fail(d, 0, buf, 4, Q2_W_HEADER, Q2_NO_INDEX, 0))
+			return false;
+		if (be32_at(buf) != Q2_MAGIC) {
+			fail(d, Q2_E_MAGIC, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
+			return false;
+		}
+	}
+	if (avail >= 8) {
+		if (!read_or_fail(d, 4, buf + 4, 4, Q2_W_HEADER, Q2_NO_INDEX, 0))
+			return false;
+		if (be32_at(buf + 4) != 2 && be32_at(buf + 4) != 3) {
+			fail(d, Q2_E_VERSION, Q2_W_HEADER, Q2_NO_INDEX, 4, 0);
+			return false;
+		}
+	}
+	if (!read_or_fail(d, 0, buf, Q2_V2_HEADER_LENGTH, Q2_W_HEADER,
+			  Q2_NO_INDEX, 0))
+		return false;
+	fields_decode(h, q2_header_fields, q2_n_header_fields, buf,
+		      Q2_V2_HEADER_LENGTH);
+	if (h->version == 2) {
+		h->refcount_order = 4;
+		h->header_length = Q2_V2_HEADER_LENGTH;
+	} else {
+		if (!read_or_fail(d, 0, buf, Q2_V3_HEADER_LENGTH, Q2_W_HEADER,
+				  Q2_NO_INDEX, 0))
+			return false;
+		fields_decode(h, q2_header_fields, q2_n_header_fields, buf,
+			      Q2_V3_HEADER_LENGTH);
+	}
+	/* From here on the fixed header is sound enough to show. */
+	d->img->header_decoded = true;
+	if (h->cluster_bits < Q2_MIN_CLUSTER_BITS ||
+	    h->cluster_bits > Q2_MAX_CLUSTER_BITS) {
+		fail(d, Q2_E_CLUSTER_BITS, Q2_W_HEADER, Q2_NO_INDEX, 20, 0);
+		return false;
+	}
+	d->cluster_size = 1ull << h->cluster_bits;
+	if (h->header_length < (h->version == 2 ? Q2_V2_HEADER_LENGTH
+						 : Q2_V3_HEADER_LENGTH) ||
+	    h->header_length > d->cluster_size) {
+		fail(d, Q2_E_HEADER_LENGTH, Q2_W_HEADER, Q2_NO_INDEX, 100, 0);
+		return false;
+	}
+	if (!q2_reader_fits(d->r, 0, h->header_length)) {
+		fail(d, Q2_E_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
+		return false;
+	}
+	if (h->header_length > Q2_V3_HEADER_LENGTH) {
+		if (!read_or_fail(d, Q2_V3_HEADER_LENGTH, buf, 1, Q2_W_HEADER,
+				  Q2_NO_INDEX, Q2_V3_HEADER_LENGTH))
+			return false;
+		h->has_compression_type = true;
+		h->compression_type = buf[0];
+	}
+	return true;
+}
+
+static void decode_backing_name(struct decoder *d)
+{
+	const struct q2_header *h = &d->img->header;
+
+	if (!h->backing_file_offset)
+		return;
+	if (h->backing_file_size > Q2_MAX_BACKING_NAME) {
+		fail(d, Q2_E_BACKING_NAME_SIZE, Q2_W_HEADER, Q2_NO_INDEX, 16, 0);
+		return;
+	}
+	d->img->backing_file =
+		(char *)read_alloc(d, h->backing_file_offset,
+				   h->backing_file_size, Q2_W_BACKING_NAME,
+				   Q2_NO_INDEX);
+}
+
+static void load_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
+{
+	uint64_t n = bm->bitmap_table_size;
+	uint64_t bytes = n * 8;
+	uint8_t *raw;
+
+	if (n > Q2_MAX_TABLE_ENTRIES || n * d->cluster_size > Q2_MAX_BITMAP_PHYS) {
+		fail(d, Q2_E_TABLE_TOO_LARGE, Q2_W_DIR_ENTRY, idx,
+		     bm->entry_offset + 8, 0);
+		return;
+	}
+	if (bytes > Q2_MAX_TABLES_TOTAL - d->tables_loaded) {
+		fail(d, Q2_E_TABLES_BUDGET, Q2_W_TABLE, idx,
+		     bm->bitmap_table_offset, 0);
+		return;
+	}
+	if (n == 0) {
+		bm->table_loaded = true;
+		return;
+	}
+	raw = read_alloc(d, bm->bitmap_table_offset, bytes, Q2_W_TABLE, idx);
+	if (!raw)
+		return;
+	/* Converted in place: each entry is read whole before it is
+	 * overwritten, and the buffer came from malloc, so it is aligned. */
+	bm->table = (uint64_t *)(void *)raw;
+	for (uint64_t i = 0; i < n; i++)
+		bm->table[i] = be64_at(raw + i * 8);
+	bm->table_loaded = true;
+	d->tables_loaded += bytes;
+}
+
+/* Decodes one directory entry at pos; returns its padded size, or 0 after
+ * recording why it does not fit. */
+static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
+				 uint64_t dir_size, uint64_t dir_offset,
+				 uint64_t pos, uint32_t idx,
+				 struct q2_bitmap *bm)
+{
+	const uint8_t *e = dir + pos;
+	uint64_t var, entry_size;
+
+	bm->entry_offset = dir_offset + pos;
+	if (Q2_DIR_ENTRY_FIXED > dir_size - pos) {
+		fail(d, Q2_E_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY, idx,
+		     bm->entry_offset, 0);
+		return 0;
+	}
+	fields_decode(bm, q2_dir_entry_fields, q2_n_dir_entry_fields, e,
+		      Q2_DIR_ENTRY_FIXED);
+	var = (uint64_t)bm->extra_data_size + bm->name_size;
+	entry_size = (Q2_DIR_ENTRY_FIXED + var + 7) & ~(uint64_t)7;
+	if (entry_size > dir_size - pos) {
+		fail(d, Q2_E_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY, idx,
+		     bm->entry_offset, 0);
+		return 0;
+	}
+	if (bm->extra_data_size) {
+		bm->extra_data = malloc(bm->extra_data_size);
+		if (!bm->extra_data) {
+			fail(d, Q2_E_NOMEM, Q2_W_DIR_ENTRY, idx,
+			     bm->entry_offset, 0);
+			return 0;
+		}
+		memcpy(bm->extra_data, e + Q2_DIR_ENTRY_FIXED,
+		       bm->extra_data_size);
+	}
+	bm->name = malloc((size_t)bm->name_size + 1);
+	if (!bm->name) {
+		fail(d, Q2_E_NOMEM, Q2_W_DIR_ENTRY, idx, bm->entry_offset, 0);
+		return 0;
+	}
+	memcpy(bm->name, e + Q2_DIR_ENTRY_FIXED + bm->extra_data_size,
+	       bm->name_size);
+	bm->name[bm->name_size] = 0;
+	return entry_size;
+}
+
+static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
+			     uint64_t data_offset)
+{
+	uint64_t size = bx->bitmap_directory_size;
+	uint64_t offset = bx->bitmap_directory_offset;
+	uint64_t pos = 0;
+	uint32_t i = 0;
+	bool broken = false;
+	uint8_t *dir;
+
+	if (bx->nb_bitmaps > Q2_MAX_BITMAPS) {
+		fail(d, Q2_E_TOO_MANY_BITMAPS, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
+		     data_offset, 0);
+		return;
+	}
+	if (size > Q2_MAX_DIR_SIZE) {
+		fail(d, Q2_E_DIR_TOO_LARGE, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
+		     data_offset + 8, 0);
+		return;
+	}
+	dir = read_alloc(d, offset, size, Q2_W_DIR, Q2_NO_INDEX);
+	if (!dir)
+		return;
+	if (bx->nb_bitmaps) {
+		bx->bitmaps = calloc(bx->nb_bitmaps, sizeof *bx->bitmaps);
+		if (!bx->bitmaps) {
+			fail(d, Q2_E_NOMEM, Q2_W_DIR, Q2_NO_INDEX, offset, 0);
+			free(dir);
+			return;
+		}
+	}
+	bx->dir_decoded = true;
+	while (i < bx->nb_bitmaps && pos < size) {
+		struct q2_bitmap *bm = &bx->bitmaps[i];
+		uint64_t used = decode_dir_entry(d, dir, size, offset, pos, i, bm);
+
+		if (!used) {
+			/* keep the fields of a broken entry out of view */
+			free(bm->extra_data);
+			free(bm->name);
+			memset(bm, 0, sizeof *bm);
+			broken = true;
+			break;
+		}
+		bx->n_bitmaps = ++i;
+		pos += used;
+	}
+	free(dir);
+	if (!broken && i < bx->nb_bitmaps)
+		fail(d, Q2_E_DIR_TOO_FEW, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
+	else if (!broken && pos < size)
+		fail(d, Q2_E_DIR_TRAILING, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
+	if (d->opts && d->opts->load_tables)
+		for (size_t k = 0; k < bx->n_bitmaps; k++)
+			load_table(d, &bx->bitmaps[k], (uint32_t)k);
+}
+
+static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
+			       uint32_t idx)
+{
+	switch (x->kind) {
+	case Q2_EXTK_FEATURE_TABLE:
+		x->n_features = x->length / Q2_FEATURE_ENTRY_SIZE;
+		if (!x->n_features)
+			break;
+		x->features = calloc(x->n_features, sizeof *x->features);
+		if (!x->features) {
+			x->n_features = 0;
+			fail(d, Q2_E_NOMEM, Q2_W_EXT, idx, x->offset, 0);
+			break;
+		}
+		for (size_t i = 0; i < x->n_features; i++) {
+			const uint8_t *p = x->data + i * Q2_FEATURE_ENTRY_SIZE;
+
+			x->features[i].type = p[0];
+			x->features[i].bit = p[1];
+			memcpy(x->features[i].name, p + 2, Q2_FEATURE_NAME_SIZE);
+		}
+		break;
+	case Q2_EXTK_CRYPTO:
+		if (x->length >= 16) {
+			x->has_crypto = true;
+			x->crypto_offset = be64_at(x->data);
+			x->crypto_length = be64_at(x->data + 8);
+		}
+		break;
+	case Q2_EXTK_BITMAPS:
+		if (x->length < Q2_BITMAPS_EXT_SIZE) {
+			fail(d, Q2_E_BITMAPS_EXT_LENGTH, Q2_W_BITMAPS_EXT,
+			     Q2_NO_INDEX, x->offset + 4, 0);
+			break;
+		}
+		x->bitmaps = calloc(1, sizeof *x->bitmaps);
+		if (!x->bitmaps) {
+			fail(d, Q2_E_NOMEM, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
+			     x->offset, 0);
+			break;
+		}
+		fields_decode(x->bitmaps, q2_bitmaps_ext_fields,
+			      q2_n_bitmaps_ext_fields, x->data,
+			      Q2_BITMAPS_EXT_SIZE);
+		/* QEMU uses the first; a second copy is only shown. */
+		if (!d->dir_seen) {
+			d->dir_seen = true;
+			decode_directory(d, x->bitmaps, x->offset + 8);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void decode_extensions(struct decoder *d)
+{
+	struct q2_image *img = d->img;
+	const struct q2_header *h = &img->header;
+	uint64_t end = d->cluster_size;
+	uint64_t pos = h->header_length;
+	size_t cap = 0;
+
+	if (h->backing_file_offset && h->backing_file_offset < end)
+		end = h->backing_file_offset;
+	img->exts_decoded = true;
+	while (pos < end) {
+		uint32_t idx = (uint32_t)img->n_exts;
+		uint8_t hdr[8];
+		struct q2_ext *x;
+
+		if (8 > end - pos) {
+			fail(d, Q2_E_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
+			return;
+		}
+		if (!read_or_fail(d, pos, hdr, 8, Q2_W_EXT, idx, pos))
+			return;
+		if (be32_at(hdr) == Q2_EXT_END)
+			return;
+		if (be32_at(hdr + 4) > end - pos - 8) {
+			fail(d, Q2_E_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
+			return;
+		}
+		if (img->n_exts == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			struct q2_ext *grown =
+				realloc(img->exts, ncap * sizeof *grown);
+
+			if (!grown) {
+				fail(d, Q2_E_NOMEM, Q2_W_EXT, idx, pos, 0);
+				return;
+			}
+			img->exts = grown;
+			cap = ncap;
+		}
+		x = &img->exts[img->n_exts];
+		memset(x, 0, sizeof *x);
+		x->magic = be32_at(hdr);
+		x->length = be32_at(hdr + 4);
+		x->offset = pos;
+		x->kind = ext_kind(x->magic);
+		x->data = read_alloc(d, pos + 8, x->length, Q2_W_EXT, idx);
+		if (!x->data)
+			return;
+		img->n_exts++;
+		decode_ext_payload(d, x, idx);
+		pos += 8 + (((uint64_t)x->length + 7) & ~(uint64_t)7);
+	}
+}
+
+size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
+		 struct q2_image *img)
+{
+	struct decoder d = { .r = r, .opts = opts, .img = img };
+
+	memset(img, 0, sizeof *img);
+	img->file_size = r->size;
+	if (decode_header(&d)) {
+		decode_backing_name(&d);
+		decode_extensions(&d);
+	}
+	return img->n_errors;
+}
+
+static void bitmaps_ext_free(struct q2_bitmaps_ext *bx)
+{
+	if (!bx)
+		return;
+	for (size_t i = 0; i < bx->n_bitmaps; i++) {
+		free(bx->bitmaps[i].extra_data);
+		free(bx->bitmaps[i].name);
+		free(bx->bitmaps[i].table);
+	}
+	free(bx->bitmaps);
+	free(bx);
+}
+
+void q2_image_free(struct q2_image *img)
+{
+	for (size_t i = 0; i < img->n_exts; i++) {
+		free(img->exts[i].data);
+		free(img->exts[i].features);
+		bitmaps_ext_free(img->exts[i].bitmaps);
+	}
+	free(img->exts);
+	free(img->backing_file);
+	free(img->errors);
+	memset(img, 0, sizeof *img);
+}

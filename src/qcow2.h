@@ -1,0 +1,194 @@
+/* The in-memory model of a qcow2 image's metadata and its decoder.
+ *
+ * One struct per on-disk structure.  Members that mirror on-disk fields carry
+ * the spec's names, so that the field tables below can describe them once for
+ * the decoder and every emitter.  Everything the model points to is owned by
+ * it and released by q2_image_free(). */
+#ifndef QCOW2DUMP_QCOW2_H
+#define QCOW2DUMP_QCOW2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "reader.h"
+
+#define Q2_MAGIC 0x514649fbu
+#define Q2_V2_HEADER_LENGTH 72u
+#define Q2_V3_HEADER_LENGTH 104u
+#define Q2_MIN_CLUSTER_BITS 9u
+#define Q2_MAX_CLUSTER_BITS 21u    /* QEMU's limit: 2 MiB clusters */
+#define Q2_MAX_BACKING_NAME 1023u
+
+#define Q2_EXT_END 0u
+#define Q2_EXT_BACKING_FORMAT 0xe2792acau
+#define Q2_EXT_FEATURE_TABLE 0x6803f857u
+#define Q2_EXT_BITMAPS 0x23852875u
+#define Q2_EXT_CRYPTO 0x0537be77u
+#define Q2_EXT_DATA_FILE 0x44415441u
+
+#define Q2_BITMAPS_EXT_SIZE 24u
+#define Q2_MAX_BITMAPS 65535u
+#define Q2_MAX_BITMAP_NAME 1023u
+#define Q2_MAX_DIR_SIZE (1024ull * Q2_MAX_BITMAPS)
+#define Q2_DIR_ENTRY_FIXED 24u
+#define Q2_MAX_TABLE_ENTRIES 0x8000000ull
+#define Q2_MAX_BITMAP_PHYS (512ull << 20)  /* table_size * cluster_size */
+#define Q2_MAX_TABLES_TOTAL (256ull << 20) /* our own cap across bitmaps */
+#define Q2_FEATURE_ENTRY_SIZE 48u
+#define Q2_FEATURE_NAME_SIZE 46u
+
+#define Q2_BME_FLAG_IN_USE (1u << 0)
+#define Q2_BME_FLAG_AUTO (1u << 1)
+#define Q2_BME_FLAG_EXTRA_DATA_COMPATIBLE (1u << 2)
+#define Q2_BTE_OFFSET_MASK 0x00fffffffffffe00ull
+#define Q2_BTE_RESERVED_MASK 0xff000000000001feull
+#define Q2_BTE_ALL_ONES 1ull
+
+struct q2_header {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t backing_file_offset;
+	uint32_t backing_file_size;
+	uint32_t cluster_bits;
+	uint64_t size;
+	uint32_t crypt_method;
+	uint32_t l1_size;
+	uint64_t l1_table_offset;
+	uint64_t refcount_table_offset;
+	uint32_t refcount_table_clusters;
+	uint32_t nb_snapshots;
+	uint64_t snapshot_offset;
+	/* version 3; set to the defaults the spec implies for version 2 */
+	uint64_t incompatible_features;
+	uint64_t compatible_features;
+	uint64_t autoclear_features;
+	uint32_t refcount_order;
+	uint32_t header_length;
+	/* present only when header_length > 104 */
+	bool has_compression_type;
+	uint8_t compression_type;
+};
+
+struct q2_feature {
+	uint8_t type;   /* 0 incompatible, 1 compatible, 2 autoclear */
+	uint8_t bit;
+	char name[Q2_FEATURE_NAME_SIZE + 1]; /* NUL-terminated copy */
+};
+
+enum q2_bte_type {
+	Q2_BTE_ALL_ZEROES,
+	Q2_BTE_ALL_ONES_T,
+	Q2_BTE_SERIALIZED,
+	Q2_BTE_INVALID, /* an offset with the all-ones bit set */
+};
+
+struct q2_bitmap {
+	uint64_t bitmap_table_offset;
+	uint32_t bitmap_table_size;
+	uint32_t flags;
+	uint8_t type;
+	uint8_t granularity_bits;
+	uint16_t name_size;
+	uint32_t extra_data_size;
+
+	uint64_t entry_offset;  /* file offset of this directory entry */
+	uint8_t *extra_data;    /* extra_data_size bytes, or NULL */
+	char *name;             /* name_size bytes plus a NUL; may hold NULs */
+	uint64_t *table;        /* bitmap_table_size entries when loaded */
+	bool table_loaded;
+};
+
+struct q2_bitmaps_ext {
+	uint32_t nb_bitmaps;
+	uint32_t reserved32;
+	uint64_t bitmap_directory_size;
+	uint64_t bitmap_directory_offset;
+
+	/* Directory entries decoded soundly, in directory order.  Only the
+	 * first bitmaps extension of an image has its directory decoded. */
+	struct q2_bitmap *bitmaps;
+	size_t n_bitmaps;
+	bool dir_decoded;
+};
+
+enum q2_ext_kind {
+	Q2_EXTK_UNKNOWN,
+	Q2_EXTK_BACKING_FORMAT,
+	Q2_EXTK_FEATURE_TABLE,
+	Q2_EXTK_BITMAPS,
+	Q2_EXTK_CRYPTO,
+	Q2_EXTK_DATA_FILE,
+};
+
+struct q2_ext {
+	uint32_t magic;
+	uint32_t length;
+	uint64_t offset;        /* file offset of the magic */
+	enum q2_ext_kind kind;
+	uint8_t *data;          /* length bytes plus a NUL */
+
+	struct q2_feature *features; /* feature table entries */
+	size_t n_features;
+	bool has_crypto;             /* crypto header fields decoded */
+	uint64_t crypto_offset;
+	uint64_t crypto_length;
+	struct q2_bitmaps_ext *bitmaps; /* when length >= 24 */
+};
+
+struct q2_image {
+	uint64_t file_size;
+	bool header_decoded;   /* header holds sound values to print */
+	struct q2_header header;
+	char *backing_file;    /* backing_file_size bytes plus a NUL, or NULL */
+	struct q2_ext *exts;
+	size_t n_exts;
+	bool exts_decoded;     /* the extension area was walked */
+	struct q2_error *errors;
+	size_t n_errors;
+};
+
+struct q2_decode_opts {
+	bool load_tables;      /* read each bitmap's table entries */
+};
+
+/* Fills img from r.  Everything sound is kept; each problem that stops
+ * decoding of a structure is appended to img->errors.  Returns the number
+ * of errors (0 on success). */
+size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
+		 struct q2_image *img);
+void q2_image_free(struct q2_image *img);
+
+/* Helpers shared by the emitters. */
+const char *q2_ext_name(uint32_t magic); /* qcow2.py's names, "<unknown>" */
+const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img);
+enum q2_bte_type q2_bte_classify(uint64_t entry);
+const char *q2_bte_type_name(enum q2_bte_type t);
+
+/* Field tables: one row per fixed-size on-disk field of a structure. */
+enum q2_fmt {
+	Q2_FMT_DEC,      /* 16 */
+	Q2_FMT_HEX,      /* 0x10 */
+	Q2_FMT_BITS,     /* [0, 4] */
+	Q2_FMT_BMFLAGS,  /* 0x3 (['in-use', 'auto']) */
+};
+
+struct q2_field {
+	const char *name;
+	uint32_t disk_offset;   /* from the start of the structure */
+	uint8_t width;          /* bytes on disk and in the model */
+	size_t model_offset;
+	enum q2_fmt fmt;
+};
+
+extern const struct q2_field q2_header_fields[];
+extern const size_t q2_n_header_fields;
+extern const struct q2_field q2_bitmaps_ext_fields[];
+extern const size_t q2_n_bitmaps_ext_fields;
+extern const struct q2_field q2_dir_entry_fields[];
+extern const size_t q2_n_dir_entry_fields;
+
+uint64_t q2_field_get(const void *obj, const struct q2_field *f);
+
+#endif

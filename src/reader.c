@@ -1,0 +1,84 @@
+#include "config.h"
+
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum q2_code q2_reader_open(struct q2_reader *r, const char *path,
+			    int *sys_errno)
+{
+	struct stat st;
+	off_t end;
+	int fd;
+
+	memset(r, 0, sizeof *r);
+	r->fd = -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		*sys_errno = errno;
+		return Q2_E_OPEN;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		*sys_errno = EISDIR;
+		return Q2_E_OPEN;
+	}
+	/* st_size is 0 for a block device; the end offset is right for both. */
+	end = lseek(fd, 0, SEEK_END);
+	if (end < 0) {
+		*sys_errno = errno;
+		close(fd);
+		return Q2_E_IO;
+	}
+	r->fd = fd;
+	r->size = (uint64_t)end;
+	return Q2_OK;
+}
+
+void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len)
+{
+	r->fd = -1;
+	r->mem = buf;
+	r->size = len;
+}
+
+void q2_reader_close(struct q2_reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+enum q2_code q2_read(const struct q2_reader *r, uint64_t off, void *buf,
+		     size_t len, int *sys_errno)
+{
+	uint8_t *dst = buf;
+
+	if (!q2_reader_fits(r, off, len))
+		return Q2_E_TRUNCATED;
+	if (r->fd < 0) {
+		if (len)
+			memcpy(dst, r->mem + off, len);
+		return Q2_OK;
+	}
+	while (len > 0) {
+		ssize_t n = pread(r->fd, dst, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*sys_errno = errno;
+			return Q2_E_IO;
+		}
+		if (n == 0)
+			return Q2_E_TRUNCATED;
+		dst += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return Q2_OK;
+}

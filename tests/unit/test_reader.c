@@ -1,0 +1,85 @@
+/* The bounds-checked reader, from memory and from a real file. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "reader.h"
+
+static void test_memory_bounds(void **state)
+{
+	const uint8_t data[16] = { 1, 2, 3, 4, 5, 6, 7, 8,
+				   9, 10, 11, 12, 13, 14, 15, 16 };
+	struct q2_reader r;
+	uint8_t out[16];
+	int e = 0;
+	(void)state;
+
+	q2_reader_from_memory(&r, data, sizeof data);
+	assert_int_equal(r.size, 16);
+	assert_int_equal(q2_read(&r, 0, out, 16, &e), Q2_OK);
+	assert_memory_equal(out, data, 16);
+	assert_int_equal(q2_read(&r, 12, out, 4, &e), Q2_OK);
+	assert_int_equal(out[0], 13);
+	assert_int_equal(q2_read(&r, 16, out, 0, &e), Q2_OK);
+	assert_int_equal(q2_read(&r, 13, out, 4, &e), Q2_E_TRUNCATED);
+	assert_int_equal(q2_read(&r, 17, out, 0, &e), Q2_E_TRUNCATED);
+	/* off + len would wrap around: still refused */
+	assert_int_equal(q2_read(&r, UINT64_MAX, out, 2, &e), Q2_E_TRUNCATED);
+	assert_false(q2_reader_fits(&r, 8, UINT64_MAX));
+	assert_true(q2_reader_fits(&r, 8, 8));
+	assert_false(q2_reader_fits(&r, 8, 9));
+}
+
+static void test_file(void **state)
+{
+	char path[] = "/tmp/qcow2dump-reader-XXXXXX";
+	int fd = mkstemp(path);
+	struct q2_reader r;
+	uint8_t out[8];
+	int e = 0;
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	close(fd);
+	assert_int_equal(q2_reader_open(&r, path, &e), Q2_OK);
+	assert_int_equal(r.size, 10);
+	assert_int_equal(q2_read(&r, 6, out, 4, &e), Q2_OK);
+	assert_memory_equal(out, "6789", 4);
+	assert_int_equal(q2_read(&r, 7, out, 4, &e), Q2_E_TRUNCATED);
+	/* the file shrinks under the reader: a short read, not garbage */
+	assert_int_equal(truncate(path, 5), 0);
+	assert_int_equal(q2_read(&r, 4, out, 4, &e), Q2_E_TRUNCATED);
+	q2_reader_close(&r);
+	unlink(path);
+}
+
+static void test_open_errors(void **state)
+{
+	struct q2_reader r;
+	int e = 0;
+	(void)state;
+
+	assert_int_equal(q2_reader_open(&r, "/nonexistent/x.qcow2", &e),
+			 Q2_E_OPEN);
+	assert_int_equal(e, ENOENT);
+	assert_int_equal(q2_reader_open(&r, "/tmp", &e), Q2_E_OPEN);
+	assert_int_equal(e, EISDIR);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memory_bounds),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_open_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
