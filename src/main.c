@@ -27,7 +27,6 @@ struct cli {
 };
 
 const char *argp_program_version = PACKAGE_STRING;
-const char *argp_program_bug_address = "<" PACKAGE_BUGREPORT ">";
 
 static const char doc[] =
 	"Show the header, header extensions and persistent dirty bitmaps of "

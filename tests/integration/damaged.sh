@@ -1,0 +1,110 @@
+#!/bin/sh
+# Damaged and hostile images made from a real one: what is sound is shown,
+# the rest reported as "qcow2dump: IMAGE: what (where: structure, offset)"
+# with exit status 2, and no byte outside the file is ever read (under the
+# sanitizer build a stray read would abort with another status).
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+Q create -q -f qcow2 base.qcow2 8M
+Q bitmap --add -f qcow2 base.qcow2 first
+Q bitmap --add -g 1M -f qcow2 base.qcow2 second
+IO -c 'w 0 1M' -f qcow2 base.qcow2
+"$QCOW2DUMP" -t base.qcow2 > base.txt || fail "base image decodes"
+
+# byte offset of the bitmaps extension's magic, and its directory
+ext=$(LC_ALL=C grep -obUaP '\x23\x85\x28\x75' base.qcow2 | head -1 | cut -d: -f1)
+dir=$(( $(awk '$1 == "bitmap_directory_offset" {print $2}' base.txt) ))
+dsize=$(( $(awk '$1 == "bitmap_directory_size" {print $2}' base.txt) ))
+hex() { printf '0x%x' "$1"; }
+# poke FILE OFFSET HEXBYTES: overwrite bytes in place
+poke() {
+	bytes=$3 esc=
+	while [ -n "$bytes" ]; do
+		rest=${bytes#??}; esc="$esc\\$(printf '%03o' "0x${bytes%"$rest"}")"
+		bytes=$rest
+	done
+	printf "$esc" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+head -c 50 base.qcow2 > short.qcow2
+run_q out err short.qcow2
+expect_eq "header cut at 50: exit 2" "$status" 2
+expect_eq "header cut at 50: nothing shown" "$(cat out)" ""
+expect_eq "header cut at 50: message" "$(cat err)" \
+  "qcow2dump: short.qcow2: truncated: the file ends inside this structure (where: header, offset 0x0)"
+
+head -c 65536 base.qcow2 > nodir.qcow2
+run_q out err nodir.qcow2
+expect_eq "directory cut off: exit 2" "$status" 2
+check "directory cut off: header and extension fields still shown" \
+  grep -q '^bitmap_directory_offset' out
+expect_eq "directory cut off: no entry shown" "$(grep -c '^Bitmap name' out)" 0
+expect_eq "directory cut off: message" "$(cat err)" \
+  "qcow2dump: nodir.qcow2: truncated: the file ends inside this structure (where: bitmap directory, offset $(hex "$dir"))"
+
+cp base.qcow2 many.qcow2; poke many.qcow2 $((ext + 8)) 00011170   # 70000
+run_q out err many.qcow2
+expect_eq "nb_bitmaps 70000: exit 2" "$status" 2
+expect_eq "nb_bitmaps 70000: message" "$(cat err)" \
+  "qcow2dump: many.qcow2: nb_bitmaps exceeds QEMU's limit of 65535 (where: bitmaps extension, offset $(hex $((ext + 8))))"
+check "nb_bitmaps 70000: extension still shown" grep -q '^nb_bitmaps  *70000$' out
+
+cp base.qcow2 three.qcow2; poke three.qcow2 $((ext + 8)) 00000003
+run_q out err three.qcow2
+expect_eq "nb_bitmaps 3 of 2: exit 2" "$status" 2
+expect_eq "nb_bitmaps 3 of 2: both real entries shown" "$(grep -c '^Bitmap name' out)" 2
+expect_eq "nb_bitmaps 3 of 2: message" "$(cat err)" \
+  "qcow2dump: three.qcow2: bitmap directory holds fewer entries than nb_bitmaps (where: bitmap directory, offset $(hex $((dir + dsize))))"
+
+cp base.qcow2 huge.qcow2; poke huge.qcow2 $((ext + 16)) 7fffffffffffffff
+run_q out err huge.qcow2
+expect_eq "directory size 2^63-1: refused before any allocation" "$(cat err)" \
+  "qcow2dump: huge.qcow2: bitmap_directory_size exceeds QEMU's limit of 67107840 bytes (where: bitmaps extension, offset $(hex $((ext + 16))))"
+
+cp base.qcow2 table.qcow2; poke table.qcow2 $((dir + 8)) 7fffffff
+run_q out err -t table.qcow2
+expect_eq "table size 2^31: exit 2" "$status" 2
+check "table size 2^31: the other bitmap's table is still shown" \
+  grep -q '^Bitmap table' out
+check "table size 2^31: message" grep -q \
+  "bitmap_table_size exceeds QEMU's limit (where: bitmap directory entry 0, offset $(hex $((dir + 8))))" err
+
+# a name with an escape sequence and a byte that is not UTF-8: shown
+# escaped, never raw on a terminal
+cp base.qcow2 esc.qcow2; poke esc.qcow2 $((dir + 24)) 1bff   # "fi" of "first"
+run_q out err esc.qcow2
+expect_eq "hostile name: exit 0" "$status" 0
+check "hostile name: escaped" grep -q '^Bitmap name  *\\x1b\\xffrst$' out
+expect_eq "hostile name: no raw ESC" "$(tr -dc '\033' < out | wc -c)" 0
+Q bitmap --add -f qcow2 base.qcow2 "café ☃"
+run_q out err base.qcow2
+check "UTF-8 name shown as it is" grep -q '^Bitmap name  *café ☃$' out
+
+# Every cut of the header cluster's used part and of the directory, and
+# 0xff over every byte of the header and extensions: exit 0 or 2 only,
+# with a located message whenever it is 2.
+used=$((ext + 8 + 24 + 8))
+bad=0
+sweep() { # FILE DESC
+	"$QCOW2DUMP" -t "$1" >/dev/null 2>err
+	s=$?
+	if [ $s -ne 0 ] && { [ $s -ne 2 ] || ! grep -q '(where: ' err; }; then
+		bad=$((bad + 1)); echo "  $2: status $s: $(head -c 300 err)"
+	fi
+}
+for cut in $(seq 0 "$used"); do
+	head -c "$cut" base.qcow2 > cut.qcow2; sweep cut.qcow2 "cut at $cut"
+done
+for cut in $(seq "$dir" 8 $((dir + dsize + 8))); do
+	head -c "$cut" base.qcow2 > cut.qcow2; sweep cut.qcow2 "cut at $cut"
+done
+for off in $(seq 0 "$used"); do
+	cp base.qcow2 flip.qcow2; poke flip.qcow2 "$off" ff
+	sweep flip.qcow2 "0xff at $off"
+done
+for off in $(seq "$dir" $((dir + dsize - 1))); do
+	cp base.qcow2 flip.qcow2; poke flip.qcow2 "$off" ff
+	sweep flip.qcow2 "0xff at $off"
+done
+expect_eq "sweeps: only exit 0 or 2, every error located" "$bad" 0
+finish

@@ -1,0 +1,51 @@
+#!/bin/sh
+# The man page renders without warnings, and every option of --help is in
+# the man page, the README and all three shell completions, which really
+# complete options and .qcow2 files.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+top=$TOP_SRCDIR
+
+expect_eq "man page: no warnings" \
+  "$(MANWIDTH=80 man --warnings -l "$top/man/qcow2dump.1" 2>&1 >/dev/null)" ""
+check "man page: has every section" sh -c "
+  for s in NAME SYNOPSIS DESCRIPTION OPTIONS OUTPUT 'EXIT STATUS' EXAMPLES 'SEE ALSO'; do
+    grep -q \"^\\.SH \\\"\\?\$s\" '$top/man/qcow2dump.1' || exit 1; done"
+
+MANWIDTH=200 LC_ALL=C man -l "$top/man/qcow2dump.1" 2>/dev/null > man.txt
+opts=$("$QCOW2DUMP" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+for o in $opts; do
+	name=${o#--}
+	check "man page documents $o" grep -q -- "$o" man.txt
+	check "README documents $o" grep -q -- "$o" "$top/README.md"
+	check "bash completion has $o" grep -q -- "$o" "$top/completions/bash/qcow2dump"
+	check "zsh completion has $o" grep -q -- "$o" "$top/completions/zsh/_qcow2dump"
+	check "fish completion has $o" grep -q -- "-l $name" "$top/completions/fish/qcow2dump.fish"
+done
+
+mkdir -p comp/sub && touch comp/a.qcow2 comp/b.qcow2 comp/notes.txt && cd comp
+bash_complete() { # WORD: prints the candidates bash offers
+	bash -c '. /usr/share/bash-completion/bash_completion
+	         . "$1"; COMP_WORDS=(qcow2dump "$2"); COMP_CWORD=1
+	         COMP_LINE="qcow2dump $2"; COMP_POINT=${#COMP_LINE}
+	         _qcow2dump; printf "%s\n" "${COMPREPLY[@]}" | sort' \
+	  _ "$top/completions/bash/qcow2dump" "$1"
+}
+expect_eq "bash: completes --ext" "$(bash_complete --ext)" "--extensions"
+expect_eq "bash: completes images and directories" \
+  "$(bash_complete '' | tr '\n' ' ')" "a.qcow2 b.qcow2 sub "
+check "zsh completion parses" zsh -n "$top/completions/zsh/_qcow2dump"
+check "fish completion parses" fish -n "$top/completions/fish/qcow2dump.fish"
+fish_complete() {
+	fish -N -c "source '$top/completions/fish/qcow2dump.fish'; complete -C '$1'" |
+	  cut -f1 | sort | tr '\n' ' '
+}
+expect_eq "fish: completes --bit" "$(fish_complete 'qcow2dump --bit')" "--bitmap-table "
+check "fish: completes .qcow2 files" sh -c \
+  "echo '$(fish_complete 'qcow2dump ')' | grep -q 'a.qcow2 b.qcow2'"
+
+# the README's example is the program's real output for the sample image
+awk '/^\$ qcow2dump -e -t tests\/data\/sample.qcow2$/ {on = 1; next}
+     on && /^```$/ {exit} on' "$top/README.md" > readme-example.txt
+"$QCOW2DUMP" -e -t "$top/tests/data/sample.qcow2" > sample.txt
+expect_file "README example is real output" readme-example.txt sample.txt
+finish
