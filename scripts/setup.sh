@@ -5,9 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="build-essential autoconf automake pkg-config libcmocka-dev
+PACKAGES="build-essential autoconf automake pkg-config libjansson-dev libcmocka-dev
   qemu-utils jq bash-completion zsh fish man-db groff-base strace
-  python3 hyperfine time"
+  python3 python3-jsonschema hyperfine time"
 
 missing=
 for p in $PACKAGES; do

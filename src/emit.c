@@ -6,6 +6,8 @@
 
 static const struct q2_emitter *const emitters[] = {
 	&q2_emitter_text,
+	&q2_emitter_json,
+	&q2_emitter_csv,
 };
 
 const struct q2_emitter *q2_emitter_find(const char *name)
@@ -18,5 +20,5 @@ const struct q2_emitter *q2_emitter_find(const char *name)
 
 const char *q2_emitter_names(void)
 {
-	return "text";
+	return "text, json, csv";
 }

@@ -13,27 +13,46 @@
 enum q2_view {
 	Q2_VIEW_DEFAULT,     /* header, then every extension */
 	Q2_VIEW_EXTENSIONS,  /* extensions only */
+	Q2_VIEW_BITMAPS,     /* bitmap directory entries only */
 };
 
 struct q2_emit_opts {
 	enum q2_view view;
 	bool bitmap_table;   /* -t */
+	bool compact;        /* --compact: one line per JSON document */
 	size_t n_images;     /* how many images this run renders */
 };
+
+/* One image to render. */
+struct q2_emit_image {
+	const char *path;
+	size_t index;              /* among the images of this run */
+	const struct q2_image *img;
+	/* Per entry of q2_image_bitmaps(img): shown or not (-n); NULL for
+	 * all. */
+	const bool *selected;
+};
+
+static inline bool q2_emit_selected(const struct q2_emit_image *im, size_t i)
+{
+	return !im->selected || im->selected[i];
+}
 
 struct q2_emitter {
 	const char *name;
 	/* Each may be NULL.  They return 0, or -1 when writing failed. */
 	int (*begin)(FILE *out, const struct q2_emit_opts *opts);
-	int (*image)(FILE *out, const char *path, size_t index,
-		     const struct q2_image *img, const struct q2_emit_opts *opts);
+	int (*image)(FILE *out, const struct q2_emit_image *im,
+		     const struct q2_emit_opts *opts);
 	int (*end)(FILE *out, const struct q2_emit_opts *opts);
 };
 
 extern const struct q2_emitter q2_emitter_text;
+extern const struct q2_emitter q2_emitter_json;
+extern const struct q2_emitter q2_emitter_csv;
 
 const struct q2_emitter *q2_emitter_find(const char *name);
-/* "text, json, csv": the names, for --help and error messages. */
+/* "text, json, csv": the names, for messages. */
 const char *q2_emitter_names(void);
 
 #endif

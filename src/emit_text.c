@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "describe.h"
 #include "emit.h"
 #include "utf8.h"
 
@@ -62,18 +63,11 @@ static void put_fields(FILE *out, const void *obj,
 	}
 }
 
-/* qcow2.py quotes the data when every byte is in Python's
- * string.printable (ASCII graphics and " \t\n\r\v\f"), else says
- * <binary>. */
 static void put_ext_data(FILE *out, const struct q2_ext *x)
 {
-	for (uint32_t i = 0; i < x->length; i++) {
-		uint8_t c = x->data[i];
-
-		if (!((c >= 0x20 && c < 0x7f) || (c >= 0x09 && c <= 0x0d))) {
-			fprintf(out, LABEL "<binary>\n", "data");
-			return;
-		}
+	if (!q2_ext_data_printable(x)) {
+		fprintf(out, LABEL "<binary>\n", "data");
+		return;
 	}
 	fprintf(out, LABEL "'", "data");
 	fwrite(x->data, 1, x->length, out);
@@ -95,29 +89,37 @@ static void put_bitmap_table(FILE *out, const struct q2_bitmap *bm,
 	}
 }
 
-static void put_bitmaps_ext(FILE *out, const struct q2_image *img,
+static void put_bitmap(FILE *out, const struct q2_bitmap *bm,
+		       uint64_t cluster_size, const struct q2_emit_opts *opts)
+{
+	fprintf(out, LABEL, "Bitmap name");
+	fput_terminal_safe(out, (const uint8_t *)bm->name, bm->name_size);
+	fputc('\n', out);
+	put_fields(out, bm, q2_dir_entry_fields, q2_n_dir_entry_fields);
+	if (opts->bitmap_table && bm->table_loaded)
+		put_bitmap_table(out, bm, cluster_size);
+}
+
+static void put_bitmaps_ext(FILE *out, const struct q2_emit_image *im,
 			    const struct q2_bitmaps_ext *bx,
 			    const struct q2_emit_opts *opts)
 {
-	uint64_t cluster_size = 1ull << img->header.cluster_bits;
+	uint64_t cluster_size = 1ull << im->img->header.cluster_bits;
 
 	put_fields(out, bx, q2_bitmaps_ext_fields, q2_n_bitmaps_ext_fields);
 	for (size_t i = 0; i < bx->n_bitmaps; i++) {
-		const struct q2_bitmap *bm = &bx->bitmaps[i];
-
-		fprintf(out, "\n" LABEL, "Bitmap name");
-		fput_terminal_safe(out, (const uint8_t *)bm->name,
-				   bm->name_size);
+		if (!q2_emit_selected(im, i))
+			continue;
 		fputc('\n', out);
-		put_fields(out, bm, q2_dir_entry_fields, q2_n_dir_entry_fields);
-		if (opts->bitmap_table && bm->table_loaded)
-			put_bitmap_table(out, bm, cluster_size);
+		put_bitmap(out, &bx->bitmaps[i], cluster_size, opts);
 	}
 }
 
-static void put_extensions(FILE *out, const struct q2_image *img,
+static void put_extensions(FILE *out, const struct q2_emit_image *im,
 			   const struct q2_emit_opts *opts)
 {
+	const struct q2_image *img = im->img;
+
 	for (size_t i = 0; i < img->n_exts; i++) {
 		const struct q2_ext *x = &img->exts[i];
 
@@ -126,29 +128,54 @@ static void put_extensions(FILE *out, const struct q2_image *img,
 			q2_ext_name(x->magic));
 		fprintf(out, LABEL "%" PRIu32 "\n", "length", x->length);
 		if (x->bitmaps)
-			put_bitmaps_ext(out, img, x->bitmaps, opts);
+			put_bitmaps_ext(out, im, x->bitmaps, opts);
 		else
 			put_ext_data(out, x);
 		fputc('\n', out);
 	}
 }
 
-static int text_image(FILE *out, const char *path, size_t index,
-		      const struct q2_image *img,
+/* -b: the directory's entries alone, each followed by a blank line. */
+static void put_directory(FILE *out, const struct q2_emit_image *im,
+			  const struct q2_emit_opts *opts)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
+	uint64_t cluster_size = 1ull << im->img->header.cluster_bits;
+
+	for (size_t i = 0; bx && i < bx->n_bitmaps; i++) {
+		if (!q2_emit_selected(im, i))
+			continue;
+		put_bitmap(out, &bx->bitmaps[i], cluster_size, opts);
+		fputc('\n', out);
+	}
+}
+
+static int text_image(FILE *out, const struct q2_emit_image *im,
 		      const struct q2_emit_opts *opts)
 {
 	/* Several images are told apart the way head(1) does it. */
 	if (opts->n_images > 1) {
-		fputs(index ? "\n==> " : "==> ", out);
-		fput_terminal_safe(out, (const uint8_t *)path, strlen(path));
+		fputs(im->index ? "\n==> " : "==> ", out);
+		fput_terminal_safe(out, (const uint8_t *)im->path,
+				   strlen(im->path));
 		fputs(" <==\n", out);
 	}
-	if (img->header_decoded && opts->view == Q2_VIEW_DEFAULT) {
-		put_fields(out, &img->header, q2_header_fields,
-			   q2_n_header_fields);
-		fputc('\n', out);
+	switch (opts->view) {
+	case Q2_VIEW_DEFAULT:
+		if (im->img->header_decoded) {
+			put_fields(out, &im->img->header, q2_header_fields,
+				   q2_n_header_fields);
+			fputc('\n', out);
+		}
+		put_extensions(out, im, opts);
+		break;
+	case Q2_VIEW_EXTENSIONS:
+		put_extensions(out, im, opts);
+		break;
+	case Q2_VIEW_BITMAPS:
+		put_directory(out, im, opts);
+		break;
 	}
-	put_extensions(out, img, opts);
 	return ferror(out) ? -1 : 0;
 }
 

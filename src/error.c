@@ -28,6 +28,28 @@ static const char *const code_messages[Q2_E_COUNT_] = {
 	[Q2_E_TABLES_BUDGET] = "bitmap tables exceed the 256 MiB this tool loads at most",
 };
 
+static const char *const code_names[Q2_E_COUNT_] = {
+	[Q2_OK] = "ok",
+	[Q2_E_NOMEM] = "out-of-memory",
+	[Q2_E_OPEN] = "cannot-open",
+	[Q2_E_IO] = "read-error",
+	[Q2_E_TRUNCATED] = "truncated",
+	[Q2_E_MAGIC] = "bad-magic",
+	[Q2_E_VERSION] = "unsupported-version",
+	[Q2_E_HEADER_LENGTH] = "bad-header-length",
+	[Q2_E_CLUSTER_BITS] = "bad-cluster-bits",
+	[Q2_E_BACKING_NAME_SIZE] = "backing-name-too-long",
+	[Q2_E_EXT_OVERRUN] = "extension-overrun",
+	[Q2_E_BITMAPS_EXT_LENGTH] = "bitmaps-extension-too-short",
+	[Q2_E_TOO_MANY_BITMAPS] = "too-many-bitmaps",
+	[Q2_E_DIR_TOO_LARGE] = "directory-too-large",
+	[Q2_E_DIR_ENTRY_OVERRUN] = "directory-entry-overrun",
+	[Q2_E_DIR_TOO_FEW] = "directory-too-few-entries",
+	[Q2_E_DIR_TRAILING] = "directory-trailing-bytes",
+	[Q2_E_TABLE_TOO_LARGE] = "bitmap-table-too-large",
+	[Q2_E_TABLES_BUDGET] = "bitmap-tables-over-budget",
+};
+
 static const char *const where_names[Q2_W_COUNT_] = {
 	[Q2_W_FILE] = "file",
 	[Q2_W_HEADER] = "header",
@@ -45,6 +67,13 @@ const char *q2_code_message(enum q2_code code)
 	if ((unsigned)code >= Q2_E_COUNT_ || !code_messages[code])
 		return "unknown error";
 	return code_messages[code];
+}
+
+const char *q2_code_name(enum q2_code code)
+{
+	if ((unsigned)code >= Q2_E_COUNT_ || !code_names[code])
+		return "unknown";
+	return code_names[code];
 }
 
 const char *q2_where_name(enum q2_where where)

@@ -54,6 +54,8 @@ struct q2_error {
 };
 
 const char *q2_code_message(enum q2_code code);
+/* A stable kebab-case name for scripts, such as "truncated". */
+const char *q2_code_name(enum q2_code code);
 const char *q2_where_name(enum q2_where where);
 
 /* "MESSAGE (where: STRUCTURE N, offset 0xOFF)" into buf; returns buf. */

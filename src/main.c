@@ -5,12 +5,16 @@
 
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "emit.h"
 #include "qcow2.h"
 #include "reader.h"
+#include "utf8.h"
 
 enum exit_status {
 	EXIT_OK = 0,
@@ -19,9 +23,15 @@ enum exit_status {
 	EXIT_USAGE = 64,
 };
 
+enum { OPT_COMPACT = 0x100 };
+
 struct cli {
 	struct q2_emit_opts emit;
+	bool view_set;
 	const struct q2_emitter *emitter;
+	const char *output;
+	char **names;
+	size_t n_names;
 	char **images;
 	size_t n_images;
 };
@@ -34,18 +44,41 @@ static const char doc[] =
 	"With no option the output is that of QEMU's qcow2.py dump-header."
 	"\v"
 	"Exit status: 0 every image decoded; 2 an image could not be read or "
-	"decoded (the others are still shown); 64 usage error.\n\n"
+	"decoded, or a NAME is missing (the other images are still shown); "
+	"64 usage error.\n\n"
 	"Examples:\n"
-	"  qcow2dump disk.qcow2         header and extensions\n"
-	"  qcow2dump -e -t disk.qcow2   extensions, bitmaps with their tables";
+	"  qcow2dump disk.qcow2              header and extensions\n"
+	"  qcow2dump -e -t disk.qcow2        extensions, bitmaps with their tables\n"
+	"  qcow2dump -f json -b disk.qcow2   the bitmaps as JSON, for jq";
 
 static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "What to show:", 1 },
 	{ "extensions", 'e', NULL, 0,
-	  "Show only the header extensions (qcow2.py dump-header-exts)", 1 },
+	  "Only the header extensions (qcow2.py dump-header-exts)", 1 },
+	{ "bitmaps", 'b', NULL, 0, "Only the bitmap directory entries", 1 },
 	{ "bitmap-table", 't', NULL, 0,
-	  "Also show each bitmap's table entries", 1 },
+	  "Also each bitmap's table entries", 1 },
+	{ "name", 'n', "NAME", 0,
+	  "Only the bitmap NAME (repeatable); a missing NAME is an error", 1 },
+	{ NULL, 0, NULL, 0, "How to show it:", 2 },
+	{ "format", 'f', "FMT", 0, "text (default), json or csv", 2 },
+	{ "compact", OPT_COMPACT, NULL, 0,
+	  "JSON: each document on one line (JSON Lines)", 2 },
+	{ "output", 'o', "FILE", 0,
+	  "Write to FILE, which is replaced only once it is complete", 2 },
+	{ NULL, 0, NULL, 0, "Other:", -1 },
 	{ 0 }
 };
+
+static void set_view(struct argp_state *state, enum q2_view view)
+{
+	struct cli *cli = state->input;
+
+	if (cli->view_set && cli->emit.view != view)
+		argp_error(state, "-e and -b exclude each other");
+	cli->emit.view = view;
+	cli->view_set = true;
+}
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -53,13 +86,32 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'e':
-		cli->emit.view = Q2_VIEW_EXTENSIONS;
+		set_view(state, Q2_VIEW_EXTENSIONS);
+		break;
+	case 'b':
+		set_view(state, Q2_VIEW_BITMAPS);
 		break;
 	case 't':
 		cli->emit.bitmap_table = true;
 		break;
+	case 'n':
+		/* argv outlives the parse; the array has room for every
+		 * argument */
+		cli->names[cli->n_names++] = arg;
+		break;
+	case 'f':
+		cli->emitter = q2_emitter_find(arg);
+		if (!cli->emitter)
+			argp_error(state, "unknown format '%s' (formats: %s)", arg,
+				   q2_emitter_names());
+		break;
+	case OPT_COMPACT:
+		cli->emit.compact = true;
+		break;
+	case 'o':
+		cli->output = arg;
+		break;
 	case ARGP_KEY_ARG:
-		(void)arg;
 		cli->images = &state->argv[state->next - 1];
 		cli->n_images = (size_t)(state->argc - state->next + 1);
 		state->next = state->argc;
@@ -76,15 +128,68 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp argp = { options, parse_opt, "IMAGE...", doc,
 				  NULL, NULL, NULL };
 
+static bool name_is(const struct q2_bitmap *bm, const char *name)
+{
+	return bm->name_size == strlen(name) &&
+	       memcmp(bm->name, name, bm->name_size) == 0;
+}
+
+/* Marks the bitmaps -n asked for; reports each NAME the image lacks,
+ * with the names it has. */
+static int select_bitmaps(const struct cli *cli, const char *path,
+			  const struct q2_image *img, bool **selected)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+	size_t n = bx ? bx->n_bitmaps : 0;
+	int status = EXIT_OK;
+
+	*selected = NULL;
+	if (!cli->n_names)
+		return EXIT_OK;
+	*selected = calloc(n ? n : 1, sizeof **selected);
+	if (!*selected) {
+		fprintf(stderr, "%s: %s: out of memory\n",
+			program_invocation_short_name, path);
+		return EXIT_UNREADABLE;
+	}
+	for (size_t k = 0; k < cli->n_names; k++) {
+		bool found = false;
+
+		for (size_t i = 0; i < n; i++)
+			if (name_is(&bx->bitmaps[i], cli->names[k]))
+				(*selected)[i] = found = true;
+		if (found)
+			continue;
+		fprintf(stderr, "%s: %s: no bitmap named '", 
+			program_invocation_short_name, path);
+		fput_terminal_safe(stderr, (const uint8_t *)cli->names[k],
+				   strlen(cli->names[k]));
+		fputs(n ? "' (bitmaps: " : "' (the image has no bitmaps", stderr);
+		for (size_t i = 0; i < n && i < 20; i++) {
+			fputs(i ? ", " : "", stderr);
+			fput_terminal_safe(stderr,
+					   (const uint8_t *)bx->bitmaps[i].name,
+					   bx->bitmaps[i].name_size);
+		}
+		if (n > 20)
+			fprintf(stderr, ", and %zu more", n - 20);
+		fputs(")\n", stderr);
+		status = EXIT_UNREADABLE;
+	}
+	return status;
+}
+
 /* Decodes and renders one image; returns its exit status. */
-static int dump_one(const struct cli *cli, size_t index)
+static int dump_one(const struct cli *cli, FILE *out, size_t index)
 {
 	const char *path = cli->images[index];
 	struct q2_decode_opts dopts = { .load_tables = cli->emit.bitmap_table };
+	struct q2_emit_image im = { .path = path, .index = index };
 	struct q2_reader reader;
 	struct q2_image img;
+	bool *selected;
 	int sys_errno = 0;
-	int status = EXIT_OK;
+	int status, s;
 	enum q2_code code;
 
 	code = q2_reader_open(&reader, path, &sys_errno);
@@ -96,10 +201,13 @@ static int dump_one(const struct cli *cli, size_t index)
 	q2_decode(&reader, &dopts, &img);
 	q2_reader_close(&reader);
 
-	if (cli->emitter->image(stdout, path, index, &img, &cli->emit) != 0)
+	status = select_bitmaps(cli, path, &img, &selected);
+	im.img = &img;
+	im.selected = selected;
+	if (cli->emitter->image(out, &im, &cli->emit) != 0)
 		status = EXIT_UNREADABLE;
-	/* What decoded is on stdout before the errors about the rest. */
-	fflush(stdout);
+	/* What decoded is out before the errors about the rest. */
+	fflush(out);
 	for (size_t i = 0; i < img.n_errors; i++) {
 		char msg[512];
 
@@ -107,33 +215,104 @@ static int dump_one(const struct cli *cli, size_t index)
 			path, q2_error_format(&img.errors[i], msg, sizeof msg));
 		status = EXIT_UNREADABLE;
 	}
+	s = status;
+	free(selected);
 	q2_image_free(&img);
-	return status;
+	return s;
+}
+
+/* -o: a temporary file beside FILE, renamed over it once complete. */
+static FILE *open_output(const char *path, char **tmp)
+{
+	mode_t mask;
+	FILE *f;
+	int fd;
+
+	if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
+		*tmp = NULL;
+		return NULL;
+	}
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd < 0) {
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	/* mkostemp makes it 0600; give it the mode a new file would get */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
+		int e = errno;
+
+		close(fd);
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
+static bool close_output(FILE *f, const char *tmp, const char *path, bool ok)
+{
+	ok = fflush(f) == 0 && !ferror(f) && ok;
+	ok = fsync(fileno(f)) == 0 && ok;
+	ok = fclose(f) == 0 && ok;
+	if (ok && rename(tmp, path) == 0)
+		return true;
+	unlink(tmp);
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	struct cli cli = { .emitter = &q2_emitter_text };
+	char *tmp = NULL;
+	FILE *out = stdout;
 	int status = EXIT_OK;
+	bool written = true;
 
+	cli.names = calloc((size_t)argc + 1, sizeof *cli.names);
+	if (!cli.names)
+		return EXIT_UNREADABLE;
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, &cli);
 	cli.emit.n_images = cli.n_images;
 
-	if (cli.emitter->begin && cli.emitter->begin(stdout, &cli.emit) != 0)
-		status = EXIT_UNREADABLE;
+	if (cli.output) {
+		out = open_output(cli.output, &tmp);
+		if (!out) {
+			fprintf(stderr, "%s: %s: cannot create: %s\n",
+				program_invocation_short_name, cli.output,
+				strerror(errno));
+			free(cli.names);
+			return EXIT_UNREADABLE;
+		}
+	}
+	if (cli.emitter->begin && cli.emitter->begin(out, &cli.emit) != 0)
+		written = false;
 	for (size_t i = 0; i < cli.n_images; i++) {
-		int s = dump_one(&cli, i);
+		int s = dump_one(&cli, out, i);
 
 		if (s > status)
 			status = s;
 	}
-	if (cli.emitter->end && cli.emitter->end(stdout, &cli.emit) != 0)
-		status = EXIT_UNREADABLE;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	if (cli.emitter->end && cli.emitter->end(out, &cli.emit) != 0)
+		written = false;
+	if (cli.output) {
+		if (!close_output(out, tmp, cli.output, written)) {
+			fprintf(stderr, "%s: %s: cannot write: %s\n",
+				program_invocation_short_name, cli.output,
+				strerror(errno));
+			status = EXIT_UNREADABLE;
+		}
+		free(tmp);
+	} else if (!written || fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: write error: %s\n",
 			program_invocation_short_name, strerror(errno));
 		status = EXIT_UNREADABLE;
 	}
+	free(cli.names);
 	return status;
 }

@@ -50,14 +50,18 @@ const struct q2_field q2_bitmaps_ext_fields[] = {
 const size_t q2_n_bitmaps_ext_fields =
 	sizeof q2_bitmaps_ext_fields / sizeof q2_bitmaps_ext_fields[0];
 
-const struct q2_field q2_dir_entry_fields[] = {
-	FIELD(struct q2_bitmap, bitmap_table_offset, 0, Q2_FMT_HEX),
-	FIELD(struct q2_bitmap, bitmap_table_size, 8, Q2_FMT_DEC),
-	FIELD(struct q2_bitmap, flags, 12, Q2_FMT_BMFLAGS),
-	FIELD(struct q2_bitmap, type, 16, Q2_FMT_DEC),
-	FIELD(struct q2_bitmap, granularity_bits, 17, Q2_FMT_DEC),
-	FIELD(struct q2_bitmap, name_size, 18, Q2_FMT_DEC),
-	FIELD(struct q2_bitmap, extra_data_size, 20, Q2_FMT_DEC),
+const struct q2_field q2_dir_entry_fields[Q2_DF_COUNT_] = {
+	[Q2_DF_TABLE_OFFSET] =
+		FIELD(struct q2_bitmap, bitmap_table_offset, 0, Q2_FMT_HEX),
+	[Q2_DF_TABLE_SIZE] =
+		FIELD(struct q2_bitmap, bitmap_table_size, 8, Q2_FMT_DEC),
+	[Q2_DF_FLAGS] = FIELD(struct q2_bitmap, flags, 12, Q2_FMT_BMFLAGS),
+	[Q2_DF_TYPE] = FIELD(struct q2_bitmap, type, 16, Q2_FMT_DEC),
+	[Q2_DF_GRANULARITY_BITS] =
+		FIELD(struct q2_bitmap, granularity_bits, 17, Q2_FMT_DEC),
+	[Q2_DF_NAME_SIZE] = FIELD(struct q2_bitmap, name_size, 18, Q2_FMT_DEC),
+	[Q2_DF_EXTRA_DATA_SIZE] =
+		FIELD(struct q2_bitmap, extra_data_size, 20, Q2_FMT_DEC),
 };
 const size_t q2_n_dir_entry_fields =
 	sizeof q2_dir_entry_fields / sizeof q2_dir_entry_fields[0];

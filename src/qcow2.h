@@ -186,6 +186,17 @@ extern const struct q2_field q2_header_fields[];
 extern const size_t q2_n_header_fields;
 extern const struct q2_field q2_bitmaps_ext_fields[];
 extern const size_t q2_n_bitmaps_ext_fields;
+/* Rows of q2_dir_entry_fields, for tables that refer to one of them. */
+enum q2_dir_field {
+	Q2_DF_TABLE_OFFSET,
+	Q2_DF_TABLE_SIZE,
+	Q2_DF_FLAGS,
+	Q2_DF_TYPE,
+	Q2_DF_GRANULARITY_BITS,
+	Q2_DF_NAME_SIZE,
+	Q2_DF_EXTRA_DATA_SIZE,
+	Q2_DF_COUNT_
+};
 extern const struct q2_field q2_dir_entry_fields[];
 extern const size_t q2_n_dir_entry_fields;
 

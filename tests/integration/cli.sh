@@ -24,6 +24,14 @@ run_q out err --no-such-option good.qcow2
 expect_eq "unknown option: exit 64" "$status" 64
 expect_eq "unknown option: nothing on stdout" "$(cat out)" ""
 
+run_q out err -f yaml good.qcow2
+expect_eq "unknown format: exit 64" "$status" 64
+check "unknown format: lists the formats" grep -q "unknown format 'yaml' (formats: text, json, csv)" err
+run_q out err -e -b good.qcow2
+expect_eq "-e with -b: exit 64" "$status" 64
+run_q out err -b good.qcow2
+expect_eq "-b: the entry alone" "$(cat out)" "$("$QCOW2DUMP" -e good.qcow2 | sed -n '/^Bitmap name/,$p')"
+
 run_q out err missing.qcow2
 expect_eq "missing image: exit 2" "$status" 2
 expect_eq "missing image: message" "$(cat err)" \

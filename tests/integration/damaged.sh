@@ -16,16 +16,6 @@ ext=$(LC_ALL=C grep -obUaP '\x23\x85\x28\x75' base.qcow2 | head -1 | cut -d: -f1
 dir=$(( $(awk '$1 == "bitmap_directory_offset" {print $2}' base.txt) ))
 dsize=$(( $(awk '$1 == "bitmap_directory_size" {print $2}' base.txt) ))
 hex() { printf '0x%x' "$1"; }
-# poke FILE OFFSET HEXBYTES: overwrite bytes in place
-poke() {
-	bytes=$3 esc=
-	while [ -n "$bytes" ]; do
-		rest=${bytes#??}; esc="$esc\\$(printf '%03o' "0x${bytes%"$rest"}")"
-		bytes=$rest
-	done
-	printf "$esc" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 head -c 50 base.qcow2 > short.qcow2
 run_q out err short.qcow2
 expect_eq "header cut at 50: exit 2" "$status" 2

@@ -23,25 +23,33 @@ for o in $opts; do
 done
 
 mkdir -p comp/sub && touch comp/a.qcow2 comp/b.qcow2 comp/notes.txt && cd comp
-bash_complete() { # WORD: prints the candidates bash offers
+bash_complete() { # WORDS...: the candidates bash offers for the last one
 	bash -c '. /usr/share/bash-completion/bash_completion
-	         . "$1"; COMP_WORDS=(qcow2dump "$2"); COMP_CWORD=1
-	         COMP_LINE="qcow2dump $2"; COMP_POINT=${#COMP_LINE}
+	         . "$1"; shift; COMP_WORDS=(qcow2dump "$@"); COMP_CWORD=$#
+	         COMP_LINE="qcow2dump $*"; COMP_POINT=${#COMP_LINE}
 	         _qcow2dump; printf "%s\n" "${COMPREPLY[@]}" | sort' \
-	  _ "$top/completions/bash/qcow2dump" "$1"
+	  _ "$top/completions/bash/qcow2dump" "$@"
 }
 expect_eq "bash: completes --ext" "$(bash_complete --ext)" "--extensions"
 expect_eq "bash: completes images and directories" \
   "$(bash_complete '' | tr '\n' ' ')" "a.qcow2 b.qcow2 sub "
+expect_eq "bash: completes formats" "$(bash_complete -f j)" "json"
+qemu-img create -q -f qcow2 named.qcow2 1M
+qemu-img bitmap --add -f qcow2 named.qcow2 nightly
+expect_eq "bash: completes bitmap names of the images on the line" \
+  "$(PATH=$(dirname "$QCOW2DUMP"):$PATH bash_complete named.qcow2 -n ni)" "nightly"
 check "zsh completion parses" zsh -n "$top/completions/zsh/_qcow2dump"
 check "fish completion parses" fish -n "$top/completions/fish/qcow2dump.fish"
 fish_complete() {
 	fish -N -c "source '$top/completions/fish/qcow2dump.fish'; complete -C '$1'" |
 	  cut -f1 | sort | tr '\n' ' '
 }
-expect_eq "fish: completes --bit" "$(fish_complete 'qcow2dump --bit')" "--bitmap-table "
+expect_eq "fish: completes --bit" "$(fish_complete 'qcow2dump --bit')" "--bitmap-table --bitmaps "
+expect_eq "fish: completes formats" "$(fish_complete 'qcow2dump -f ')" "csv json text "
 check "fish: completes .qcow2 files" sh -c \
   "echo '$(fish_complete 'qcow2dump ')' | grep -q 'a.qcow2 b.qcow2'"
+check "zsh: completion defines every long option" sh -c \
+  "for o in $(echo $opts); do grep -q -- \"\$o\" '$top/completions/zsh/_qcow2dump' || exit 1; done"
 
 # the README's example is the program's real output for the sample image
 awk '/^\$ qcow2dump -e -t tests\/data\/sample.qcow2$/ {on = 1; next}

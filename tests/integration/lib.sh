@@ -47,6 +47,20 @@ finish() {
 	exit $?
 }
 
+# poke FILE OFFSET HEXBYTES: overwrite bytes in place
+poke() {
+	bytes=$3 esc=
+	while [ -n "$bytes" ]; do
+		rest=${bytes#??}; esc="$esc\\$(printf '%03o' "0x${bytes%"$rest"}")"
+		bytes=$rest
+	done
+	printf "$esc" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+PY=/usr/bin/python3   # Debian's, with python3-jsonschema
+FORMATS="$PY $TOP_SRCDIR/tests/integration/formats.py"
+SCHEMA=$TOP_SRCDIR/doc/qcow2dump.schema.json
+
 Q() { qemu-img "$@"; }
 IO() { qemu-io "$@" >/dev/null; }
 
@@ -110,3 +124,26 @@ build_image() {
 }
 
 IMAGES="backing compat010 luks datafile zstd c512 c2m snapshots inuse"
+
+# Bitmap names that exercise every quoting and escaping rule, made by
+# qemu-img; then one name made invalid UTF-8 by editing its bytes.
+TRICKY_NAMES='comma,name
+quote"name
+=SUM(A1)
+café ☃
+ lead space
+@at
+back\slash
+tab	name
+plain'
+build_tricky() {
+	Q create -q -f qcow2 tricky.qcow2 1M
+	printf '%s\n' "$TRICKY_NAMES" | while IFS= read -r n; do
+		Q bitmap --add -f qcow2 tricky.qcow2 "$n"
+	done
+	Q bitmap --add -f qcow2 tricky.qcow2 "$(printf 'new\nline')"
+	Q bitmap --add -f qcow2 tricky.qcow2 "bad-utf8"
+	# "bad-utf8" -> "bad\xff\xfetf8": not UTF-8 any more
+	off=$(LC_ALL=C grep -obUa 'bad-utf8' tricky.qcow2 | tail -1 | cut -d: -f1)
+	poke tricky.qcow2 $((off + 3)) fffe
+}

@@ -103,7 +103,9 @@ static char *render(const uint8_t *b, size_t len, enum q2_view view,
 
 	q2_reader_from_memory(&r, b, len);
 	q2_decode(&r, &dopts, &img);
-	assert_int_equal(q2_emitter_text.image(f, "img.qcow2", 0, &img, &opts), 0);
+	struct q2_emit_image im = { .path = "img.qcow2", .img = &img };
+
+	assert_int_equal(q2_emitter_text.image(f, &im, &opts), 0);
 	fclose(f);
 	q2_image_free(&img);
 	return out;
@@ -157,6 +159,34 @@ static void test_extensions_with_tables(void **state)
 	free(b);
 }
 
+static void test_bitmaps_view_with_selection(void **state)
+{
+	size_t len;
+	uint8_t *b = tb_standard(&len);
+	struct q2_emit_opts opts = { .view = Q2_VIEW_BITMAPS, .bitmap_table = true };
+	struct q2_decode_opts dopts = { .load_tables = true };
+	bool selected[2] = { true, false };
+	struct q2_reader r;
+	struct q2_image img;
+	struct q2_emit_image im = { .path = "x", .img = &img, .selected = selected };
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+	/* b1's entry is the tail of exts_head */
+	const char *const want[] = { strstr(exts_head, "Bitmap name"),
+				     b1_table, "\n" };
+	(void)state;
+
+	q2_reader_from_memory(&r, b, len);
+	q2_decode(&r, &dopts, &img);
+	assert_int_equal(q2_emitter_text.image(f, &im, &opts), 0);
+	fclose(f);
+	check(out, want, 3);
+	free(out);
+	q2_image_free(&img);
+	free(b);
+}
+
 static void test_several_images_are_labelled(void **state)
 {
 	uint8_t b[1024] = { 0 };
@@ -202,6 +232,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dump_header),
 		cmocka_unit_test(test_extensions_with_tables),
+		cmocka_unit_test(test_bitmaps_view_with_selection),
 		cmocka_unit_test(test_several_images_are_labelled),
 		cmocka_unit_test(test_untrusted_text),
 	};

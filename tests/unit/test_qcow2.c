@@ -441,9 +441,17 @@ static void test_error_format(void **state)
 	assert_string_equal(q2_error_format(&e, buf, sizeof buf),
 			    "truncated: the file ends inside this structure "
 			    "(where: header, offset 0x0)");
-	/* every code has its own message */
-	for (int c = 1; c < Q2_E_COUNT_; c++)
+	/* every code has its own message and its own kebab-case name */
+	for (int c = 1; c < Q2_E_COUNT_; c++) {
+		const char *name = q2_code_name(c);
+
 		assert_string_not_equal(q2_code_message(c), "unknown error");
+		assert_string_not_equal(name, "unknown");
+		assert_int_equal(strspn(name, "abcdefghijklmnopqrstuvwxyz-"),
+				 strlen(name));
+		for (int k = 1; k < c; k++)
+			assert_string_not_equal(q2_code_name(k), name);
+	}
 }
 
 int main(void)

@@ -1,0 +1,82 @@
+#!/bin/sh
+# CSV: one header row for all images, LF line ends, and fields that
+# Python's csv module reads back to the exact bytes of the image, names
+# with commas, quotes, line breaks, formulas and bad UTF-8 included.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+bitmap_head=image,name,bitmap_table_offset,bitmap_table_size,flags,flag_names,type,granularity_bits,granularity,name_size,extra_data_size
+for name in $IMAGES; do
+	build_image "$name" || fail "$name: qemu-img could not build it"
+	run_q "$name.csv" err -f csv "$name.qcow2"
+	expect_eq "$name: exit 0" "$status" 0
+	expect_eq "$name: header row" "$(head -1 "$name.csv")" "$bitmap_head"
+	"$QCOW2DUMP" -f json -b "$name.qcow2" > "$name.json"
+	check "$name: reads back as the JSON says" \
+	  $FORMATS csv-vs-json "$name.csv" "$name.json"
+	run_q "$name.b.csv" err -f csv -b "$name.qcow2"
+	expect_file "$name: -b is the default table" "$name.b.csv" "$name.csv"
+done
+
+build_tricky
+"$QCOW2DUMP" -f csv tricky.qcow2 > tricky.csv
+"$QCOW2DUMP" -f json -b tricky.qcow2 > tricky.json
+check "tricky names: every byte reads back" $FORMATS csv-vs-json tricky.csv tricky.json
+expect_eq "tricky names: no CR anywhere (LF line ends)" "$(tr -dc '\r' < tricky.csv | wc -c)" 0
+check "tricky names: a formula is quoted" grep -q '^tricky.qcow2,"=SUM(A1)",' tricky.csv
+check "tricky names: a quote is doubled" grep -q '^tricky.qcow2,"quote""name",' tricky.csv
+
+# several images: one table, one header row
+"$QCOW2DUMP" -f csv inuse.qcow2 c512.qcow2 tricky.qcow2 > all.csv
+"$QCOW2DUMP" -f json -b inuse.qcow2 c512.qcow2 tricky.qcow2 > all.json
+expect_eq "three images: one header row" "$(grep -c '^image,' all.csv)" 1
+check "three images: rows read back in order" $FORMATS csv-vs-json all.csv all.json
+
+# -e and -t tables
+"$QCOW2DUMP" -f csv -e datafile.qcow2 > ext.csv
+expect_eq "-e: header row" "$(head -1 ext.csv)" "image,index,name,magic,length,data"
+expect_eq "-e: the data file extension as text" "$(sed -n 2p ext.csv)" \
+  "datafile.qcow2,0,Data file,1145132097,12,datafile.raw"
+expect_eq "-e: other data as hex" "$(sed -n 3p ext.csv | cut -d, -f3,5,6 | cut -c1-40)" \
+  "Feature table,384,0000646972747920626974"
+"$QCOW2DUMP" -f csv -t c2m.qcow2 > tables.csv
+expect_eq "-t: bitmap table rows" "$(cat tables.csv)" "image,bitmap,index,type,offset,reserved
+c2m.qcow2,huge,0,serialized,16777216,0"
+
+# -n selects, and a missing NAME is an error listing the names there
+run_q sel.csv err -f csv -n frozen -n live inuse.qcow2
+expect_eq "-n: two names, directory order" "$(cut -d, -f2 sel.csv | tr '\n' ' ')" "name live frozen "
+run_q sel.csv err -f csv -n nothere inuse.qcow2
+expect_eq "-n missing: exit 2" "$status" 2
+expect_eq "-n missing: message lists the names" "$(cat err)" \
+  "qcow2dump: inuse.qcow2: no bitmap named 'nothere' (bitmaps: live, frozen)"
+run_q sel.csv err -n x backing.qcow2
+expect_eq "-n on an image without bitmaps" "$(cat err)" \
+  "qcow2dump: backing.qcow2: no bitmap named 'x' (the image has no bitmaps)"
+
+# -o: complete or not at all
+run_q out err -f csv -o out.csv inuse.qcow2 c512.qcow2
+expect_eq "-o: exit 0, nothing on stdout" "$status:$(cat out)" "0:"
+"$QCOW2DUMP" -f csv inuse.qcow2 c512.qcow2 > stdout.csv
+expect_file "-o: the same bytes as stdout" out.csv stdout.csv
+expect_eq "-o: a normal file mode (umask 022)" "$(umask 022; "$QCOW2DUMP" -o m.txt c512.qcow2; stat -c %a m.txt)" 644
+echo old > keep.csv
+run_q out err -f csv -o keep.csv inuse.qcow2 missing.qcow2
+expect_eq "-o with a missing image: exit 2" "$status" 2
+expect_file "-o with a missing image: the others are written" keep.csv \
+  "$(printf '%s\n' "$("$QCOW2DUMP" -f csv inuse.qcow2)" > want.csv; echo want.csv)"
+run_q out err -o no/such/dir/x.csv inuse.qcow2
+expect_eq "-o into a missing directory: exit 2" "$status" 2
+check "-o into a missing directory: says so" grep -q 'no/such/dir/x.csv: cannot create: No such file or directory' err
+mkdir ro && echo old > ro/out.json && chmod 555 ro && chmod 644 ro/out.json
+# as a user the directory's mode applies to (root ignores it); the
+# program and image are copied where that user can reach them
+cp "$QCOW2DUMP" qd && cp inuse.qcow2 ro-src.qcow2 && chmod 755 qd "$WORK"
+chmod 644 ro-src.qcow2
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+  ./qd -f json -o ro/out.json ro-src.qcow2 2> err
+expect_eq "-o into a read-only directory: exit 2" "$?" 2
+check "-o into a read-only directory: says so" grep -q 'cannot create: Permission denied' err
+expect_eq "-o into a read-only directory: file untouched, no temporary left" \
+  "$(cat ro/out.json; ls ro)" "old
+out.json"
+finish
