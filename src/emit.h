@@ -8,12 +8,14 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "qcow2.h"
 
 enum q2_view {
 	Q2_VIEW_DEFAULT,     /* header, then every extension */
 	Q2_VIEW_EXTENSIONS,  /* extensions only */
 	Q2_VIEW_BITMAPS,     /* bitmap directory entries only */
+	Q2_VIEW_CHECK,       /* problems found against the spec */
 };
 
 struct q2_emit_opts {
@@ -31,6 +33,8 @@ struct q2_emit_image {
 	/* Per entry of q2_image_bitmaps(img): shown or not (-n); NULL for
 	 * all. */
 	const bool *selected;
+	/* Decoding errors, then (with --check) what the checks found. */
+	const struct q2_problems *problems;
 };
 
 static inline bool q2_emit_selected(const struct q2_emit_image *im, size_t i)

@@ -9,12 +9,14 @@
 #include "describe.h"
 #include "emit.h"
 
-enum csv_table { CSV_BITMAPS, CSV_EXTENSIONS, CSV_BITMAP_TABLES };
+enum csv_table { CSV_BITMAPS, CSV_EXTENSIONS, CSV_BITMAP_TABLES, CSV_PROBLEMS };
 
 static enum csv_table table_of(const struct q2_emit_opts *opts)
 {
 	if (opts->view == Q2_VIEW_EXTENSIONS)
 		return CSV_EXTENSIONS;
+	if (opts->view == Q2_VIEW_CHECK)
+		return CSV_PROBLEMS;
 	return opts->bitmap_table ? CSV_BITMAP_TABLES : CSV_BITMAPS;
 }
 
@@ -67,6 +69,9 @@ static int csv_begin(FILE *out, const struct q2_emit_opts *opts)
 		break;
 	case CSV_BITMAP_TABLES:
 		fputs("image,bitmap,index,type,offset,reserved\n", out);
+		break;
+	case CSV_PROBLEMS:
+		fputs("image,severity,code,offset,bitmap,message\n", out);
 		break;
 	}
 	return ferror(out) ? -1 : 0;
@@ -139,6 +144,25 @@ static void put_extension_row(FILE *out, const char *path, size_t index,
 	fputc('\n', out);
 }
 
+static void put_problem_rows(FILE *out, const struct q2_emit_image *im)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
+
+	for (size_t i = 0; im->problems && i < im->problems->n; i++) {
+		const struct q2_problem *pb = &im->problems->v[i];
+
+		put_str(out, im->path);
+		fprintf(out, ",%s,%s,%" PRIu64 ",", q2_severity_name(pb->severity),
+			pb->code, pb->offset);
+		if (bx && pb->bitmap < bx->n_bitmaps)
+			put_field(out, bx->bitmaps[pb->bitmap].name,
+				  bx->bitmaps[pb->bitmap].name_size);
+		fputc(',', out);
+		put_str(out, pb->message ? pb->message : "");
+		fputc('\n', out);
+	}
+}
+
 static int csv_image(FILE *out, const struct q2_emit_image *im,
 		     const struct q2_emit_opts *opts)
 {
@@ -146,6 +170,10 @@ static int csv_image(FILE *out, const struct q2_emit_image *im,
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	enum csv_table t = table_of(opts);
 
+	if (t == CSV_PROBLEMS) {
+		put_problem_rows(out, im);
+		return ferror(out) ? -1 : 0;
+	}
 	if (t == CSV_EXTENSIONS) {
 		for (size_t i = 0; i < img->n_exts; i++)
 			put_extension_row(out, im->path, i, &img->exts[i]);

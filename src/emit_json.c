@@ -382,28 +382,25 @@ static void put_extension(struct jw *w, const struct q2_emit_image *im,
 	jw_close(w, '}');
 }
 
-static json_t *problems_json(const struct q2_image *img)
+static json_t *problems_json(const struct q2_emit_image *im)
 {
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
+	const struct q2_problems *p = im->problems;
 	json_t *a = json_array();
 
-	for (size_t i = 0; i < img->n_errors; i++) {
-		const struct q2_error *e = &img->errors[i];
+	for (size_t i = 0; p && i < p->n; i++) {
+		const struct q2_problem *pb = &p->v[i];
 		json_t *o = json_object();
-		char msg[512];
 
-		json_object_set_new(o, "severity", json_string("error"));
-		json_object_set_new(o, "code", json_string(q2_code_name(e->code)));
-		json_object_set_new(o, "message",
-				    json_string(q2_error_format(e, msg, sizeof msg)));
-		json_object_set_new(o, "structure",
-				    json_string(q2_where_name(e->where)));
-		if (e->index != Q2_NO_INDEX)
-			json_object_set_new(o, "index", jnum(e->index));
-		json_object_set_new(o, "offset", jnum(e->offset));
-		if ((e->where == Q2_W_DIR_ENTRY || e->where == Q2_W_TABLE) &&
-		    bx && e->index < bx->n_bitmaps) {
-			const struct q2_bitmap *bm = &bx->bitmaps[e->index];
+		json_object_set_new(o, "severity",
+				    json_string(q2_severity_name(pb->severity)));
+		json_object_set_new(o, "code", json_string(pb->code));
+		if (pb->message)
+			set_text(o, "message", "message_hex",
+				 (const uint8_t *)pb->message, strlen(pb->message));
+		json_object_set_new(o, "offset", jnum(pb->offset));
+		if (bx && pb->bitmap < bx->n_bitmaps) {
+			const struct q2_bitmap *bm = &bx->bitmaps[pb->bitmap];
 
 			set_text(o, "bitmap", "bitmap_hex",
 				 (const uint8_t *)bm->name, bm->name_size);
@@ -441,15 +438,15 @@ static int json_image(FILE *out, const struct q2_emit_image *im,
 	if (opts->view == Q2_VIEW_BITMAPS) {
 		jw_key(&w, "bitmaps");
 		put_bitmap_array(&w, im, q2_image_bitmaps(img), opts);
-	} else {
+	} else if (opts->view != Q2_VIEW_CHECK) {
 		jw_key(&w, "header_extensions");
 		jw_open(&w, '[');
 		for (size_t i = 0; i < img->n_exts; i++)
 			put_extension(&w, im, &img->exts[i], opts);
 		jw_close(&w, ']');
 	}
-	if (img->n_errors)
-		jw_member(&w, "problems", problems_json(img));
+	if (opts->view == Q2_VIEW_CHECK || (im->problems && im->problems->n))
+		jw_member(&w, "problems", problems_json(im));
 	jw_close(&w, '}');
 	fputc('\n', out);
 	return ferror(out) ? -1 : 0;

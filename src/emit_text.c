@@ -150,9 +150,42 @@ static void put_directory(FILE *out, const struct q2_emit_image *im,
 	}
 }
 
+/* -c: one line per problem, compiler style, so grep and editors read it */
+static void put_problems(FILE *out, const struct q2_emit_image *im)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
+	const struct q2_problems *p = im->problems;
+
+	for (size_t i = 0; p && i < p->n; i++) {
+		const struct q2_problem *pb = &p->v[i];
+
+		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
+		fprintf(out, ": %s: %s: ", q2_severity_name(pb->severity), pb->code);
+		if (pb->message)
+			fput_terminal_safe(out, (const uint8_t *)pb->message,
+					   strlen(pb->message));
+		fputs(" (", out);
+		if (bx && pb->bitmap < bx->n_bitmaps) {
+			fputs("bitmap ", out);
+			fput_terminal_safe(out, (const uint8_t *)bx->bitmaps[pb->bitmap].name,
+					   bx->bitmaps[pb->bitmap].name_size);
+			fputs(", ", out);
+		}
+		fprintf(out, "offset 0x%" PRIx64 ")\n", pb->offset);
+	}
+	if (!p || !p->n) {
+		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
+		fputs(": no problems found\n", out);
+	}
+}
+
 static int text_image(FILE *out, const struct q2_emit_image *im,
 		      const struct q2_emit_opts *opts)
 {
+	if (opts->view == Q2_VIEW_CHECK) {
+		put_problems(out, im);
+		return ferror(out) ? -1 : 0;
+	}
 	/* Several images are told apart the way head(1) does it. */
 	if (opts->n_images > 1) {
 		fputs(im->index ? "\n==> " : "==> ", out);
@@ -174,6 +207,8 @@ static int text_image(FILE *out, const struct q2_emit_image *im,
 		break;
 	case Q2_VIEW_BITMAPS:
 		put_directory(out, im, opts);
+		break;
+	case Q2_VIEW_CHECK:
 		break;
 	}
 	return ferror(out) ? -1 : 0;

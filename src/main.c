@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "emit.h"
 #include "qcow2.h"
 #include "reader.h"
@@ -23,11 +24,12 @@ enum exit_status {
 	EXIT_USAGE = 64,
 };
 
-enum { OPT_COMPACT = 0x100 };
+enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS };
 
 struct cli {
 	struct q2_emit_opts emit;
 	bool view_set;
+	bool list_checks;
 	const struct q2_emitter *emitter;
 	const char *output;
 	char **names;
@@ -43,19 +45,23 @@ static const char doc[] =
 	"QCOW2 images, read-only and without taking the image lock.\n\n"
 	"With no option the output is that of QEMU's qcow2.py dump-header."
 	"\v"
-	"Exit status: 0 every image decoded; 2 an image could not be read or "
-	"decoded, or a NAME is missing (the other images are still shown); "
-	"64 usage error.\n\n"
+	"Exit status: 0 every image decoded (with --check: and no error found); "
+	"1 --check found an error; 2 an image could not be read or decoded, "
+	"or a NAME is missing (the other images are still shown); 64 usage "
+	"error.\n\n"
 	"Examples:\n"
 	"  qcow2dump disk.qcow2              header and extensions\n"
 	"  qcow2dump -e -t disk.qcow2        extensions, bitmaps with their tables\n"
-	"  qcow2dump -f json -b disk.qcow2   the bitmaps as JSON, for jq";
+	"  qcow2dump -f json -b disk.qcow2   the bitmaps as JSON, for jq\n"
+	"  qcow2dump -c *.qcow2              problems against the spec";
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to show:", 1 },
 	{ "extensions", 'e', NULL, 0,
 	  "Only the header extensions (qcow2.py dump-header-exts)", 1 },
 	{ "bitmaps", 'b', NULL, 0, "Only the bitmap directory entries", 1 },
+	{ "check", 'c', NULL, 0,
+	  "Only the problems found against the spec and QEMU's limits", 1 },
 	{ "bitmap-table", 't', NULL, 0,
 	  "Also each bitmap's table entries", 1 },
 	{ "name", 'n', "NAME", 0,
@@ -67,6 +73,8 @@ static const struct argp_option options[] = {
 	{ "output", 'o', "FILE", 0,
 	  "Write to FILE, which is replaced only once it is complete", 2 },
 	{ NULL, 0, NULL, 0, "Other:", -1 },
+	{ "list-checks", OPT_LIST_CHECKS, NULL, 0,
+	  "List every problem code --check can report, and exit", -1 },
 	{ 0 }
 };
 
@@ -75,7 +83,7 @@ static void set_view(struct argp_state *state, enum q2_view view)
 	struct cli *cli = state->input;
 
 	if (cli->view_set && cli->emit.view != view)
-		argp_error(state, "-e and -b exclude each other");
+		argp_error(state, "-e, -b and -c exclude each other");
 	cli->emit.view = view;
 	cli->view_set = true;
 }
@@ -90,6 +98,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'b':
 		set_view(state, Q2_VIEW_BITMAPS);
+		break;
+	case 'c':
+		set_view(state, Q2_VIEW_CHECK);
+		break;
+	case OPT_LIST_CHECKS:
+		cli->list_checks = true;
 		break;
 	case 't':
 		cli->emit.bitmap_table = true;
@@ -117,7 +131,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_NO_ARGS:
-		argp_error(state, "no IMAGE given");
+		if (!cli->list_checks)
+			argp_error(state, "no IMAGE given");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -183,7 +198,12 @@ static int select_bitmaps(const struct cli *cli, const char *path,
 static int dump_one(const struct cli *cli, FILE *out, size_t index)
 {
 	const char *path = cli->images[index];
-	struct q2_decode_opts dopts = { .load_tables = cli->emit.bitmap_table };
+	bool checking = cli->emit.view == Q2_VIEW_CHECK;
+	/* the checks look into the tables too */
+	struct q2_decode_opts dopts = {
+		.load_tables = cli->emit.bitmap_table || checking,
+	};
+	struct q2_problems problems = { 0 };
 	struct q2_emit_image im = { .path = path, .index = index };
 	struct q2_reader reader;
 	struct q2_image img;
@@ -202,8 +222,15 @@ static int dump_one(const struct cli *cli, FILE *out, size_t index)
 	q2_reader_close(&reader);
 
 	status = select_bitmaps(cli, path, &img, &selected);
+	q2_problems_add_errors(&problems, &img);
+	if (checking) {
+		q2_check(&img, &problems);
+		if (problems.n_errors > img.n_errors && status < EXIT_PROBLEMS)
+			status = EXIT_PROBLEMS;
+	}
 	im.img = &img;
 	im.selected = selected;
+	im.problems = &problems;
 	if (cli->emitter->image(out, &im, &cli->emit) != 0)
 		status = EXIT_UNREADABLE;
 	/* What decoded is out before the errors about the rest. */
@@ -216,6 +243,7 @@ static int dump_one(const struct cli *cli, FILE *out, size_t index)
 		status = EXIT_UNREADABLE;
 	}
 	s = status;
+	q2_problems_free(&problems);
 	free(selected);
 	q2_image_free(&img);
 	return s;
@@ -279,6 +307,22 @@ int main(int argc, char **argv)
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, &cli);
 	cli.emit.n_images = cli.n_images;
+	if (cli.list_checks) {
+		/* code, severity, meaning, what to do: tab-separated */
+		for (size_t i = 0; i < q2_n_rules; i++)
+			printf("%s\t%s\t%s\t%s\n", q2_rules[i].code,
+			       q2_severity_name(q2_rules[i].severity),
+			       q2_rules[i].meaning, q2_rules[i].advice);
+		/* what stops decoding is reported with the same fields */
+		for (int c = Q2_E_NOMEM; c < Q2_E_COUNT_; c++)
+			if (c != Q2_E_OPEN)
+				printf("%s\terror\t%s\t%s\n", q2_code_name(c),
+				       q2_code_message(c),
+				       "the image is damaged or beyond QEMU's limits; "
+				       "restore it from a backup");
+		free(cli.names);
+		return fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREADABLE;
+	}
 
 	if (cli.output) {
 		out = open_output(cli.output, &tmp);

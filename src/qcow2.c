@@ -375,6 +375,8 @@ static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
 	memcpy(bm->name, e + Q2_DIR_ENTRY_FIXED + bm->extra_data_size,
 	       bm->name_size);
 	bm->name[bm->name_size] = 0;
+	for (uint64_t k = Q2_DIR_ENTRY_FIXED + var; k < entry_size; k++)
+		bm->padding_nonzero |= e[k] != 0;
 	return entry_size;
 }
 

@@ -94,6 +94,7 @@ struct q2_bitmap {
 	uint32_t extra_data_size;
 
 	uint64_t entry_offset;  /* file offset of this directory entry */
+	bool padding_nonzero;   /* the entry's padding holds a non-zero byte */
 	uint8_t *extra_data;    /* extra_data_size bytes, or NULL */
 	char *name;             /* name_size bytes plus a NUL; may hold NULs */
 	uint64_t *table;        /* bitmap_table_size entries when loaded */

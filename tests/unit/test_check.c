@@ -1,0 +1,146 @@
+/* The checks on images built in memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "check.h"
+#include "image_builder.h"
+
+static void run(const uint8_t *b, size_t len, struct q2_image *img,
+		struct q2_problems *p)
+{
+	struct q2_decode_opts opts = { .load_tables = true };
+	struct q2_reader r;
+
+	q2_reader_from_memory(&r, b, len);
+	q2_decode(&r, &opts, img);
+	memset(p, 0, sizeof *p);
+	q2_problems_add_errors(p, img);
+	q2_check(img, p);
+}
+
+/* "code@offset/bitmap ..." of every problem, in order */
+static char *summary(const struct q2_problems *p)
+{
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+
+	for (size_t i = 0; i < p->n; i++) {
+		fprintf(f, "%s%s@%llu", i ? " " : "", p->v[i].code,
+			(unsigned long long)p->v[i].offset);
+		if (p->v[i].bitmap != Q2_NO_INDEX)
+			fprintf(f, "/%u", p->v[i].bitmap);
+	}
+	fclose(f);
+	return out;
+}
+
+static void test_standard_image(void **state)
+{
+	size_t len;
+	uint8_t *b = tb_standard(&len);
+	struct q2_image img;
+	struct q2_problems p;
+	char *s;
+	(void)state;
+
+	run(b, len, &img, &p);
+	s = summary(&p);
+	/* bit 63 unknown, bit 0 dirty, zstd without its bit, a data file
+	 * name without the external data bit; b1's table too
+	 * small for 0x123456789 bytes at 64 KiB; bitmap-two: unaligned
+	 * table, flags 7, extra data; its table entry offset + all-ones */
+	assert_string_equal(s,
+		"unknown-incompatible-bits@72 dirty@72 "
+		"compression-type-without-bit@104 "
+		"data-file-name-without-bit@72 "
+		"table-too-small@1032/0 "
+		"table-unaligned@1056/1 table-too-small@1064/1 "
+		"extra-data-compatible-flag@1068/1 bitmap-in-use@1068/1 "
+		"extra-data@1076/1 "
+		"table-entry-invalid@1552/1");
+	assert_int_equal(p.n_errors, 6);
+	free(s);
+	q2_problems_free(&p);
+	q2_image_free(&img);
+	free(b);
+}
+
+static void test_decode_errors_are_problems(void **state)
+{
+	uint8_t b[104] = { 0 };
+	struct q2_image img;
+	struct q2_problems p;
+	(void)state;
+
+	tb_header(b, 3, 9, 104);
+	run(b, 50, &img, &p);
+	assert_int_equal(p.n, 1);
+	assert_string_equal(p.v[0].code, "truncated");
+	assert_int_equal(p.v[0].severity, Q2_SEV_ERROR);
+	assert_int_equal(p.n_errors, 1);
+	q2_problems_free(&p);
+	q2_image_free(&img);
+}
+
+/* 65535 bitmaps, one name twice: found, and only that one */
+static void test_duplicate_names_at_scale(void **state)
+{
+	const uint32_t n = 65535;
+	const size_t dir = 4096, entry = 32;
+	size_t len = dir + n * entry;
+	uint8_t *b = calloc(1, len);
+	struct q2_image img;
+	struct q2_problems p;
+	size_t dups = 0;
+	(void)state;
+
+	tb_header(b, 3, 12, 104);
+	put64(b + 24, 1 << 20); /* 1 MiB disk: one table entry at 64 KiB */
+	put64(b + 88, 1);
+	tb_bitmaps_ext(b, 104, n, n * entry, dir);
+	for (uint32_t i = 0; i < n; i++) {
+		char name[8];
+
+		snprintf(name, sizeof name, "%05u", i == 40000 ? 123 : i);
+		tb_dir_entry(b, dir + i * entry, 4096, 1, 2, 16, name, 5, 0);
+	}
+	run(b, len, &img, &p);
+	for (size_t i = 0; i < p.n; i++) {
+		if (strcmp(p.v[i].code, "duplicate-name") == 0) {
+			dups++;
+			assert_int_equal(p.v[i].bitmap, 40000);
+			assert_int_equal(p.v[i].offset, dir + 40000 * entry);
+		}
+	}
+	assert_int_equal(dups, 1);
+	q2_problems_free(&p);
+	q2_image_free(&img);
+	free(b);
+}
+
+static void test_every_rule_has_text(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < q2_n_rules; i++) {
+		assert_true(strlen(q2_rules[i].meaning) > 10);
+		assert_true(strlen(q2_rules[i].advice) > 10);
+		for (size_t k = 0; k < i; k++)
+			assert_string_not_equal(q2_rules[i].code, q2_rules[k].code);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_standard_image),
+		cmocka_unit_test(test_decode_errors_are_problems),
+		cmocka_unit_test(test_duplicate_names_at_scale),
+		cmocka_unit_test(test_every_rule_has_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
