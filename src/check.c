@@ -562,10 +562,9 @@ void q2_check(const struct q2_image *img, struct q2_problems *p)
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 
 	/* without a sound header there is nothing more to hold it to */
-	if (!img->header_decoded || img->header.cluster_bits < Q2_MIN_CLUSTER_BITS ||
-	    img->header.cluster_bits > Q2_MAX_CLUSTER_BITS)
+	c.cs = q2_image_cluster_size(img);
+	if (!c.cs)
 		return;
-	c.cs = 1ull << img->header.cluster_bits;
 	check_header(&c);
 	check_extensions(&c);
 	if (bx) {

@@ -104,7 +104,7 @@ static void put_bitmaps_ext(FILE *out, const struct q2_emit_image *im,
 			    const struct q2_bitmaps_ext *bx,
 			    const struct q2_emit_opts *opts)
 {
-	uint64_t cluster_size = 1ull << im->img->header.cluster_bits;
+	uint64_t cluster_size = q2_image_cluster_size(im->img);
 
 	put_fields(out, bx, q2_bitmaps_ext_fields, q2_n_bitmaps_ext_fields);
 	for (size_t i = 0; i < bx->n_bitmaps; i++) {
@@ -140,7 +140,7 @@ static void put_directory(FILE *out, const struct q2_emit_image *im,
 			  const struct q2_emit_opts *opts)
 {
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
-	uint64_t cluster_size = 1ull << im->img->header.cluster_bits;
+	uint64_t cluster_size = q2_image_cluster_size(im->img);
 
 	for (size_t i = 0; bx && i < bx->n_bitmaps; i++) {
 		if (!q2_emit_selected(im, i))

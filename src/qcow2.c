@@ -155,6 +155,16 @@ const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img)
 	return NULL;
 }
 
+uint64_t q2_image_cluster_size(const struct q2_image *img)
+{
+	unsigned bits = img->header.cluster_bits;
+
+	if (!img->header_decoded || bits < Q2_MIN_CLUSTER_BITS ||
+	    bits > Q2_MAX_CLUSTER_BITS)
+		return 0;
+	return 1ull << bits;
+}
+
 struct decoder {
 	const struct q2_reader *r;
 	const struct q2_decode_opts *opts;

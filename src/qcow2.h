@@ -164,6 +164,8 @@ void q2_image_free(struct q2_image *img);
 /* Helpers shared by the emitters. */
 const char *q2_ext_name(uint32_t magic); /* qcow2.py's names, "<unknown>" */
 const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img);
+/* 1 << cluster_bits, or 0 when the header did not give a valid one */
+uint64_t q2_image_cluster_size(const struct q2_image *img);
 enum q2_bte_type q2_bte_classify(uint64_t entry);
 const char *q2_bte_type_name(enum q2_bte_type t);
 

@@ -70,7 +70,7 @@ check "-o into a missing directory: says so" grep -q 'no/such/dir/x.csv: cannot 
 mkdir ro && echo old > ro/out.json && chmod 555 ro && chmod 644 ro/out.json
 # as a user the directory's mode applies to (root ignores it); the
 # program and image are copied where that user can reach them
-cp "$QCOW2DUMP" qd && cp inuse.qcow2 ro-src.qcow2 && chmod 755 qd "$WORK"
+cp "$QCOW2DUMP_BIN" qd && cp inuse.qcow2 ro-src.qcow2 && chmod 755 qd "$WORK"
 chmod 644 ro-src.qcow2
 setpriv --reuid=nobody --regid=nogroup --clear-groups \
   ./qd -f json -o ro/out.json ro-src.qcow2 2> err

@@ -37,7 +37,7 @@ expect_eq "bash: completes formats" "$(bash_complete -f j)" "json"
 qemu-img create -q -f qcow2 named.qcow2 1M
 qemu-img bitmap --add -f qcow2 named.qcow2 nightly
 expect_eq "bash: completes bitmap names of the images on the line" \
-  "$(PATH=$(dirname "$QCOW2DUMP"):$PATH bash_complete named.qcow2 -n ni)" "nightly"
+  "$(PATH=$BINDIR:$PATH bash_complete named.qcow2 -n ni)" "nightly"
 check "zsh completion parses" zsh -n "$top/completions/zsh/_qcow2dump"
 check "fish completion parses" fish -n "$top/completions/fish/qcow2dump.fish"
 fish_complete() {

@@ -108,7 +108,7 @@ awk '/<!-- jq-recipes -->/ {on = 1; next} /<!-- \/jq-recipes -->/ {on = 0}
 expect_eq "README has three jq recipes" "$(wc -l < recipes.sh)" 3
 recipe() { # N IMAGE: runs recipe N with disk.qcow2 standing for IMAGE
 	sed -n "${1}p" recipes.sh | sed "s/disk\\.qcow2/$2/" > one.sh
-	PATH=$(dirname "$QCOW2DUMP"):$PATH sh one.sh
+	PATH=$BINDIR:$PATH sh one.sh
 }
 expect_eq "recipe 1: in-use bitmaps" "$(recipe 1 inuse.qcow2 | tr '\n' ' ')" "live frozen "
 expect_eq "recipe 1: none in use" "$(recipe 1 c2m.qcow2)" ""

@@ -4,6 +4,11 @@
 set -u
 : "${QCOW2DUMP:?set QCOW2DUMP to the qcow2dump binary}"
 : "${TOP_SRCDIR:?set TOP_SRCDIR to the source tree}"
+# the binary itself, where QCOW2DUMP may be a wrapper (valgrind)
+: "${QCOW2DUMP_BIN:=$QCOW2DUMP}"
+BINDIR=$(dirname "$QCOW2DUMP_BIN")
+# sweeps over every byte take every SWEEP_STEP-th one (valgrind is slow)
+SWEEP_STEP=${SWEEP_STEP:-1}
 GOLDEN=$TOP_SRCDIR/tests/golden
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/qcow2dump-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

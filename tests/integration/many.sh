@@ -1,0 +1,35 @@
+#!/bin/sh
+# QEMU's limit of 65535 bitmaps: every one decoded and checked in bounded
+# memory; duplicates among them found.  (Time is measured in bench/, not
+# asserted here.)
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+Q create -q -f qcow2 -o cluster_size=512 many.qcow2 64M
+$PY "$TOP_SRCDIR/tests/integration/mkbitmaps.py" many.qcow2 65535 || fail "mkbitmaps.py"
+
+# peak RSS in KiB of one run
+peak() { /usr/bin/time -f %M -o rss.txt "$QCOW2DUMP_BIN" "$@" > out 2> err; echo $?; }
+
+expect_eq "65535 bitmaps: -c exits 0" "$(peak -c many.qcow2)" 0
+expect_eq "65535 bitmaps: no problems" "$(cat out)" "many.qcow2: no problems found"
+rss=$(cat rss.txt)
+check "65535 bitmaps: -c peaks under 64 MiB (was $rss KiB)" [ "$rss" -lt 65536 ]
+expect_eq "65535 bitmaps: -f json -t exits 0" "$(peak -f json -t many.qcow2)" 0
+rss=$(cat rss.txt)
+check "65535 bitmaps: -f json -t peaks under 64 MiB (was $rss KiB)" [ "$rss" -lt 65536 ]
+expect_eq "65535 bitmaps: all in the JSON" \
+  "$(jq '[.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory[]] | length' out)" 65535
+expect_eq "65535 bitmaps: the last one" \
+  "$(jq -r '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory[-1].name' out)" bitmap-65534
+expect_eq "65535 bitmaps: CSV rows" "$("$QCOW2DUMP" -f csv many.qcow2 | wc -l)" 65536
+
+# two names made equal, far apart: one duplicate-name, at the later entry
+dir=$("$QCOW2DUMP" -f json -e many.qcow2 |
+      jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset')
+poke many.qcow2 $((dir + 60000 * 40 + 24)) "$(printf 'bitmap-00007' | od -An -tx1 | tr -d ' \n')"
+run_q out err -c -f csv many.qcow2
+expect_eq "duplicate among 65535: exit 1" "$status" 1
+expect_eq "duplicate among 65535: found once, at entry 60000" \
+  "$(grep -c duplicate-name out) $(awk -F, '/duplicate-name/ {print $4}' out)" \
+  "1 $((dir + 60000 * 40))"
+finish
