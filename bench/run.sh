@@ -1,0 +1,87 @@
+#!/bin/sh
+# Benchmarks qcow2dump side by side with the tools users run instead, on
+# images this script builds (cached in bench/.cache; nothing committed).
+# Prints a Markdown table of wall time and peak memory, with the ratios,
+# and writes it to bench/results.md.
+#   bench/run.sh            (as root the first time: it installs packages)
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+sh scripts/setup.sh > /dev/null
+if ! command -v qemu-storage-daemon > /dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-system-common > /dev/null
+fi
+bin=$top/build/qcow2dump
+cache=$top/bench/.cache
+mkdir -p "$cache"
+cd "$cache"
+results=$top/bench/results.md
+
+# median wall seconds over RUNS runs, and the peak RSS of one run (MiB)
+measure() { # RUNS CMD...
+	runs=$1; shift
+	hyperfine -N --style none --runs "$runs" --warmup $((runs > 1 ? 1 : 0)) \
+		--export-json h.json "$*" > /dev/null 2>&1 ||
+		hyperfine --style none --runs "$runs" --export-json h.json "$*" > /dev/null
+	t=$(jq '.results[0].median' h.json)
+	/usr/bin/time -f %M -o rss.txt "$@" > /dev/null 2>&1 || true
+	echo "$t $(awk '{printf "%.1f", $1 / 1024}' rss.txt)"
+}
+row() { # LABEL "T RSS" [BASELINE "T RSS"]
+	set -- "$1" $2 ${3:-}
+	printf '| %s | %.4f s | %s MiB |' "$1" "$2" "$3"
+	if [ $# -ge 5 ]; then
+		awk -v a="$2" -v b="$4" -v m="$3" -v n="$5" \
+		  'BEGIN { printf " %.0fx faster, %.1fx less memory |\n", b / a, n / m }'
+	else
+		echo " baseline |"
+	fi
+}
+
+{
+echo "# qcow2dump benchmarks"
+echo
+echo "$(date -u +%F), $(nproc) cores, $(qemu-img --version | head -1)."
+echo "Median wall time (hyperfine), peak RSS (/usr/bin/time)."
+echo
+echo "| command | time | peak memory | qcow2dump vs this |"
+echo "|---|---|---|---|"
+} > "$results"
+
+# 1. the image of QEMU's test case 291
+if [ ! -f t291.qcow2 ]; then
+	qemu-img create -q -f qcow2 t291.base 10M
+	qemu-img bitmap --add -f qcow2 t291.base b0
+	qemu-io -c 'w 3M 1M' -f qcow2 t291.base > /dev/null
+	qemu-img create -q -f qcow2 -b t291.base -F qcow2 t291.qcow2 10M
+	qemu-io -c 'w 0 1M' -f qcow2 t291.qcow2 > /dev/null
+	qemu-img bitmap --add -g 512k -f qcow2 t291.qcow2 b1
+	qemu-img bitmap --add --disable -f qcow2 t291.qcow2 b2
+	qemu-io -c 'w 1M 1M' -f qcow2 t291.qcow2 > /dev/null
+fi
+ours=$(measure 30 "$bin" -f json t291.qcow2)
+qemu=$(measure 30 qemu-img info --output=json t291.qcow2)
+{
+echo "| **test case 291 image** (3 bitmaps) | | | |"
+row "qemu-img info --output=json" "$qemu"
+row "qcow2dump -f json" "$ours" "$qemu"
+} >> "$results"
+
+# 2. QEMU's limit: 65535 bitmaps, made by QEMU itself (slow, so cached)
+if [ ! -f many.qcow2 ]; then
+	echo "bench: making 65535 bitmaps with qemu-storage-daemon (a few minutes)" >&2
+	/usr/bin/python3 "$top/bench/make-many-bitmaps.py" many.qcow2 65535
+fi
+ours=$(measure 5 "$bin" -f json many.qcow2)
+check=$(measure 5 "$bin" -c many.qcow2)
+qemu=$(measure 1 qemu-img info --output=json many.qcow2)
+qcheck=$(measure 1 qemu-img check many.qcow2)
+{
+echo "| **65535 bitmaps** (512-byte clusters) | | | |"
+row "qemu-img info --output=json" "$qemu"
+row "qcow2dump -f json" "$ours" "$qemu"
+row "qemu-img check" "$qcheck"
+row "qcow2dump -c" "$check" "$qcheck"
+} >> "$results"
+
+cat "$results"
