@@ -121,8 +121,9 @@ static const struct q2_rule *rule(const char *code)
 	return NULL;
 }
 
-static void push(struct q2_problems *p, enum q2_severity sev, const char *code,
-		 uint64_t offset, uint32_t bitmap, char *message)
+void q2_problems_add(struct q2_problems *p, enum q2_severity sev,
+		     const char *code, uint64_t offset, uint32_t bitmap,
+		     char *message)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
@@ -157,7 +158,7 @@ static void report(struct q2_problems *p, const char *code, uint64_t offset,
 		     detail ? detail : "") < 0)
 		msg = NULL;
 	free(detail);
-	push(p, r->severity, r->code, offset, bitmap, msg);
+	q2_problems_add(p, r->severity, r->code, offset, bitmap, msg);
 }
 
 void q2_problems_add_errors(struct q2_problems *p, const struct q2_image *img)
@@ -172,7 +173,7 @@ void q2_problems_add_errors(struct q2_problems *p, const struct q2_image *img)
 		if ((e->where == Q2_W_DIR_ENTRY || e->where == Q2_W_TABLE) && bx &&
 		    e->index < bx->n_bitmaps)
 			bitmap = e->index;
-		push(p, Q2_SEV_ERROR, q2_code_name(e->code), e->offset, bitmap,
+		q2_problems_add(p, Q2_SEV_ERROR, q2_code_name(e->code), e->offset, bitmap,
 		     strdup(q2_error_format(e, buf, sizeof buf)));
 	}
 }

@@ -38,6 +38,10 @@ extern const size_t q2_n_rules;
 
 const char *q2_severity_name(enum q2_severity s);
 
+/* Appends a problem; takes message (which may be NULL). */
+void q2_problems_add(struct q2_problems *p, enum q2_severity sev,
+		     const char *code, uint64_t offset, uint32_t bitmap,
+		     char *message);
 /* Decoding errors as problems of severity error. */
 void q2_problems_add_errors(struct q2_problems *p, const struct q2_image *img);
 /* Every rule of q2_rules over what was decoded (tables included when

@@ -16,6 +16,7 @@ enum q2_view {
 	Q2_VIEW_EXTENSIONS,  /* extensions only */
 	Q2_VIEW_BITMAPS,     /* bitmap directory entries only */
 	Q2_VIEW_CHECK,       /* problems found against the spec */
+	Q2_VIEW_EXTENTS,     /* dirty ranges of each bitmap */
 };
 
 struct q2_emit_opts {
@@ -49,6 +50,24 @@ struct q2_emitter {
 	int (*image)(FILE *out, const struct q2_emit_image *im,
 		     const struct q2_emit_opts *opts);
 	int (*end)(FILE *out, const struct q2_emit_opts *opts);
+
+	/* -x: main scans the selected bitmaps one after another and streams
+	 * their extents through these, in this order:
+	 * x_image_begin, then per bitmap x_bitmap_begin, x_extent...,
+	 * x_bitmap_end, and last x_image_end.  nth counts from 0. */
+	int (*x_image_begin)(FILE *out, const struct q2_emit_image *im,
+			     const struct q2_emit_opts *opts);
+	int (*x_bitmap_begin)(FILE *out, const struct q2_emit_image *im,
+			      const struct q2_bitmap *bm, size_t nth,
+			      const struct q2_emit_opts *opts);
+	int (*x_extent)(FILE *out, const struct q2_emit_image *im,
+			const struct q2_bitmap *bm, size_t nth, uint64_t start,
+			uint64_t length, const struct q2_emit_opts *opts);
+	int (*x_bitmap_end)(FILE *out, const struct q2_bitmap *bm,
+			    size_t n_extents, uint64_t dirty_bytes,
+			    const struct q2_emit_opts *opts);
+	int (*x_image_end)(FILE *out, const struct q2_emit_image *im,
+			   size_t n_bitmaps, const struct q2_emit_opts *opts);
 };
 
 extern const struct q2_emitter q2_emitter_text;

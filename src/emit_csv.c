@@ -9,7 +9,8 @@
 #include "describe.h"
 #include "emit.h"
 
-enum csv_table { CSV_BITMAPS, CSV_EXTENSIONS, CSV_BITMAP_TABLES, CSV_PROBLEMS };
+enum csv_table { CSV_BITMAPS, CSV_EXTENSIONS, CSV_BITMAP_TABLES, CSV_PROBLEMS,
+		 CSV_EXTENTS };
 
 static enum csv_table table_of(const struct q2_emit_opts *opts)
 {
@@ -17,6 +18,8 @@ static enum csv_table table_of(const struct q2_emit_opts *opts)
 		return CSV_EXTENSIONS;
 	if (opts->view == Q2_VIEW_CHECK)
 		return CSV_PROBLEMS;
+	if (opts->view == Q2_VIEW_EXTENTS)
+		return CSV_EXTENTS;
 	return opts->bitmap_table ? CSV_BITMAP_TABLES : CSV_BITMAPS;
 }
 
@@ -72,6 +75,9 @@ static int csv_begin(FILE *out, const struct q2_emit_opts *opts)
 		break;
 	case CSV_PROBLEMS:
 		fputs("image,severity,code,offset,bitmap,message\n", out);
+		break;
+	case CSV_EXTENTS:
+		fputs("image,bitmap,start,length\n", out);
 		break;
 	}
 	return ferror(out) ? -1 : 0;
@@ -190,8 +196,21 @@ static int csv_image(FILE *out, const struct q2_emit_image *im,
 	return ferror(out) ? -1 : 0;
 }
 
+static int csv_x_extent(FILE *out, const struct q2_emit_image *im,
+			const struct q2_bitmap *bm, size_t nth, uint64_t start,
+			uint64_t length, const struct q2_emit_opts *opts)
+{
+	(void)nth, (void)opts;
+	put_str(out, im->path);
+	fputc(',', out);
+	put_field(out, bm->name, bm->name_size);
+	fprintf(out, ",%" PRIu64 ",%" PRIu64 "\n", start, length);
+	return ferror(out) ? -1 : 0;
+}
+
 const struct q2_emitter q2_emitter_csv = {
 	.name = "csv",
 	.begin = csv_begin,
 	.image = csv_image,
+	.x_extent = csv_x_extent,
 };

@@ -107,6 +107,18 @@ static void jw_value(struct jw *w, json_t *v)
 	}
 }
 
+/* The members of object o, into the object open in w. */
+static void jw_value_members(struct jw *w, json_t *o)
+{
+	const char *key;
+	json_t *member;
+
+	json_object_foreach(o, key, member) {
+		jw_key(w, key);
+		jw_value(w, member);
+	}
+}
+
 /* key: value, consuming the reference to v */
 static void jw_member(struct jw *w, const char *key, json_t *v)
 {
@@ -310,8 +322,6 @@ static void put_extension(struct jw *w, const struct q2_emit_image *im,
 			  const struct q2_emit_opts *opts)
 {
 	json_t *o = json_object();
-	const char *key;
-	json_t *member;
 
 	json_object_set_new(o, "name", json_string(q2_ext_name(x->magic)));
 	json_object_set_new(o, "magic", jnum(x->magic));
@@ -360,10 +370,7 @@ static void put_extension(struct jw *w, const struct q2_emit_image *im,
 	/* The bitmaps extension's "data" streams its directory. */
 	jw_sep(w);
 	jw_open(w, '{');
-	json_object_foreach(o, key, member) {
-		jw_key(w, key);
-		jw_value(w, member);
-	}
+	jw_value_members(w, o);
 	json_decref(o);
 	if (x->bitmaps) {
 		const struct q2_bitmaps_ext *bx = x->bitmaps;
@@ -416,8 +423,6 @@ static int json_image(FILE *out, const struct q2_emit_image *im,
 	const struct q2_image *img = im->img;
 	struct jw w = { .out = out, .compact = opts->compact };
 	json_t *top = json_object();
-	const char *key;
-	json_t *member;
 
 	set_text(top, "image", "image_hex", (const uint8_t *)im->path,
 		 strlen(im->path));
@@ -429,16 +434,13 @@ static int json_image(FILE *out, const struct q2_emit_image *im,
 				 img->header.backing_file_size);
 	}
 	jw_open(&w, '{');
-	json_object_foreach(top, key, member) {
-		jw_key(&w, key);
-		jw_value(&w, member);
-	}
+	jw_value_members(&w, top);
 	json_decref(top);
 
 	if (opts->view == Q2_VIEW_BITMAPS) {
 		jw_key(&w, "bitmaps");
 		put_bitmap_array(&w, im, q2_image_bitmaps(img), opts);
-	} else if (opts->view != Q2_VIEW_CHECK) {
+	} else if (opts->view != Q2_VIEW_CHECK && opts->view != Q2_VIEW_EXTENTS) {
 		jw_key(&w, "header_extensions");
 		jw_open(&w, '[');
 		for (size_t i = 0; i < img->n_exts; i++)
@@ -452,7 +454,100 @@ static int json_image(FILE *out, const struct q2_emit_image *im,
 	return ferror(out) ? -1 : 0;
 }
 
+/* -x: {"image", "bitmaps": [{"name", "granularity", "extents": [...],
+ * "dirty_bytes"}], "problems"}, streamed.  Each hook rebuilds the writer
+ * at its fixed depth; nth says whether a comma is due. */
+static int json_x_image_begin(FILE *out, const struct q2_emit_image *im,
+			      const struct q2_emit_opts *opts)
+{
+	struct jw w = { .out = out, .compact = opts->compact };
+	json_t *o = json_object();
+
+	set_text(o, "image", "image_hex", (const uint8_t *)im->path,
+		 strlen(im->path));
+	jw_open(&w, '{');
+	jw_value_members(&w, o);
+	json_decref(o);
+	jw_key(&w, "bitmaps");
+	jw_open(&w, '[');
+	return ferror(out) ? -1 : 0;
+}
+
+static int json_x_bitmap_begin(FILE *out, const struct q2_emit_image *im,
+			       const struct q2_bitmap *bm, size_t nth,
+			       const struct q2_emit_opts *opts)
+{
+	struct jw w = { .out = out, .compact = opts->compact, .depth = 2,
+			.first = nth == 0 };
+	json_t *o = json_object();
+	uint64_t g;
+	(void)im;
+
+	set_text(o, "name", "name_hex", (const uint8_t *)bm->name, bm->name_size);
+	json_object_set_new(o, "granularity", q2_bitmap_granularity(bm, &g)
+						      ? jnum(g) : json_null());
+	jw_sep(&w);
+	jw_open(&w, '{');
+	jw_value_members(&w, o);
+	json_decref(o);
+	jw_key(&w, "extents");
+	jw_open(&w, '[');
+	return ferror(out) ? -1 : 0;
+}
+
+static int json_x_extent(FILE *out, const struct q2_emit_image *im,
+			 const struct q2_bitmap *bm, size_t nth, uint64_t start,
+			 uint64_t length, const struct q2_emit_opts *opts)
+{
+	struct jw w = { .out = out, .compact = opts->compact, .depth = 4,
+			.first = nth == 0 };
+	(void)im, (void)bm;
+
+	jw_sep(&w);
+	jw_open(&w, '{');
+	jw_key(&w, "start");
+	fprintf(out, "%" PRIu64, start);
+	jw_key(&w, "length");
+	fprintf(out, "%" PRIu64, length);
+	jw_close(&w, '}');
+	return ferror(out) ? -1 : 0;
+}
+
+static int json_x_bitmap_end(FILE *out, const struct q2_bitmap *bm,
+			     size_t n_extents, uint64_t dirty_bytes,
+			     const struct q2_emit_opts *opts)
+{
+	struct jw w = { .out = out, .compact = opts->compact, .depth = 4,
+			.first = n_extents == 0 };
+	(void)bm;
+
+	jw_close(&w, ']');
+	jw_key(&w, "dirty_bytes");
+	fprintf(out, "%" PRIu64, dirty_bytes);
+	jw_close(&w, '}');
+	return ferror(out) ? -1 : 0;
+}
+
+static int json_x_image_end(FILE *out, const struct q2_emit_image *im,
+			    size_t n_bitmaps, const struct q2_emit_opts *opts)
+{
+	struct jw w = { .out = out, .compact = opts->compact, .depth = 2,
+			.first = n_bitmaps == 0 };
+
+	jw_close(&w, ']');
+	if (im->problems && im->problems->n)
+		jw_member(&w, "problems", problems_json(im));
+	jw_close(&w, '}');
+	fputc('\n', out);
+	return ferror(out) ? -1 : 0;
+}
+
 const struct q2_emitter q2_emitter_json = {
 	.name = "json",
 	.image = json_image,
+	.x_image_begin = json_x_image_begin,
+	.x_bitmap_begin = json_x_bitmap_begin,
+	.x_extent = json_x_extent,
+	.x_bitmap_end = json_x_bitmap_end,
+	.x_image_end = json_x_image_end,
 };

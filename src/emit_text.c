@@ -150,6 +150,16 @@ static void put_directory(FILE *out, const struct q2_emit_image *im,
 	}
 }
 
+static void put_label(FILE *out, const struct q2_emit_image *im,
+		      const struct q2_emit_opts *opts)
+{
+	if (opts->n_images > 1) {
+		fputs(im->index ? "\n==> " : "==> ", out);
+		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
+		fputs(" <==\n", out);
+	}
+}
+
 /* -c: one line per problem, compiler style, so grep and editors read it */
 static void put_problems(FILE *out, const struct q2_emit_image *im)
 {
@@ -187,12 +197,7 @@ static int text_image(FILE *out, const struct q2_emit_image *im,
 		return ferror(out) ? -1 : 0;
 	}
 	/* Several images are told apart the way head(1) does it. */
-	if (opts->n_images > 1) {
-		fputs(im->index ? "\n==> " : "==> ", out);
-		fput_terminal_safe(out, (const uint8_t *)im->path,
-				   strlen(im->path));
-		fputs(" <==\n", out);
-	}
+	put_label(out, im, opts);
 	switch (opts->view) {
 	case Q2_VIEW_DEFAULT:
 		if (im->img->header_decoded) {
@@ -209,12 +214,60 @@ static int text_image(FILE *out, const struct q2_emit_image *im,
 		put_directory(out, im, opts);
 		break;
 	case Q2_VIEW_CHECK:
+	case Q2_VIEW_EXTENTS:
 		break;
 	}
+	return ferror(out) ? -1 : 0;
+}
+
+/* -x: under each bitmap's name and granularity, one "start length" pair
+ * per line in the 25-column layout, then the dirty byte count. */
+static int text_x_image_begin(FILE *out, const struct q2_emit_image *im,
+			      const struct q2_emit_opts *opts)
+{
+	/* the image before ended with a blank line already */
+	if (opts->n_images > 1) {
+		fputs("==> ", out);
+		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
+		fputs(" <==\n", out);
+	}
+	return ferror(out) ? -1 : 0;
+}
+
+static int text_x_bitmap_begin(FILE *out, const struct q2_emit_image *im,
+			       const struct q2_bitmap *bm, size_t nth,
+			       const struct q2_emit_opts *opts)
+{
+	(void)im, (void)nth, (void)opts;
+	fprintf(out, LABEL, "Bitmap name");
+	fput_terminal_safe(out, (const uint8_t *)bm->name, bm->name_size);
+	fprintf(out, "\n" LABEL "%" PRIu64 "\n", "granularity",
+		bm->granularity_bits < 64 ? (uint64_t)1 << bm->granularity_bits : 0);
+	return ferror(out) ? -1 : 0;
+}
+
+static int text_x_extent(FILE *out, const struct q2_emit_image *im,
+			 const struct q2_bitmap *bm, size_t nth, uint64_t start,
+			 uint64_t length, const struct q2_emit_opts *opts)
+{
+	(void)im, (void)bm, (void)nth, (void)opts;
+	return fprintf(out, "%-25" PRIu64 " %" PRIu64 "\n", start, length) < 0 ? -1 : 0;
+}
+
+static int text_x_bitmap_end(FILE *out, const struct q2_bitmap *bm,
+			     size_t n_extents, uint64_t dirty_bytes,
+			     const struct q2_emit_opts *opts)
+{
+	(void)bm, (void)n_extents, (void)opts;
+	fprintf(out, LABEL "%" PRIu64 "\n\n", "dirty_bytes", dirty_bytes);
 	return ferror(out) ? -1 : 0;
 }
 
 const struct q2_emitter q2_emitter_text = {
 	.name = "text",
 	.image = text_image,
+	.x_image_begin = text_x_image_begin,
+	.x_bitmap_begin = text_x_bitmap_begin,
+	.x_extent = text_x_extent,
+	.x_bitmap_end = text_x_bitmap_end,
 };

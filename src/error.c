@@ -26,6 +26,9 @@ static const char *const code_messages[Q2_E_COUNT_] = {
 	[Q2_E_DIR_TRAILING] = "bitmap directory has bytes after its last entry",
 	[Q2_E_TABLE_TOO_LARGE] = "bitmap_table_size exceeds QEMU's limit",
 	[Q2_E_TABLES_BUDGET] = "bitmap tables exceed the 256 MiB this tool loads at most",
+	[Q2_E_GRANULARITY] = "granularity_bits is above 63: the bitmap cannot be read",
+	[Q2_E_TABLE_TOO_SMALL] = "bitmap table has fewer entries than the virtual size needs",
+	[Q2_E_TABLE_ENTRY] = "bitmap table entry has an offset and the all-ones bit",
 };
 
 static const char *const code_names[Q2_E_COUNT_] = {
@@ -48,6 +51,9 @@ static const char *const code_names[Q2_E_COUNT_] = {
 	[Q2_E_DIR_TRAILING] = "directory-trailing-bytes",
 	[Q2_E_TABLE_TOO_LARGE] = "bitmap-table-too-large",
 	[Q2_E_TABLES_BUDGET] = "bitmap-tables-over-budget",
+	[Q2_E_GRANULARITY] = "bitmap-granularity-unreadable",
+	[Q2_E_TABLE_TOO_SMALL] = "bitmap-table-short",
+	[Q2_E_TABLE_ENTRY] = "bitmap-table-entry-unreadable",
 };
 
 static const char *const where_names[Q2_W_COUNT_] = {
@@ -60,6 +66,7 @@ static const char *const where_names[Q2_W_COUNT_] = {
 	[Q2_W_DIR] = "bitmap directory",
 	[Q2_W_DIR_ENTRY] = "bitmap directory entry",
 	[Q2_W_TABLE] = "bitmap table of entry",
+	[Q2_W_DATA] = "bitmap data cluster of entry",
 };
 
 const char *q2_code_message(enum q2_code code)

@@ -26,6 +26,9 @@ enum q2_code {
 	Q2_E_DIR_TRAILING,
 	Q2_E_TABLE_TOO_LARGE,
 	Q2_E_TABLES_BUDGET,
+	Q2_E_GRANULARITY,
+	Q2_E_TABLE_TOO_SMALL,
+	Q2_E_TABLE_ENTRY,
 	Q2_E_COUNT_ /* number of codes, not a code */
 };
 
@@ -40,6 +43,7 @@ enum q2_where {
 	Q2_W_DIR,
 	Q2_W_DIR_ENTRY,
 	Q2_W_TABLE,
+	Q2_W_DATA,
 	Q2_W_COUNT_
 };
 

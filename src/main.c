@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "emit.h"
+#include "extents.h"
 #include "qcow2.h"
 #include "reader.h"
 #include "utf8.h"
@@ -53,7 +54,8 @@ static const char doc[] =
 	"  qcow2dump disk.qcow2              header and extensions\n"
 	"  qcow2dump -e -t disk.qcow2        extensions, bitmaps with their tables\n"
 	"  qcow2dump -f json -b disk.qcow2   the bitmaps as JSON, for jq\n"
-	"  qcow2dump -c *.qcow2              problems against the spec";
+	"  qcow2dump -c *.qcow2              problems against the spec\n"
+	"  qcow2dump -x -n b0 disk.qcow2     the ranges bitmap b0 marks dirty";
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to show:", 1 },
@@ -62,6 +64,8 @@ static const struct argp_option options[] = {
 	{ "bitmaps", 'b', NULL, 0, "Only the bitmap directory entries", 1 },
 	{ "check", 'c', NULL, 0,
 	  "Only the problems found against the spec and QEMU's limits", 1 },
+	{ "extents", 'x', NULL, 0,
+	  "The dirty ranges of each bitmap, read from its data clusters", 1 },
 	{ "bitmap-table", 't', NULL, 0,
 	  "Also each bitmap's table entries", 1 },
 	{ "name", 'n', "NAME", 0,
@@ -83,7 +87,7 @@ static void set_view(struct argp_state *state, enum q2_view view)
 	struct cli *cli = state->input;
 
 	if (cli->view_set && cli->emit.view != view)
-		argp_error(state, "-e, -b and -c exclude each other");
+		argp_error(state, "-e, -b, -c and -x exclude each other");
 	cli->emit.view = view;
 	cli->view_set = true;
 }
@@ -101,6 +105,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'c':
 		set_view(state, Q2_VIEW_CHECK);
+		break;
+	case 'x':
+		set_view(state, Q2_VIEW_EXTENTS);
 		break;
 	case OPT_LIST_CHECKS:
 		cli->list_checks = true;
@@ -194,14 +201,90 @@ static int select_bitmaps(const struct cli *cli, const char *path,
 	return status;
 }
 
+struct extent_sink {
+	FILE *out;
+	const struct q2_emitter *em;
+	const struct q2_emit_image *im;
+	const struct q2_bitmap *bm;
+	const struct q2_emit_opts *opts;
+	size_t n;
+};
+
+static int on_extent(void *ctx, uint64_t start, uint64_t length)
+{
+	struct extent_sink *s = ctx;
+
+	return s->em->x_extent(s->out, s->im, s->bm, s->n++, start, length,
+			       s->opts) ? -2 : 0;
+}
+
+/* -x: each selected bitmap's extents, streamed to the emitter; problems
+ * (in use, unreadable data) are added to the image's list. */
+static int dump_extents(const struct cli *cli, FILE *out,
+			const struct q2_reader *r, const struct q2_emit_image *im,
+			struct q2_problems *problems)
+{
+	const struct q2_emitter *em = cli->emitter;
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
+	int status = EXIT_OK;
+	size_t nth = 0;
+
+	if (em->x_image_begin && em->x_image_begin(out, im, &cli->emit))
+		status = EXIT_UNREADABLE;
+	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++) {
+		const struct q2_bitmap *bm = &bx->bitmaps[i];
+		struct extent_sink sink = { out, em, im, bm, &cli->emit, 0 };
+		struct q2_error err;
+		uint64_t dirty;
+		int ret;
+
+		if (!q2_emit_selected(im, i))
+			continue;
+		if (bm->flags & Q2_BME_FLAG_IN_USE) {
+			char *msg = NULL;
+
+			fprintf(stderr, "%s: %s: warning: bitmap '",
+				program_invocation_short_name, im->path);
+			fput_terminal_safe(stderr, (const uint8_t *)bm->name, bm->name_size);
+			fputs("' is in use: its data may be stale\n", stderr);
+			if (asprintf(&msg, "the bitmap is in use: its data may be stale") < 0)
+				msg = NULL;
+			q2_problems_add(problems, Q2_SEV_WARNING, "bitmap-in-use",
+					bm->entry_offset + 12, i, msg);
+		}
+		if (em->x_bitmap_begin && em->x_bitmap_begin(out, im, bm, nth, &cli->emit))
+			status = EXIT_UNREADABLE;
+		ret = q2_extents_scan(r, im->img, i, on_extent, &sink, &dirty, &err);
+		if (ret == -1) {
+			char buf[512];
+
+			q2_error_format(&err, buf, sizeof buf);
+			fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name,
+				im->path, buf);
+			q2_problems_add(problems, Q2_SEV_ERROR, q2_code_name(err.code),
+					err.offset, i, strdup(buf));
+			status = EXIT_UNREADABLE;
+		} else if (ret) {
+			status = EXIT_UNREADABLE; /* writing failed */
+		}
+		if (em->x_bitmap_end && em->x_bitmap_end(out, bm, sink.n, dirty, &cli->emit))
+			status = EXIT_UNREADABLE;
+		nth++;
+	}
+	if (em->x_image_end && em->x_image_end(out, im, nth, &cli->emit))
+		status = EXIT_UNREADABLE;
+	return status;
+}
+
 /* Decodes and renders one image; returns its exit status. */
 static int dump_one(const struct cli *cli, FILE *out, size_t index)
 {
 	const char *path = cli->images[index];
 	bool checking = cli->emit.view == Q2_VIEW_CHECK;
-	/* the checks look into the tables too */
+	bool extents = cli->emit.view == Q2_VIEW_EXTENTS;
+	/* the checks and the extents look into the tables too */
 	struct q2_decode_opts dopts = {
-		.load_tables = cli->emit.bitmap_table || checking,
+		.load_tables = cli->emit.bitmap_table || checking || extents,
 	};
 	struct q2_problems problems = { 0 };
 	struct q2_emit_image im = { .path = path, .index = index };
@@ -219,7 +302,6 @@ static int dump_one(const struct cli *cli, FILE *out, size_t index)
 		return EXIT_UNREADABLE;
 	}
 	q2_decode(&reader, &dopts, &img);
-	q2_reader_close(&reader);
 
 	status = select_bitmaps(cli, path, &img, &selected);
 	q2_problems_add_errors(&problems, &img);
@@ -231,8 +313,15 @@ static int dump_one(const struct cli *cli, FILE *out, size_t index)
 	im.img = &img;
 	im.selected = selected;
 	im.problems = &problems;
-	if (cli->emitter->image(out, &im, &cli->emit) != 0)
+	if (extents) {
+		int s2 = dump_extents(cli, out, &reader, &im, &problems);
+
+		if (s2 > status)
+			status = s2;
+	} else if (cli->emitter->image(out, &im, &cli->emit) != 0) {
 		status = EXIT_UNREADABLE;
+	}
+	q2_reader_close(&reader);
 	/* What decoded is out before the errors about the rest. */
 	fflush(out);
 	for (size_t i = 0; i < img.n_errors; i++) {

@@ -30,7 +30,7 @@ bash_complete() { # WORDS...: the candidates bash offers for the last one
 	         _qcow2dump; printf "%s\n" "${COMPREPLY[@]}" | sort' \
 	  _ "$top/completions/bash/qcow2dump" "$@"
 }
-expect_eq "bash: completes --ext" "$(bash_complete --ext)" "--extensions"
+expect_eq "bash: completes --extens" "$(bash_complete --extens)" "--extensions"
 expect_eq "bash: completes images and directories" \
   "$(bash_complete '' | tr '\n' ' ')" "a.qcow2 b.qcow2 sub "
 expect_eq "bash: completes formats" "$(bash_complete -f j)" "json"

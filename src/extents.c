@@ -1,0 +1,160 @@
+#include "config.h"
+
+#include "extents.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct scan {
+	q2_extent_fn fn;
+	void *ctx;
+	uint64_t size;      /* virtual disk bytes */
+	uint64_t nbits;     /* bits of the bitmap */
+	unsigned gbits;
+	bool in_run;
+	uint64_t run_start; /* in bits */
+	uint64_t dirty;
+	int stopped;
+};
+
+/* bit -> byte offset, clamped to the virtual size */
+static uint64_t bit_to_byte(const struct scan *s, uint64_t bit)
+{
+	if (bit >= s->nbits || bit > (s->size >> s->gbits))
+		return s->size;
+	return bit << s->gbits;
+}
+
+static void run_end(struct scan *s, uint64_t bit)
+{
+	uint64_t start = bit_to_byte(s, s->run_start);
+	uint64_t end = bit_to_byte(s, bit);
+
+	s->in_run = false;
+	if (end > start && !s->stopped) {
+		s->dirty += end - start;
+		s->stopped = s->fn(s->ctx, start, end - start);
+	}
+}
+
+/* bits [base, base + 64) from one little-endian word */
+static void scan_word(struct scan *s, uint64_t base, uint64_t w)
+{
+	unsigned pos = 0;
+
+	/* the common cases: nothing changes within the word */
+	if ((!s->in_run && !w) || (s->in_run && w == UINT64_MAX))
+		return;
+	while (pos < 64) {
+		uint64_t rest = s->in_run ? ~w >> pos : w >> pos;
+
+		if (!rest)
+			return;
+		pos += (unsigned)__builtin_ctzll(rest);
+		if (s->in_run) {
+			run_end(s, base + pos);
+		} else {
+			s->in_run = true;
+			s->run_start = base + pos;
+		}
+	}
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void set_err(struct q2_error *err, enum q2_code code,
+		    enum q2_where where, uint32_t idx, uint64_t offset,
+		    int sys_errno)
+{
+	*err = (struct q2_error){ code, where, idx, offset, sys_errno };
+}
+
+int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
+		    uint32_t idx, q2_extent_fn fn, void *ctx,
+		    uint64_t *dirty_bytes, struct q2_error *err)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+	const struct q2_bitmap *bm = &bx->bitmaps[idx];
+	uint64_t cs = q2_image_cluster_size(img);
+	struct scan s = { .fn = fn, .ctx = ctx, .size = img->header.size };
+	uint64_t cluster_bits, clusters;
+	uint8_t *buf = NULL;
+	int ret = 0;
+
+	*dirty_bytes = 0;
+	if (!bm->table_loaded) {
+		set_err(err, Q2_E_TABLE_TOO_LARGE, Q2_W_TABLE, idx,
+			bm->bitmap_table_offset, 0);
+		return -1;
+	}
+	if (bm->granularity_bits > 63) {
+		set_err(err, Q2_E_GRANULARITY, Q2_W_DIR_ENTRY, idx,
+			bm->entry_offset + 17, 0);
+		return -1;
+	}
+	s.gbits = bm->granularity_bits;
+	s.nbits = (s.size >> s.gbits) + ((s.size & ((1ull << s.gbits) - 1)) != 0);
+	cluster_bits = cs * 8;
+	clusters = s.nbits / cluster_bits + (s.nbits % cluster_bits != 0);
+	if (clusters > bm->bitmap_table_size) {
+		set_err(err, Q2_E_TABLE_TOO_SMALL, Q2_W_DIR_ENTRY, idx,
+			bm->entry_offset + 8, 0);
+		return -1;
+	}
+	buf = malloc(cs);
+	if (!buf) {
+		set_err(err, Q2_E_NOMEM, Q2_W_TABLE, idx, bm->bitmap_table_offset, 0);
+		return -1;
+	}
+	for (uint64_t k = 0; k < clusters && !s.stopped; k++) {
+		uint64_t e = bm->table[k];
+		uint64_t base = k * cluster_bits;
+		int sys_errno = 0;
+		enum q2_code code;
+
+		switch (q2_bte_classify(e)) {
+		case Q2_BTE_ALL_ZEROES:
+			if (s.in_run)
+				run_end(&s, base);
+			break;
+		case Q2_BTE_ALL_ONES_T:
+			if (!s.in_run) {
+				s.in_run = true;
+				s.run_start = base;
+			}
+			break;
+		case Q2_BTE_SERIALIZED:
+			code = q2_read(r, e & Q2_BTE_OFFSET_MASK, buf, cs, &sys_errno);
+			if (code != Q2_OK) {
+				set_err(err, code, Q2_W_DATA, idx,
+					e & Q2_BTE_OFFSET_MASK, sys_errno);
+				ret = -1;
+				goto out;
+			}
+			for (uint64_t i = 0; i < cs; i += 8)
+				scan_word(&s, base + i * 8, le64_at(buf + i));
+			break;
+		default:
+			set_err(err, Q2_E_TABLE_ENTRY, Q2_W_TABLE, idx,
+				bm->bitmap_table_offset + 8 * k, 0);
+			ret = -1;
+			goto out;
+		}
+	}
+	/* a run that reaches the last bit ends at the virtual size; tail
+	 * bits past it are ignored */
+	if (s.in_run)
+		run_end(&s, s.nbits);
+out:
+	free(buf);
+	*dirty_bytes = s.dirty;
+	return ret ? ret : s.stopped;
+}

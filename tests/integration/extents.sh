@@ -1,0 +1,145 @@
+#!/bin/sh
+# -x: the dirty extents qcow2dump reads from the data clusters equal what
+# QEMU exports for the same bitmap (qemu-nbd -B, read with qemu-img map),
+# for granularities from 512 B to 2 GiB, clusters from 512 B to 2 MiB, a
+# 16 TiB sparse disk, the 291 images, and tables the test writes itself.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+
+# QEMU's view: the merged ranges map reports as "data": false (dirty)
+nbd_extents() { # IMAGE BITMAP
+	rm -f nbd.sock
+	qemu-nbd -r -k "$WORK/nbd.sock" -f qcow2 -B "$2" "$1" 2> nbd.err &
+	nbd=$!
+	for _ in $(seq 200); do [ -S nbd.sock ] && break; sleep 0.02; done
+	qemu-img map --output=json --image-opts \
+	  "driver=nbd,server.type=unix,server.path=$WORK/nbd.sock,x-dirty-bitmap=qemu:dirty-bitmap:$2" |
+	  jq -r 'reduce (.[] | select(.data == false) | [.start, .length]) as [$s, $l] ([];
+	           if length > 0 and (.[-1][0] + .[-1][1]) == $s
+	           then .[-1][1] += $l else . + [[$s, $l]] end) | .[] | "\(.[0]) \(.[1])"'
+	kill "$nbd" 2>/dev/null; wait "$nbd" 2>/dev/null
+}
+ours() { # IMAGE BITMAP
+	"$QCOW2DUMP" -x -f csv -n "$2" "$1" | tail -n +2 | cut -d, -f3,4 | tr , ' '
+}
+same_as_qemu() { # DESC IMAGE BITMAP
+	nbd_extents "$2" "$3" > qemu.txt
+	ours "$2" "$3" > ours.txt
+	expect_file "$1" ours.txt qemu.txt
+	[ -s qemu.txt ] || [ "${4:-}" = empty ] || fail "$1: QEMU reports no dirty range"
+}
+
+# granularities 512 B .. 2 GiB on one disk, writes at odd places
+Q create -q -f qcow2 gran.qcow2 8G
+for g in 512 4k 64k 1M 64M 2G; do Q bitmap --add -g $g -f qcow2 gran.qcow2 "g$g"; done
+IO -c 'w 0 512' -c 'w 4095 2' -c 'w 1M 3M' -c 'w 100M 64k' -c 'w 3G 4k' \
+   -c 'w 8589934080 512' -f qcow2 gran.qcow2
+for g in 512 4k 64k 1M 64M 2G; do same_as_qemu "granularity $g" gran.qcow2 "g$g"; done
+
+# cluster sizes 512 B and 2 MiB
+for c in 512 2M; do
+	Q create -q -f qcow2 -o cluster_size=$c "c$c.qcow2" 64M
+	Q bitmap --add -g 4k -f qcow2 "c$c.qcow2" b
+	IO -c 'w 0 8k' -c 'w 1M 1M' -c 'w 33M 4k' -c "w $((64 * 1048576 - 4096)) 4k" -f qcow2 "c$c.qcow2"
+	same_as_qemu "cluster size $c" "c$c.qcow2" b
+done
+
+# 16 TiB sparse disk: a 32 MiB bitmap at the default granularity
+Q create -q -f qcow2 big.qcow2 16T
+Q bitmap --add -f qcow2 big.qcow2 big
+IO -c 'w 0 64k' -c 'w 1T 1M' -c 'w 8T 64k' -c "w $(((16 << 40) - 65536)) 64k" -f qcow2 big.qcow2
+same_as_qemu "16 TiB sparse disk" big.qcow2 big
+expect_eq "16 TiB: dirty_bytes" \
+  "$("$QCOW2DUMP" -x -f json big.qcow2 | jq '.bitmaps[0].dirty_bytes')" $((64 * 1024 * 3 + 1048576))
+
+# the 291 images
+Q create -q -f qcow2 t.qcow2.base 10M
+Q bitmap --add -f qcow2 t.qcow2.base b0
+IO -c 'w 3M 1M' -f qcow2 t.qcow2.base
+Q create -q -f qcow2 -b t.qcow2.base -F qcow2 t.qcow2.orig 10M
+IO -c 'w 0 1M' -f qcow2 t.qcow2.orig
+Q bitmap --add -g 512k -f qcow2 t.qcow2.orig b1
+Q bitmap --add --disable -f qcow2 t.qcow2.orig b2
+IO -c 'w 3M 1M' -f qcow2 t.qcow2.orig
+Q bitmap --clear -f qcow2 t.qcow2.orig b1
+IO -c 'w 1M 1M' -f qcow2 t.qcow2.orig
+Q bitmap --disable -f qcow2 t.qcow2.orig b1
+Q bitmap --enable -f qcow2 t.qcow2.orig b2
+IO -c 'w 2M 1M' -f qcow2 t.qcow2.orig
+same_as_qemu "291: base b0" t.qcow2.base b0
+same_as_qemu "291: b1" t.qcow2.orig b1
+same_as_qemu "291: b2" t.qcow2.orig b2
+expect_eq "291: b1 and b2 as the test case says" \
+  "$("$QCOW2DUMP" -x -f json t.qcow2.orig | jq -c '[.bitmaps[] | [.name, .extents]]')" \
+  '[["b1",[{"start":1048576,"length":1048576}]],["b2",[{"start":2097152,"length":1048576}]]]'
+
+# tables written by the test: an all-ones entry, tail bits past the end
+# of the disk, and an all-zeroes entry between serialized ones
+Q create -q -f qcow2 -o cluster_size=512 tab.qcow2 5000k
+Q bitmap --add -g 512 -f qcow2 tab.qcow2 t
+IO -c 'w 0 512' -c 'w 2M 512' -c 'w 4999k 1k' -f qcow2 tab.qcow2
+same_as_qemu "tables: as QEMU wrote them" tab.qcow2 t
+"$QCOW2DUMP" -f json -t tab.qcow2 > tab.json
+table=$(jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory[0].bitmap_table_offset' tab.json)
+# 5000 KiB at 512 B: 10000 bits, 1250 bytes: 3 clusters, the last with
+# 1250 - 1024 = 226 bytes used; entry 1 (bits 4096..8191) made all ones
+poke tab.qcow2 $((table + 8)) 0000000000000001
+last=$(jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory[0].bitmap_table[2].offset' tab.json)
+poke tab.qcow2 $((last + 226)) ffffffff      # tail bits: past the disk
+same_as_qemu "tables: all-ones entry and tail bits" tab.qcow2 t
+expect_eq "tables: the all-ones cluster is one merged range" \
+  "$(ours tab.qcow2 t | sed -n 2p)" "2097152 2097152"
+poke tab.qcow2 $((table + 8)) 0000000000000000
+same_as_qemu "tables: all-zeroes entry" tab.qcow2 t
+
+# an empty bitmap, an in-use bitmap, and the documented shapes
+Q create -q -f qcow2 empty.qcow2 1M
+Q bitmap --add -f qcow2 empty.qcow2 nothing
+same_as_qemu "empty bitmap" empty.qcow2 nothing empty
+run_q out err -x empty.qcow2
+expect_eq "text shape" "$(cat out)" "Bitmap name               nothing
+granularity               65536
+dirty_bytes               0"
+build_image inuse
+run_q out err -x -f json inuse.qcow2
+expect_eq "in use: still decoded, exit 0" "$status" 0
+check "in use: a warning on stderr" grep -q "warning: bitmap 'live' is in use: its data may be stale" err
+expect_eq "in use: a warning in the JSON" \
+  "$(jq -c '[.problems[] | [.severity, .code, .bitmap]]' out)" \
+  '[["warning","bitmap-in-use","live"],["warning","bitmap-in-use","frozen"]]'
+check "JSON valid against the schema" $FORMATS validate "$SCHEMA" out
+"$QCOW2DUMP" -x -f json gran.qcow2 c512.qcow2 > two.json
+check "JSON of two images valid against the schema" $FORMATS validate "$SCHEMA" two.json
+expect_eq "JSON: two documents" "$(jq -s length two.json)" 2
+"$QCOW2DUMP" -x -f json --compact gran.qcow2 c512.qcow2 > two.jsonl
+expect_eq "--compact: same data, one line each" \
+  "$(wc -l < two.jsonl) $(jq -s -c . two.jsonl | md5sum)" "2 $(jq -s -c . two.json | md5sum)"
+expect_eq "CSV header" "$("$QCOW2DUMP" -x -f csv empty.qcow2)" "image,bitmap,start,length"
+expect_eq "text, JSON and CSV agree" \
+  "$("$QCOW2DUMP" -x gran.qcow2 | awk '$1 ~ /^[0-9]+$/ {print $1, $2}' | md5sum)" \
+  "$(jq -r '.bitmaps[].extents[] | "\(.start) \(.length)"' two.json | head -n "$("$QCOW2DUMP" -x -f csv gran.qcow2 | tail -n +2 | wc -l)" | md5sum)"
+expect_eq "dirty_bytes is the sum of the lengths" \
+  "$(jq -s -c '[.[].bitmaps[] | .dirty_bytes == ([.extents[].length] | add // 0)] | all' two.json)" true
+
+# a data cluster past the end of the file: the extents up to it, then
+# the error
+cp tab.qcow2 cut.qcow2
+poke cut.qcow2 $((table + 16)) "$(printf '%016x' $((1 << 40)))"
+run_q out err -x -f csv cut.qcow2
+expect_eq "unreadable data cluster: exit 2" "$status" 2
+check "unreadable data cluster: located" grep -q "(where: bitmap data cluster of entry 0, offset 0x10000000000)" err
+
+# peak memory for a 32 MiB bitmap stays under a few MiB: 1 TiB at 4 KiB,
+# with a dirty granule in every one of its 512 data clusters
+Q create -q -f qcow2 tib.qcow2 1T
+Q bitmap --add -g 4k -f qcow2 tib.qcow2 fine
+i=0; while [ $i -lt 512 ]; do echo "w $((i * 2147483648 + 4096 * (i % 7))) 4k"; i=$((i + 1)); done |
+  qemu-io -f qcow2 tib.qcow2 > /dev/null
+expect_eq "1 TiB: 512 serialized data clusters" \
+  "$("$QCOW2DUMP" -b -f json -t tib.qcow2 | jq '[.bitmaps[0].bitmap_table[] | select(.type == "serialized")] | length')" 512
+ASAN_OPTIONS=quarantine_size_mb=0:thread_local_quarantine_size_kb=0:malloc_context_size=0 \
+  /usr/bin/time -f %M -o rss.txt "$QCOW2DUMP_BIN" -x -f json tib.qcow2 > tib.json
+rss=$(cat rss.txt)
+check "1 TiB, 32 MiB bitmap: peak memory under 8 MiB (was $rss KiB)" [ "$rss" -lt 8192 ]
+expect_eq "1 TiB: 512 extents of 4 KiB" \
+  "$(jq -c '.bitmaps[0] | [(.extents | length), .dirty_bytes]' tib.json)" "[512,$((512 * 4096))]"
+finish
