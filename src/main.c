@@ -182,7 +182,7 @@ static int select_bitmaps(const struct cli *cli, const char *path,
 				(*selected)[i] = found = true;
 		if (found)
 			continue;
-		fprintf(stderr, "%s: %s: no bitmap named '", 
+		fprintf(stderr, "%s: %s: no bitmap named '",
 			program_invocation_short_name, path);
 		fput_terminal_safe(stderr, (const uint8_t *)cli->names[k],
 				   strlen(cli->names[k]));
@@ -241,16 +241,13 @@ static int dump_extents(const struct cli *cli, FILE *out,
 		if (!q2_emit_selected(im, i))
 			continue;
 		if (bm->flags & Q2_BME_FLAG_IN_USE) {
-			char *msg = NULL;
-
 			fprintf(stderr, "%s: %s: warning: bitmap '",
 				program_invocation_short_name, im->path);
 			fput_terminal_safe(stderr, (const uint8_t *)bm->name, bm->name_size);
 			fputs("' is in use: its data may be stale\n", stderr);
-			if (asprintf(&msg, "the bitmap is in use: its data may be stale") < 0)
-				msg = NULL;
 			q2_problems_add(problems, Q2_SEV_WARNING, "bitmap-in-use",
-					bm->entry_offset + 12, i, msg);
+					bm->entry_offset + 12, i,
+					strdup("the bitmap is in use: its data may be stale"));
 		}
 		if (em->x_bitmap_begin && em->x_bitmap_begin(out, im, bm, nth, &cli->emit))
 			status = EXIT_UNREADABLE;

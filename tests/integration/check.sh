@@ -172,6 +172,60 @@ fresh h.qcow2; dd if=base.qcow2 of=h.qcow2 bs=1 skip="$dir" seek=4096 count=80 c
 poke h.qcow2 $((ext + 24)) "$(u64 4096)"
 expect overlap h.qcow2 error 4096 1
 
+# what stops decoding is a problem too, with its code, in -c's output
+head -c 50 base.qcow2 > h.qcow2
+expect truncated h.qcow2 error 0 2
+printf 'plain text, not an image at all; long enough for a header....................' > h.qcow2
+expect bad-magic h.qcow2 error 0 2
+fresh h.qcow2; poke h.qcow2 4 "$(u32 4)"
+expect unsupported-version h.qcow2 error 4 2
+fresh h.qcow2; poke h.qcow2 20 "$(u32 22)"
+expect bad-cluster-bits h.qcow2 error 20 2
+fresh h.qcow2; poke h.qcow2 100 "$(u32 96)"
+expect bad-header-length h.qcow2 error 100 2
+cp over.qcow2 h.qcow2; poke h.qcow2 16 "$(u32 1024)"
+expect backing-name-too-long h.qcow2 error 16 2
+fresh h.qcow2; poke h.qcow2 $((ext + 4)) "$(u32 65536)"
+expect extension-overrun h.qcow2 error "$ext" 2
+fresh h.qcow2; poke h.qcow2 $((ext + 4)) "$(u32 16)"
+expect bitmaps-extension-too-short h.qcow2 error $((ext + 4)) 2
+fresh h.qcow2; poke h.qcow2 $((ext + 8)) "$(u32 65536)"
+expect too-many-bitmaps h.qcow2 error $((ext + 8)) 2
+fresh h.qcow2; poke h.qcow2 $((ext + 16)) "$(u64 $((67107840 + 8)))"
+expect directory-too-large h.qcow2 error $((ext + 16)) 2
+fresh h.qcow2; poke h.qcow2 $((e1 + 18)) 0100
+expect directory-entry-overrun h.qcow2 error "$e1" 2
+fresh h.qcow2; poke h.qcow2 $((ext + 8)) "$(u32 3)"
+expect directory-too-few-entries h.qcow2 error $((dir + 64)) 2
+fresh h.qcow2; poke h.qcow2 $((ext + 8)) "$(u32 1)"
+expect directory-trailing-bytes h.qcow2 error $((dir + 32)) 2
+fresh h.qcow2; poke h.qcow2 $((e1 + 8)) "$(u32 $((0x8000001)))"
+expect bitmap-table-too-large h.qcow2 error $((e1 + 8)) 2
+# 40 tables of 1 Mi entries (QEMU's 512 MiB limit at 512-byte clusters),
+# all over the same 8 MiB: past the 256 MiB this tool loads
+Q create -q -f qcow2 -o cluster_size=512 budget.qcow2 1M
+$PY "$TOP_SRCDIR/tests/integration/mkbitmaps.py" budget.qcow2 40
+bdir=$("$QCOW2DUMP" -f json -e budget.qcow2 | jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset')
+truncate -s $((16 << 20)) budget.qcow2
+i=0; while [ $i -lt 40 ]; do
+	poke budget.qcow2 $((bdir + 40 * i)) "$(u64 $((8 << 20)))$(u32 $((1 << 20)))"
+	i=$((i + 1))
+done
+expect bitmap-tables-over-budget budget.qcow2 error $((8 << 20)) 2
+
+# -x: what keeps a bitmap's data from being read
+xproblem() { # IMAGE: "code offset" of the first -x problem
+	"$QCOW2DUMP" -x -f json "$1" 2>/dev/null | jq -r '.problems[0] | "\(.code) \(.offset)"'
+}
+fresh h.qcow2; poke h.qcow2 $((e0 + 17)) 40
+expect_eq "-x: granularity beyond 63" "$(xproblem h.qcow2)" "bitmap-granularity-unreadable $((e0 + 17))"
+run_q out err -x h.qcow2
+expect_eq "-x: granularity beyond 63: exit 2" "$status" 2
+fresh h.qcow2; poke h.qcow2 24 "$(u64 $((1 << 40)))"
+expect_eq "-x: table too short for the disk" "$(xproblem h.qcow2)" "bitmap-table-short $((e0 + 8))"
+fresh h.qcow2; poke h.qcow2 "$t0" "$(u64 $((d0 | 1)))"
+expect_eq "-x: table entry with offset and all-ones bit" "$(xproblem h.qcow2)" "bitmap-table-entry-unreadable $t0"
+
 # every code --check can report is documented in the man page
 MANWIDTH=200 man -l "$TOP_SRCDIR/man/qcow2dump.1" 2>/dev/null > man.txt
 for code in $("$QCOW2DUMP" --list-checks | cut -f1); do
