@@ -10,53 +10,9 @@
 
 #include "check.h"
 #include "emit.h"
-#include "extents.h"
 #include "qcow2.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct sink {
-	FILE *out;
-	const struct q2_emitter *em;
-	const struct q2_emit_image *im;
-	const struct q2_bitmap *bm;
-	const struct q2_emit_opts *opts;
-	size_t n;
-};
-
-static int on_extent(void *ctx, uint64_t start, uint64_t length)
-{
-	struct sink *s = ctx;
-
-	if (s->em->x_extent)
-		s->em->x_extent(s->out, s->im, s->bm, s->n, start, length, s->opts);
-	/* a hostile bitmap can hold millions of runs: a few show the path */
-	return ++s->n >= 64;
-}
-
-/* -x as main drives it: every bitmap's extents through the hooks */
-static void extents(FILE *out, const struct q2_reader *r,
-		    const struct q2_emitter *em, const struct q2_emit_image *im,
-		    const struct q2_emit_opts *opts)
-{
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
-
-	if (em->x_image_begin)
-		em->x_image_begin(out, im, opts);
-	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++) {
-		struct sink s = { out, em, im, &bx->bitmaps[i], opts, 0 };
-		struct q2_error err;
-		uint64_t dirty;
-
-		if (em->x_bitmap_begin)
-			em->x_bitmap_begin(out, im, &bx->bitmaps[i], i, opts);
-		q2_extents_scan(r, im->img, i, on_extent, &s, &dirty, &err);
-		if (em->x_bitmap_end)
-			em->x_bitmap_end(out, &bx->bitmaps[i], s.n, dirty, opts);
-	}
-	if (em->x_image_end)
-		em->x_image_end(out, im, bx ? bx->n_bitmaps : 0, opts);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -99,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t e = 0; e < sizeof emitters / sizeof emitters[0]; e++) {
 		struct q2_emit_opts opts = { .view = Q2_VIEW_EXTENTS, .n_images = 2 };
 
-		extents(sink, &r, emitters[e], &im, &opts);
+		q2_emit_extents(sink, emitters[e], &r, &im, &opts, &problems);
 	}
 	q2_problems_free(&problems);
 	q2_image_free(&img);

@@ -74,6 +74,14 @@ extern const struct q2_emitter q2_emitter_text;
 extern const struct q2_emitter q2_emitter_json;
 extern const struct q2_emitter q2_emitter_csv;
 
+/* -x for one image: scans each selected bitmap of im with the extent
+ * scanner and streams the extents through em's x_* hooks.  An in_use
+ * bitmap and a bitmap whose data cannot be read are added to problems.
+ * Returns 0, or -1 when writing failed. */
+int q2_emit_extents(FILE *out, const struct q2_emitter *em,
+		    const struct q2_reader *r, const struct q2_emit_image *im,
+		    const struct q2_emit_opts *opts, struct q2_problems *problems);
+
 const struct q2_emitter *q2_emitter_find(const char *name);
 /* "text, json, csv": the names, for messages. */
 const char *q2_emitter_names(void);

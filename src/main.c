@@ -13,7 +13,6 @@
 
 #include "check.h"
 #include "emit.h"
-#include "extents.h"
 #include "qcow2.h"
 #include "reader.h"
 #include "utf8.h"
@@ -201,75 +200,31 @@ static int select_bitmaps(const struct cli *cli, const char *path,
 	return status;
 }
 
-struct extent_sink {
-	FILE *out;
-	const struct q2_emitter *em;
-	const struct q2_emit_image *im;
-	const struct q2_bitmap *bm;
-	const struct q2_emit_opts *opts;
-	size_t n;
-};
-
-static int on_extent(void *ctx, uint64_t start, uint64_t length)
+/* Problems from first on: to stderr, as warnings or errors; returns the
+ * exit status they call for. */
+static int report_problems(const char *path, const struct q2_image *img,
+			   const struct q2_problems *p, size_t first)
 {
-	struct extent_sink *s = ctx;
-
-	return s->em->x_extent(s->out, s->im, s->bm, s->n++, start, length,
-			       s->opts) ? -2 : 0;
-}
-
-/* -x: each selected bitmap's extents, streamed to the emitter; problems
- * (in use, unreadable data) are added to the image's list. */
-static int dump_extents(const struct cli *cli, FILE *out,
-			const struct q2_reader *r, const struct q2_emit_image *im,
-			struct q2_problems *problems)
-{
-	const struct q2_emitter *em = cli->emitter;
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	int status = EXIT_OK;
-	size_t nth = 0;
 
-	if (em->x_image_begin && em->x_image_begin(out, im, &cli->emit))
-		status = EXIT_UNREADABLE;
-	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++) {
-		const struct q2_bitmap *bm = &bx->bitmaps[i];
-		struct extent_sink sink = { out, em, im, bm, &cli->emit, 0 };
-		struct q2_error err;
-		uint64_t dirty;
-		int ret;
+	for (size_t i = first; i < p->n; i++) {
+		const struct q2_problem *pb = &p->v[i];
 
-		if (!q2_emit_selected(im, i))
-			continue;
-		if (bm->flags & Q2_BME_FLAG_IN_USE) {
-			fprintf(stderr, "%s: %s: warning: bitmap '",
-				program_invocation_short_name, im->path);
-			fput_terminal_safe(stderr, (const uint8_t *)bm->name, bm->name_size);
-			fputs("' is in use: its data may be stale\n", stderr);
-			q2_problems_add(problems, Q2_SEV_WARNING, "bitmap-in-use",
-					bm->entry_offset + 12, i,
-					strdup("the bitmap is in use: its data may be stale"));
+		fprintf(stderr, "%s: %s: ", program_invocation_short_name, path);
+		if (pb->severity == Q2_SEV_WARNING && bx && pb->bitmap < bx->n_bitmaps) {
+			fputs("warning: bitmap '", stderr);
+			fput_terminal_safe(stderr, (const uint8_t *)bx->bitmaps[pb->bitmap].name,
+					   bx->bitmaps[pb->bitmap].name_size);
+			fputs("': ", stderr);
 		}
-		if (em->x_bitmap_begin && em->x_bitmap_begin(out, im, bm, nth, &cli->emit))
+		if (pb->message)
+			fput_terminal_safe(stderr, (const uint8_t *)pb->message,
+					   strlen(pb->message));
+		fputc('\n', stderr);
+		if (pb->severity == Q2_SEV_ERROR)
 			status = EXIT_UNREADABLE;
-		ret = q2_extents_scan(r, im->img, i, on_extent, &sink, &dirty, &err);
-		if (ret == -1) {
-			char buf[512];
-
-			q2_error_format(&err, buf, sizeof buf);
-			fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name,
-				im->path, buf);
-			q2_problems_add(problems, Q2_SEV_ERROR, q2_code_name(err.code),
-					err.offset, i, strdup(buf));
-			status = EXIT_UNREADABLE;
-		} else if (ret) {
-			status = EXIT_UNREADABLE; /* writing failed */
-		}
-		if (em->x_bitmap_end && em->x_bitmap_end(out, bm, sink.n, dirty, &cli->emit))
-			status = EXIT_UNREADABLE;
-		nth++;
 	}
-	if (em->x_image_end && em->x_image_end(out, im, nth, &cli->emit))
-		status = EXIT_UNREADABLE;
 	return status;
 }
 
@@ -311,8 +266,14 @@ static int dump_one(const struct cli *cli, FILE *out, size_t index)
 	im.selected = selected;
 	im.problems = &problems;
 	if (extents) {
-		int s2 = dump_extents(cli, out, &reader, &im, &problems);
+		size_t before = problems.n;
+		int s2;
 
+		if (q2_emit_extents(out, cli->emitter, &reader, &im, &cli->emit,
+				    &problems))
+			status = EXIT_UNREADABLE;
+		fflush(out);
+		s2 = report_problems(path, &img, &problems, before);
 		if (s2 > status)
 			status = s2;
 	} else if (cli->emitter->image(out, &im, &cli->emit) != 0) {

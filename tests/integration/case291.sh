@@ -4,25 +4,7 @@
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 here=$TOP_SRCDIR/tests/integration
 
-Q create -q -f qcow2 t.qcow2.base 10M
-Q bitmap --add -f qcow2 t.qcow2.base b0
-IO -c 'w 3M 1M' -f qcow2 t.qcow2.base
-Q create -q -f qcow2 -b t.qcow2.base -F qcow2 t.qcow2.orig 10M
-IO -c 'w 0 1M' -f qcow2 t.qcow2.orig
-Q bitmap --add -g 512k -f qcow2 t.qcow2.orig b1
-Q bitmap --add --disable -f qcow2 t.qcow2.orig b2
-IO -c 'w 3M 1M' -f qcow2 t.qcow2.orig
-Q bitmap --clear -f qcow2 t.qcow2.orig b1
-IO -c 'w 1M 1M' -f qcow2 t.qcow2.orig
-Q bitmap --disable -f qcow2 t.qcow2.orig b1
-Q bitmap --enable -f qcow2 t.qcow2.orig b2
-IO -c 'w 2M 1M' -f qcow2 t.qcow2.orig
-Q convert --bitmaps -O qcow2 t.qcow2.orig t.qcow2
-Q bitmap --add --disable -f qcow2 t.qcow2 b0
-Q bitmap --add --merge b0 -b t.qcow2.base -F qcow2 -f qcow2 t.qcow2 tmp
-Q bitmap --merge tmp -f qcow2 t.qcow2 b0
-Q bitmap --remove --image-opts \
-  driver=qcow2,file.driver=file,file.filename=t.qcow2 tmp
+build_image 291
 
 run_q orig.txt err.txt -e t.qcow2.orig
 expect_eq "291: -e t.qcow2.orig exits 0" "$status" 0

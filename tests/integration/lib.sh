@@ -124,6 +124,26 @@ build_image() {
 		done
 		sleep 0.2
 		kill -9 "$io_pid"; wait "$io_pid" 2>/dev/null || true ;;
+	291)	# QEMU's iotest 291: t.qcow2.base, t.qcow2.orig and t.qcow2
+		Q create -q -f qcow2 t.qcow2.base 10M
+		Q bitmap --add -f qcow2 t.qcow2.base b0
+		IO -c 'w 3M 1M' -f qcow2 t.qcow2.base
+		Q create -q -f qcow2 -b t.qcow2.base -F qcow2 t.qcow2.orig 10M
+		IO -c 'w 0 1M' -f qcow2 t.qcow2.orig
+		Q bitmap --add -g 512k -f qcow2 t.qcow2.orig b1
+		Q bitmap --add --disable -f qcow2 t.qcow2.orig b2
+		IO -c 'w 3M 1M' -f qcow2 t.qcow2.orig
+		Q bitmap --clear -f qcow2 t.qcow2.orig b1
+		IO -c 'w 1M 1M' -f qcow2 t.qcow2.orig
+		Q bitmap --disable -f qcow2 t.qcow2.orig b1
+		Q bitmap --enable -f qcow2 t.qcow2.orig b2
+		IO -c 'w 2M 1M' -f qcow2 t.qcow2.orig
+		Q convert --bitmaps -O qcow2 t.qcow2.orig t.qcow2
+		Q bitmap --add --disable -f qcow2 t.qcow2 b0
+		Q bitmap --add --merge b0 -b t.qcow2.base -F qcow2 -f qcow2 t.qcow2 tmp
+		Q bitmap --merge tmp -f qcow2 t.qcow2 b0
+		Q bitmap --remove --image-opts \
+		  driver=qcow2,file.driver=file,file.filename=t.qcow2 tmp ;;
 	*) echo "unknown image $1" >&2; return 1 ;;
 	esac
 }
