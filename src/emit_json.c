@@ -221,25 +221,28 @@ static json_t *header_json(const struct q2_image *img)
 	return o;
 }
 
-static json_t *bitmap_table_json(const struct q2_bitmap *bm)
+/* -t: the table streamed entry by entry (up to 2^20 of them per bitmap) */
+static void put_bitmap_table(struct jw *w, const struct q2_bitmap *bm)
 {
-	json_t *a = json_array();
-
+	jw_key(w, "bitmap_table");
+	jw_open(w, '[');
 	for (uint32_t i = 0; i < bm->bitmap_table_size; i++) {
 		uint64_t e = bm->table[i];
-		json_t *o = json_object();
 
-		json_object_set_new(o, "type",
-				    json_string(q2_bte_type_name(q2_bte_classify(e))));
-		json_object_set_new(o, "offset", jnum(e & Q2_BTE_OFFSET_MASK));
-		json_object_set_new(o, "reserved", jnum(e & Q2_BTE_RESERVED_MASK));
-		json_array_append_new(a, o);
+		jw_sep(w);
+		jw_open(w, '{');
+		jw_key(w, "type");
+		fprintf(w->out, "\"%s\"", q2_bte_type_name(q2_bte_classify(e)));
+		jw_key(w, "offset");
+		fprintf(w->out, "%" PRIu64, (uint64_t)(e & Q2_BTE_OFFSET_MASK));
+		jw_key(w, "reserved");
+		fprintf(w->out, "%" PRIu64, (uint64_t)(e & Q2_BTE_RESERVED_MASK));
+		jw_close(w, '}');
 	}
-	return a;
+	jw_close(w, ']');
 }
 
-static json_t *bitmap_json(const struct q2_bitmap *bm,
-			   const struct q2_emit_opts *opts)
+static json_t *bitmap_json(const struct q2_bitmap *bm)
 {
 	json_t *o = json_object();
 	char buf[Q2_NAME_BUF];
@@ -276,8 +279,6 @@ static json_t *bitmap_json(const struct q2_bitmap *bm,
 	if (bm->extra_data_size)
 		json_object_set_new(o, "extra_data_hex",
 				    jhex(bm->extra_data, bm->extra_data_size));
-	if (opts->bitmap_table && bm->table_loaded)
-		json_object_set_new(o, "bitmap_table", bitmap_table_json(bm));
 	return o;
 }
 
@@ -290,10 +291,16 @@ static void put_bitmap_array(struct jw *w, const struct q2_emit_image *im,
 	for (size_t i = 0; bx && i < bx->n_bitmaps; i++) {
 		if (!q2_emit_selected(im, i))
 			continue;
+		const struct q2_bitmap *bm = &bx->bitmaps[i];
+		json_t *b = bitmap_json(bm);
+
 		jw_sep(w);
-		json_t *b = bitmap_json(&bx->bitmaps[i], opts);
-		jw_value(w, b);
+		jw_open(w, '{');
+		jw_value_members(w, b);
 		json_decref(b);
+		if (opts->bitmap_table && bm->table_loaded)
+			put_bitmap_table(w, bm);
+		jw_close(w, '}');
 	}
 	jw_close(w, ']');
 }
