@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake pkg-config libjansson-dev libcmocka-dev
   qemu-utils jq bash-completion zsh fish man-db groff-base strace
-  python3 python3-jsonschema hyperfine time valgrind clang libclang-rt-14-dev"
+  python3 python3-jsonschema hyperfine time valgrind clang libclang-rt-14-dev
+  mount util-linux"
 
 missing=
 for p in $PACKAGES; do
