@@ -231,40 +231,32 @@ static bool decode_header(struct decoder *d)
 {
 	struct q2_header *h = &d->img->header;
 	uint8_t buf[Q2_V3_HEADER_LENGTH + 1];
-	uint64_t avail = d->r->size;
+	/* one read: as much of the longest fixed header as the file has */
+	size_t len = d->r->size < sizeof buf ? (size_t)d->r->size : sizeof buf;
+	size_t fixed; /* 72 or 104 bytes, by version */
 
+	if (!read_or_fail(d, 0, buf, len, Q2_W_HEADER, Q2_NO_INDEX, 0))
+		return false;
 	/* A short file that does not even start with the magic is "not
 	 * qcow2" rather than "truncated". */
-	if (avail >= 4) {
-		if (!read_or_fail(d, 0, buf, 4, Q2_W_HEADER, Q2_NO_INDEX, 0))
-			return false;
-		if (be32_at(buf) != Q2_MAGIC) {
-			fail(d, Q2_E_MAGIC, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
-			return false;
-		}
-	}
-	if (avail >= 8) {
-		if (!read_or_fail(d, 4, buf + 4, 4, Q2_W_HEADER, Q2_NO_INDEX, 0))
-			return false;
-		if (be32_at(buf + 4) != 2 && be32_at(buf + 4) != 3) {
-			fail(d, Q2_E_VERSION, Q2_W_HEADER, Q2_NO_INDEX, 4, 0);
-			return false;
-		}
-	}
-	if (!read_or_fail(d, 0, buf, Q2_V2_HEADER_LENGTH, Q2_W_HEADER,
-			  Q2_NO_INDEX, 0))
+	if (len >= 4 && be32_at(buf) != Q2_MAGIC) {
+		fail(d, Q2_E_MAGIC, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
 		return false;
-	fields_decode(h, q2_header_fields, q2_n_header_fields, buf,
-		      Q2_V2_HEADER_LENGTH);
+	}
+	if (len >= 8 && be32_at(buf + 4) != 2 && be32_at(buf + 4) != 3) {
+		fail(d, Q2_E_VERSION, Q2_W_HEADER, Q2_NO_INDEX, 4, 0);
+		return false;
+	}
+	fixed = len >= 8 && be32_at(buf + 4) == 2 ? Q2_V2_HEADER_LENGTH
+						    : Q2_V3_HEADER_LENGTH;
+	if (len < fixed) {
+		fail(d, Q2_E_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
+		return false;
+	}
+	fields_decode(h, q2_header_fields, q2_n_header_fields, buf, fixed);
 	if (h->version == 2) {
 		h->refcount_order = 4;
 		h->header_length = Q2_V2_HEADER_LENGTH;
-	} else {
-		if (!read_or_fail(d, 0, buf, Q2_V3_HEADER_LENGTH, Q2_W_HEADER,
-				  Q2_NO_INDEX, 0))
-			return false;
-		fields_decode(h, q2_header_fields, q2_n_header_fields, buf,
-			      Q2_V3_HEADER_LENGTH);
 	}
 	/* From here on the fixed header is sound enough to show. */
 	d->img->header_decoded = true;
@@ -284,12 +276,10 @@ static bool decode_header(struct decoder *d)
 		fail(d, Q2_E_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
 		return false;
 	}
+	/* header_length > 104 fits in the file, so buf holds byte 104 */
 	if (h->header_length > Q2_V3_HEADER_LENGTH) {
-		if (!read_or_fail(d, Q2_V3_HEADER_LENGTH, buf, 1, Q2_W_HEADER,
-				  Q2_NO_INDEX, Q2_V3_HEADER_LENGTH))
-			return false;
 		h->has_compression_type = true;
-		h->compression_type = buf[0];
+		h->compression_type = buf[Q2_V3_HEADER_LENGTH];
 	}
 	return true;
 }
