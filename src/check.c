@@ -161,6 +161,14 @@ static void report(struct q2_problems *p, const char *code, uint64_t offset,
 	q2_problems_add(p, r->severity, r->code, offset, bitmap, msg);
 }
 
+const struct q2_bitmap *q2_problem_bitmap(const struct q2_image *img,
+					  const struct q2_problem *pb)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+
+	return bx && pb->bitmap < bx->n_bitmaps ? &bx->bitmaps[pb->bitmap] : NULL;
+}
+
 void q2_problems_add_errors(struct q2_problems *p, const struct q2_image *img)
 {
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);

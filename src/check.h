@@ -38,6 +38,10 @@ extern const size_t q2_n_rules;
 
 const char *q2_severity_name(enum q2_severity s);
 
+/* The directory entry a problem concerns, or NULL. */
+const struct q2_bitmap *q2_problem_bitmap(const struct q2_image *img,
+					  const struct q2_problem *pb);
+
 /* Appends a problem; takes message (which may be NULL). */
 void q2_problems_add(struct q2_problems *p, enum q2_severity sev,
 		     const char *code, uint64_t offset, uint32_t bitmap,

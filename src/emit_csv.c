@@ -152,17 +152,15 @@ static void put_extension_row(FILE *out, const char *path, size_t index,
 
 static void put_problem_rows(FILE *out, const struct q2_emit_image *im)
 {
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
-
 	for (size_t i = 0; im->problems && i < im->problems->n; i++) {
 		const struct q2_problem *pb = &im->problems->v[i];
+		const struct q2_bitmap *bm = q2_problem_bitmap(im->img, pb);
 
 		put_str(out, im->path);
 		fprintf(out, ",%s,%s,%" PRIu64 ",", q2_severity_name(pb->severity),
 			pb->code, pb->offset);
-		if (bx && pb->bitmap < bx->n_bitmaps)
-			put_field(out, bx->bitmaps[pb->bitmap].name,
-				  bx->bitmaps[pb->bitmap].name_size);
+		if (bm)
+			put_field(out, bm->name, bm->name_size);
 		fputc(',', out);
 		put_str(out, pb->message ? pb->message : "");
 		fputc('\n', out);

@@ -398,12 +398,12 @@ static void put_extension(struct jw *w, const struct q2_emit_image *im,
 
 static json_t *problems_json(const struct q2_emit_image *im)
 {
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
 	const struct q2_problems *p = im->problems;
 	json_t *a = json_array();
 
 	for (size_t i = 0; p && i < p->n; i++) {
 		const struct q2_problem *pb = &p->v[i];
+		const struct q2_bitmap *bm = q2_problem_bitmap(im->img, pb);
 		json_t *o = json_object();
 
 		json_object_set_new(o, "severity",
@@ -413,12 +413,9 @@ static json_t *problems_json(const struct q2_emit_image *im)
 			set_text(o, "message", "message_hex",
 				 (const uint8_t *)pb->message, strlen(pb->message));
 		json_object_set_new(o, "offset", jnum(pb->offset));
-		if (bx && pb->bitmap < bx->n_bitmaps) {
-			const struct q2_bitmap *bm = &bx->bitmaps[pb->bitmap];
-
+		if (bm)
 			set_text(o, "bitmap", "bitmap_hex",
 				 (const uint8_t *)bm->name, bm->name_size);
-		}
 		json_array_append_new(a, o);
 	}
 	return a;

@@ -150,11 +150,13 @@ static void put_directory(FILE *out, const struct q2_emit_image *im,
 	}
 }
 
+/* Several images are told apart the way head(1) does it: a blank line,
+ * unless the output before already ends with one, then ==> IMAGE <==. */
 static void put_label(FILE *out, const struct q2_emit_image *im,
-		      const struct q2_emit_opts *opts)
+		      const struct q2_emit_opts *opts, bool blank_before)
 {
 	if (opts->n_images > 1) {
-		fputs(im->index ? "\n==> " : "==> ", out);
+		fputs(im->index && blank_before ? "\n==> " : "==> ", out);
 		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
 		fputs(" <==\n", out);
 	}
@@ -163,11 +165,11 @@ static void put_label(FILE *out, const struct q2_emit_image *im,
 /* -c: one line per problem, compiler style, so grep and editors read it */
 static void put_problems(FILE *out, const struct q2_emit_image *im)
 {
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
 	const struct q2_problems *p = im->problems;
 
 	for (size_t i = 0; p && i < p->n; i++) {
 		const struct q2_problem *pb = &p->v[i];
+		const struct q2_bitmap *bm = q2_problem_bitmap(im->img, pb);
 
 		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
 		fprintf(out, ": %s: %s: ", q2_severity_name(pb->severity), pb->code);
@@ -175,10 +177,9 @@ static void put_problems(FILE *out, const struct q2_emit_image *im)
 			fput_terminal_safe(out, (const uint8_t *)pb->message,
 					   strlen(pb->message));
 		fputs(" (", out);
-		if (bx && pb->bitmap < bx->n_bitmaps) {
+		if (bm) {
 			fputs("bitmap ", out);
-			fput_terminal_safe(out, (const uint8_t *)bx->bitmaps[pb->bitmap].name,
-					   bx->bitmaps[pb->bitmap].name_size);
+			fput_terminal_safe(out, (const uint8_t *)bm->name, bm->name_size);
 			fputs(", ", out);
 		}
 		fprintf(out, "offset 0x%" PRIx64 ")\n", pb->offset);
@@ -196,8 +197,7 @@ static int text_image(FILE *out, const struct q2_emit_image *im,
 		put_problems(out, im);
 		return ferror(out) ? -1 : 0;
 	}
-	/* Several images are told apart the way head(1) does it. */
-	put_label(out, im, opts);
+	put_label(out, im, opts, true);
 	switch (opts->view) {
 	case Q2_VIEW_DEFAULT:
 		if (im->img->header_decoded) {
@@ -225,12 +225,8 @@ static int text_image(FILE *out, const struct q2_emit_image *im,
 static int text_x_image_begin(FILE *out, const struct q2_emit_image *im,
 			      const struct q2_emit_opts *opts)
 {
-	/* the image before ended with a blank line already */
-	if (opts->n_images > 1) {
-		fputs("==> ", out);
-		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
-		fputs(" <==\n", out);
-	}
+	/* each bitmap before ended with a blank line */
+	put_label(out, im, opts, false);
 	return ferror(out) ? -1 : 0;
 }
 
@@ -238,11 +234,13 @@ static int text_x_bitmap_begin(FILE *out, const struct q2_emit_image *im,
 			       const struct q2_bitmap *bm, size_t nth,
 			       const struct q2_emit_opts *opts)
 {
+	uint64_t g = 0; /* shown as 0 when 2^granularity_bits overflows */
+
 	(void)im, (void)nth, (void)opts;
+	q2_bitmap_granularity(bm, &g);
 	fprintf(out, LABEL, "Bitmap name");
 	fput_terminal_safe(out, (const uint8_t *)bm->name, bm->name_size);
-	fprintf(out, "\n" LABEL "%" PRIu64 "\n", "granularity",
-		bm->granularity_bits < 64 ? (uint64_t)1 << bm->granularity_bits : 0);
+	fprintf(out, "\n" LABEL "%" PRIu64 "\n", "granularity", g);
 	return ferror(out) ? -1 : 0;
 }
 

@@ -200,22 +200,23 @@ static int select_bitmaps(const struct cli *cli, const char *path,
 	return status;
 }
 
-/* Problems from first on: to stderr, as warnings or errors; returns the
- * exit status they call for. */
+/* Problems [first, last) to stderr, as warnings or errors (a decoding
+ * error's message already says where); returns the exit status they call
+ * for. */
 static int report_problems(const char *path, const struct q2_image *img,
-			   const struct q2_problems *p, size_t first)
+			   const struct q2_problems *p, size_t first, size_t last)
 {
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	int status = EXIT_OK;
 
-	for (size_t i = first; i < p->n; i++) {
+	for (size_t i = first; i < last; i++) {
 		const struct q2_problem *pb = &p->v[i];
+		const struct q2_bitmap *bm = q2_problem_bitmap(img, pb);
 
 		fprintf(stderr, "%s: %s: ", program_invocation_short_name, path);
-		if (pb->severity == Q2_SEV_WARNING && bx && pb->bitmap < bx->n_bitmaps) {
+		if (pb->severity == Q2_SEV_WARNING && bm) {
 			fputs("warning: bitmap '", stderr);
-			fput_terminal_safe(stderr, (const uint8_t *)bx->bitmaps[pb->bitmap].name,
-					   bx->bitmaps[pb->bitmap].name_size);
+			fput_terminal_safe(stderr, (const uint8_t *)bm->name,
+					   bm->name_size);
 			fputs("': ", stderr);
 		}
 		if (pb->message)
@@ -226,6 +227,11 @@ static int report_problems(const char *path, const struct q2_image *img,
 			status = EXIT_UNREADABLE;
 	}
 	return status;
+}
+
+static int max_status(int a, int b)
+{
+	return a > b ? a : b;
 }
 
 /* Decodes and renders one image; returns its exit status. */
@@ -244,7 +250,7 @@ static int dump_one(const struct cli *cli, FILE *out, size_t index)
 	struct q2_image img;
 	bool *selected;
 	int sys_errno = 0;
-	int status, s;
+	int status;
 	enum q2_code code;
 
 	code = q2_reader_open(&reader, path, &sys_errno);
@@ -259,41 +265,34 @@ static int dump_one(const struct cli *cli, FILE *out, size_t index)
 	q2_problems_add_errors(&problems, &img);
 	if (checking) {
 		q2_check(&img, &problems);
-		if (problems.n_errors > img.n_errors && status < EXIT_PROBLEMS)
-			status = EXIT_PROBLEMS;
+		if (problems.n_errors > img.n_errors)
+			status = max_status(status, EXIT_PROBLEMS);
 	}
 	im.img = &img;
 	im.selected = selected;
 	im.problems = &problems;
+	/* decoding errors are problems 0..n_errors-1; -x appends its own */
 	if (extents) {
 		size_t before = problems.n;
-		int s2;
 
 		if (q2_emit_extents(out, cli->emitter, &reader, &im, &cli->emit,
 				    &problems))
 			status = EXIT_UNREADABLE;
 		fflush(out);
-		s2 = report_problems(path, &img, &problems, before);
-		if (s2 > status)
-			status = s2;
+		status = max_status(status, report_problems(path, &img, &problems,
+							    before, problems.n));
 	} else if (cli->emitter->image(out, &im, &cli->emit) != 0) {
 		status = EXIT_UNREADABLE;
 	}
 	q2_reader_close(&reader);
 	/* What decoded is out before the errors about the rest. */
 	fflush(out);
-	for (size_t i = 0; i < img.n_errors; i++) {
-		char msg[512];
-
-		fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name,
-			path, q2_error_format(&img.errors[i], msg, sizeof msg));
-		status = EXIT_UNREADABLE;
-	}
-	s = status;
+	status = max_status(status, report_problems(path, &img, &problems, 0,
+						    img.n_errors));
 	q2_problems_free(&problems);
 	free(selected);
 	q2_image_free(&img);
-	return s;
+	return status;
 }
 
 /* -o: a temporary file beside FILE, renamed over it once complete. */
@@ -383,12 +382,8 @@ int main(int argc, char **argv)
 	}
 	if (cli.emitter->begin && cli.emitter->begin(out, &cli.emit) != 0)
 		written = false;
-	for (size_t i = 0; i < cli.n_images; i++) {
-		int s = dump_one(&cli, out, i);
-
-		if (s > status)
-			status = s;
-	}
+	for (size_t i = 0; i < cli.n_images; i++)
+		status = max_status(status, dump_one(&cli, out, i));
 	if (cli.emitter->end && cli.emitter->end(out, &cli.emit) != 0)
 		written = false;
 	if (cli.output) {
