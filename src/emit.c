@@ -2,6 +2,7 @@
 
 #include "emit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +22,20 @@ const struct q2_emitter *q2_emitter_find(const char *name)
 	return NULL;
 }
 
-const char *q2_emitter_names(void)
+char *q2_emitter_names(char *buf, size_t size)
 {
-	return "text, json, csv";
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof emitters / sizeof emitters[0]; i++) {
+		int n = snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+				 emitters[i]->name);
+
+		if (n < 0 || (size_t)n >= size - len)
+			break;
+		len += (size_t)n;
+	}
+	return buf;
 }
 
 struct extent_sink {

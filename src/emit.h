@@ -83,7 +83,7 @@ int q2_emit_extents(FILE *out, const struct q2_emitter *em,
 		    const struct q2_emit_opts *opts, struct q2_problems *problems);
 
 const struct q2_emitter *q2_emitter_find(const char *name);
-/* "text, json, csv": the names, for messages. */
-const char *q2_emitter_names(void);
+/* "text, json, csv": the table's names into buf, for messages. */
+char *q2_emitter_names(char *buf, size_t size);
 
 #endif

@@ -121,9 +121,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'f':
 		cli->emitter = q2_emitter_find(arg);
-		if (!cli->emitter)
+		if (!cli->emitter) {
+			char names[64];
+
 			argp_error(state, "unknown format '%s' (formats: %s)", arg,
-				   q2_emitter_names());
+				   q2_emitter_names(names, sizeof names));
+		}
 		break;
 	case OPT_COMPACT:
 		cli->emit.compact = true;
