@@ -5,26 +5,30 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "walk.h"
+
+/* ---- names ---- */
+
 static const struct {
 	enum q2_feature_type type;
-	unsigned bit;
+	uint64_t bit;
 	const char *name;
 } known_features[] = {
-	{ Q2_FEAT_INCOMPATIBLE, 0, "dirty" },
-	{ Q2_FEAT_INCOMPATIBLE, 1, "corrupt" },
-	{ Q2_FEAT_INCOMPATIBLE, 2, "external_data_file" },
-	{ Q2_FEAT_INCOMPATIBLE, 3, "compression_type" },
-	{ Q2_FEAT_INCOMPATIBLE, 4, "extended_l2" },
-	{ Q2_FEAT_COMPATIBLE, 0, "lazy_refcounts" },
-	{ Q2_FEAT_AUTOCLEAR, 0, "bitmaps" },
-	{ Q2_FEAT_AUTOCLEAR, 1, "raw_external_data" },
+	{ Q2_FEAT_INCOMPATIBLE, Q2_INCOMPAT_DIRTY, "dirty" },
+	{ Q2_FEAT_INCOMPATIBLE, Q2_INCOMPAT_CORRUPT, "corrupt" },
+	{ Q2_FEAT_INCOMPATIBLE, Q2_INCOMPAT_DATA_FILE, "external_data_file" },
+	{ Q2_FEAT_INCOMPATIBLE, Q2_INCOMPAT_COMPRESSION, "compression_type" },
+	{ Q2_FEAT_INCOMPATIBLE, Q2_INCOMPAT_EXTL2, "extended_l2" },
+	{ Q2_FEAT_COMPATIBLE, Q2_COMPAT_LAZY_REFCOUNTS, "lazy_refcounts" },
+	{ Q2_FEAT_AUTOCLEAR, Q2_AUTOCLEAR_BITMAPS, "bitmaps" },
+	{ Q2_FEAT_AUTOCLEAR, Q2_AUTOCLEAR_DATA_FILE_RAW, "raw_external_data" },
 };
 
 const char *q2_feature_name(const struct q2_image *img, enum q2_feature_type t,
 			    unsigned bit, char buf[Q2_NAME_BUF])
 {
 	for (size_t i = 0; i < sizeof known_features / sizeof known_features[0]; i++)
-		if (known_features[i].type == t && known_features[i].bit == bit)
+		if (known_features[i].type == t && known_features[i].bit == 1ull << bit)
 			return known_features[i].name;
 	for (size_t i = 0; img && i < img->n_exts; i++) {
 		const struct q2_ext *x = &img->exts[i];
@@ -61,10 +65,10 @@ bool q2_ext_data_printable(const struct q2_ext *x)
 
 const char *q2_bitmap_flag_name(unsigned bit, char buf[Q2_NAME_BUF])
 {
-	switch (bit) {
-	case 0: return "in_use";
-	case 1: return "auto";
-	case 2: return "extra_data_compatible";
+	switch (1u << bit) {
+	case Q2_BME_FLAG_IN_USE: return "in_use";
+	case Q2_BME_FLAG_AUTO: return "auto";
+	case Q2_BME_FLAG_EXTRA_DATA_COMPATIBLE: return "extra_data_compatible";
 	default:
 		snprintf(buf, Q2_NAME_BUF, "bit-%u", bit);
 		return buf;
@@ -79,20 +83,555 @@ bool q2_bitmap_granularity(const struct q2_bitmap *bm, uint64_t *out)
 	return true;
 }
 
-#define COL_FIELD(df) \
-	{ NULL, Q2_COL_FIELD, &q2_dir_entry_fields[df] }
+/* ---- value helpers ---- */
 
-/* The order of the CSV columns and of the JSON keys. */
-const struct q2_bitmap_col q2_bitmap_cols[] = {
-	{ "name", Q2_COL_NAME, NULL },
-	COL_FIELD(Q2_DF_TABLE_OFFSET),
-	COL_FIELD(Q2_DF_TABLE_SIZE),
-	COL_FIELD(Q2_DF_FLAGS),
-	{ "flag_names", Q2_COL_FLAG_NAMES, NULL },
-	COL_FIELD(Q2_DF_TYPE),
-	COL_FIELD(Q2_DF_GRANULARITY_BITS),
-	{ "granularity", Q2_COL_GRANULARITY, NULL },
-	COL_FIELD(Q2_DF_NAME_SIZE),
-	COL_FIELD(Q2_DF_EXTRA_DATA_SIZE),
+static void set_u64(struct q2_value *v, uint64_t u)
+{
+	v->type = Q2_V_U64;
+	v->u = u;
+}
+
+static void set_word(struct q2_value *v, const char *word)
+{
+	v->type = Q2_V_WORD;
+	v->p = word;
+	v->n = strlen(word);
+}
+
+static void set_bytes(struct q2_value *v, const void *p, size_t n)
+{
+	v->type = Q2_V_BYTES;
+	v->p = p;
+	v->n = n;
+}
+
+static void set_hex(struct q2_value *v, const void *p, size_t n)
+{
+	v->type = Q2_V_HEX;
+	v->p = p;
+	v->n = n;
+}
+
+#define FIELD_COL(table, row, formats) \
+	{ .key = NULL, .in = (formats), .field = &(table)[row] }
+
+/* ---- header ---- */
+
+static const char *feature_bit_name(const void *ctx, unsigned bit,
+				    char buf[Q2_NAME_BUF], enum q2_feature_type t)
+{
+	return q2_feature_name(ctx, t, bit, buf);
+}
+
+static const char *incompatible_name(const void *ctx, unsigned bit, char buf[Q2_NAME_BUF])
+{
+	return feature_bit_name(ctx, bit, buf, Q2_FEAT_INCOMPATIBLE);
+}
+
+static const char *compatible_name(const void *ctx, unsigned bit, char buf[Q2_NAME_BUF])
+{
+	return feature_bit_name(ctx, bit, buf, Q2_FEAT_COMPATIBLE);
+}
+
+static const char *autoclear_name(const void *ctx, unsigned bit, char buf[Q2_NAME_BUF])
+{
+	return feature_bit_name(ctx, bit, buf, Q2_FEAT_AUTOCLEAR);
+}
+
+static void get_compression_type(const struct q2_walker *w, const void *obj,
+				 struct q2_value *v)
+{
+	const struct q2_header *h = obj;
+
+	(void)w;
+	if (h->has_compression_type)
+		set_u64(v, h->compression_type);
+}
+
+static void set_features(const struct q2_walker *w, struct q2_value *v,
+			 uint64_t bits, q2_bit_name_fn fn)
+{
+	v->type = Q2_V_BITS;
+	v->u = bits;
+	v->bit_name = fn;
+	v->bit_ctx = w->src->img;
+}
+
+static void get_incompatible_names(const struct q2_walker *w, const void *obj,
+				   struct q2_value *v)
+{
+	set_features(w, v, ((const struct q2_header *)obj)->incompatible_features,
+		     incompatible_name);
+}
+
+static void get_compatible_names(const struct q2_walker *w, const void *obj,
+				 struct q2_value *v)
+{
+	set_features(w, v, ((const struct q2_header *)obj)->compatible_features,
+		     compatible_name);
+}
+
+static void get_autoclear_names(const struct q2_walker *w, const void *obj,
+				struct q2_value *v)
+{
+	set_features(w, v, ((const struct q2_header *)obj)->autoclear_features,
+		     autoclear_name);
+}
+
+#define HF(row) FIELD_COL(q2_header_fields, row, Q2_IN_TEXT | Q2_IN_JSON)
+
+static const struct q2_col header_cols[] = {
+	HF(Q2_HF_MAGIC), HF(Q2_HF_VERSION), HF(Q2_HF_BACKING_FILE_OFFSET),
+	HF(Q2_HF_BACKING_FILE_SIZE), HF(Q2_HF_CLUSTER_BITS), HF(Q2_HF_SIZE),
+	HF(Q2_HF_CRYPT_METHOD), HF(Q2_HF_L1_SIZE), HF(Q2_HF_L1_TABLE_OFFSET),
+	HF(Q2_HF_REFCOUNT_TABLE_OFFSET), HF(Q2_HF_REFCOUNT_TABLE_CLUSTERS),
+	HF(Q2_HF_NB_SNAPSHOTS), HF(Q2_HF_SNAPSHOT_OFFSET),
+	HF(Q2_HF_INCOMPATIBLE_FEATURES), HF(Q2_HF_COMPATIBLE_FEATURES),
+	HF(Q2_HF_AUTOCLEAR_FEATURES), HF(Q2_HF_REFCOUNT_ORDER),
+	HF(Q2_HF_HEADER_LENGTH),
+	{ .key = "compression_type", .in = Q2_IN_JSON, .get = get_compression_type },
+	{ .key = "incompatible_feature_names", .in = Q2_IN_JSON,
+	  .get = get_incompatible_names },
+	{ .key = "compatible_feature_names", .in = Q2_IN_JSON,
+	  .get = get_compatible_names },
+	{ .key = "autoclear_feature_names", .in = Q2_IN_JSON,
+	  .get = get_autoclear_names },
 };
-const size_t q2_n_bitmap_cols = sizeof q2_bitmap_cols / sizeof q2_bitmap_cols[0];
+
+/* ---- header extensions ---- */
+
+static const struct q2_ext *ext_of(const void *obj)
+{
+	return obj;
+}
+
+static bool is_string_ext(const struct q2_ext *x)
+{
+	return x->kind == Q2_EXTK_BACKING_FORMAT || x->kind == Q2_EXTK_DATA_FILE;
+}
+
+static void get_ext_index(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	set_u64(v, (uint64_t)(ext_of(obj) - w->src->img->exts));
+}
+
+static void get_ext_name(const struct q2_walker *w, const void *obj,
+			 struct q2_value *v)
+{
+	(void)w;
+	set_word(v, q2_ext_name(ext_of(obj)->magic));
+}
+
+static void get_ext_magic(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ext_of(obj)->magic);
+}
+
+static void get_ext_length(const struct q2_walker *w, const void *obj,
+			   struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ext_of(obj)->length);
+}
+
+static void get_ext_offset(const struct q2_walker *w, const void *obj,
+			   struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ext_of(obj)->offset);
+}
+
+/* qcow2.py's data_str; the bitmaps extension shows its fields instead */
+static void get_ext_data_str(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	const struct q2_ext *x = ext_of(obj);
+
+	(void)w;
+	if (x->bitmaps)
+		return;
+	if (!q2_ext_data_printable(x)) {
+		set_word(v, "<binary>");
+		return;
+	}
+	v->type = Q2_V_QUOTED;
+	v->p = x->data;
+	v->n = x->length;
+}
+
+static void get_ext_data_hex(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	const struct q2_ext *x = ext_of(obj);
+
+	(void)w;
+	if (!x->bitmaps)
+		set_hex(v, x->data, x->length);
+}
+
+/* CSV: the two string extensions as text, any other as hex */
+static void get_ext_csv_data(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	const struct q2_ext *x = ext_of(obj);
+
+	(void)w;
+	if (is_string_ext(x))
+		set_bytes(v, x->data, x->length);
+	else
+		set_hex(v, x->data, x->length);
+}
+
+static void get_ext_string(const struct q2_walker *w, const void *obj,
+			   struct q2_value *v)
+{
+	const struct q2_ext *x = ext_of(obj);
+
+	(void)w;
+	if (is_string_ext(x))
+		set_bytes(v, x->data, x->length);
+}
+
+static const struct q2_col extension_cols[] = {
+	{ .key = "index", .in = Q2_IN_CSV, .get = get_ext_index },
+	{ .key = "name", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_ext_name },
+	{ .key = "magic", .in = Q2_IN_ALL, .text = Q2_FMT_EXTMAGIC,
+	  .get = get_ext_magic },
+	{ .key = "length", .in = Q2_IN_ALL, .get = get_ext_length },
+	{ .key = "offset", .in = Q2_IN_JSON, .get = get_ext_offset },
+	{ .key = "data_str", .label = "data", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	  .get = get_ext_data_str },
+	{ .key = "data_hex", .in = Q2_IN_JSON, .get = get_ext_data_hex },
+	{ .key = "data", .in = Q2_IN_CSV, .get = get_ext_csv_data },
+	{ .key = "string", .in = Q2_IN_JSON, .hex_key = "string_hex",
+	  .get = get_ext_string },
+	{ .key = "features", .in = Q2_IN_JSON, .walk = q2_walk_features,
+	  .child = &q2_desc_feature },
+	{ .key = "crypto", .in = Q2_IN_JSON, .walk = q2_walk_crypto,
+	  .child = &q2_desc_crypto },
+	/* CSV walks through it to the directory's entries */
+	{ .key = "data", .in = Q2_IN_ALL, .walk = q2_walk_bitmaps_ext,
+	  .child = &q2_desc_bitmaps_ext },
+};
+
+static void get_feature_type(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ((const struct q2_feature *)obj)->type);
+}
+
+static void get_feature_type_name(const struct q2_walker *w, const void *obj,
+				  struct q2_value *v)
+{
+	(void)w;
+	set_word(v, q2_feature_type_name(((const struct q2_feature *)obj)->type));
+}
+
+static void get_feature_bit(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ((const struct q2_feature *)obj)->bit);
+}
+
+static void get_feature_name(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	const struct q2_feature *f = obj;
+
+	(void)w;
+	set_bytes(v, f->name, strlen(f->name));
+}
+
+static const struct q2_col feature_cols[] = {
+	{ .key = "type", .in = Q2_IN_JSON, .get = get_feature_type },
+	{ .key = "type_name", .in = Q2_IN_JSON, .get = get_feature_type_name },
+	{ .key = "bit", .in = Q2_IN_JSON, .get = get_feature_bit },
+	{ .key = "name", .in = Q2_IN_JSON, .hex_key = "name_hex",
+	  .get = get_feature_name },
+};
+
+static void get_crypto_offset(const struct q2_walker *w, const void *obj,
+			      struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ext_of(obj)->crypto_offset);
+}
+
+static void get_crypto_length(const struct q2_walker *w, const void *obj,
+			      struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ext_of(obj)->crypto_length);
+}
+
+static const struct q2_col crypto_cols[] = {
+	{ .key = "offset", .in = Q2_IN_JSON, .get = get_crypto_offset },
+	{ .key = "length", .in = Q2_IN_JSON, .get = get_crypto_length },
+};
+
+#define BF(row) FIELD_COL(q2_bitmaps_ext_fields, row, Q2_IN_TEXT | Q2_IN_JSON)
+
+static const struct q2_col bitmaps_ext_cols[] = {
+	BF(Q2_BF_NB_BITMAPS), BF(Q2_BF_RESERVED32), BF(Q2_BF_DIRECTORY_SIZE),
+	BF(Q2_BF_DIRECTORY_OFFSET),
+	{ .key = "bitmap_directory", .in = Q2_IN_ALL, .walk = q2_walk_directory,
+	  .child = &q2_desc_bitmap },
+};
+
+/* ---- bitmap directory entries ---- */
+
+static const struct q2_bitmap *bitmap_of(const void *obj)
+{
+	return obj;
+}
+
+static void get_bitmap_name(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	const struct q2_bitmap *bm = bitmap_of(obj);
+
+	(void)w;
+	set_bytes(v, bm->name, bm->name_size);
+}
+
+static const char *flag_name(const void *ctx, unsigned bit, char buf[Q2_NAME_BUF])
+{
+	(void)ctx;
+	return q2_bitmap_flag_name(bit, buf);
+}
+
+static void get_flag_names(const struct q2_walker *w, const void *obj,
+			   struct q2_value *v)
+{
+	(void)w;
+	v->type = Q2_V_BITS;
+	v->u = bitmap_of(obj)->flags;
+	v->bit_name = flag_name;
+}
+
+static void get_granularity(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	uint64_t g;
+
+	(void)w;
+	if (q2_bitmap_granularity(bitmap_of(obj), &g))
+		set_u64(v, g);
+	else
+		v->type = Q2_V_NULL;
+}
+
+static void get_extra_data_hex(const struct q2_walker *w, const void *obj,
+			       struct q2_value *v)
+{
+	const struct q2_bitmap *bm = bitmap_of(obj);
+
+	(void)w;
+	if (bm->extra_data_size)
+		set_hex(v, bm->extra_data, bm->extra_data_size);
+}
+
+#define DF(row) FIELD_COL(q2_dir_entry_fields, row, Q2_IN_ALL)
+
+static const struct q2_col bitmap_cols[] = {
+	{ .key = "name", .label = "Bitmap name", .in = Q2_IN_ALL,
+	  .hex_key = "name_hex", .get = get_bitmap_name },
+	DF(Q2_DF_TABLE_OFFSET),
+	DF(Q2_DF_TABLE_SIZE),
+	DF(Q2_DF_FLAGS),
+	{ .key = "flag_names", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_flag_names },
+	DF(Q2_DF_TYPE),
+	DF(Q2_DF_GRANULARITY_BITS),
+	{ .key = "granularity", .in = Q2_IN_JSON | Q2_IN_CSV,
+	  .get = get_granularity },
+	DF(Q2_DF_NAME_SIZE),
+	DF(Q2_DF_EXTRA_DATA_SIZE),
+	{ .key = "extra_data_hex", .in = Q2_IN_JSON, .get = get_extra_data_hex },
+	{ .key = "bitmap_table", .in = Q2_IN_ALL, .walk = q2_walk_bitmap_table,
+	  .child = &q2_desc_table_entry },
+};
+
+/* ---- bitmap table entries: obj points to the entry ---- */
+
+static uint64_t entry_of(const void *obj)
+{
+	return *(const uint64_t *)obj;
+}
+
+/* the bitmap the record belongs to, for CSV rows */
+static void get_current_bitmap(const struct q2_walker *w, const void *obj,
+			       struct q2_value *v)
+{
+	(void)obj;
+	set_bytes(v, w->bitmap->name, w->bitmap->name_size);
+}
+
+static void get_entry_index(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	set_u64(v, (uint64_t)((const uint64_t *)obj - w->bitmap->table));
+}
+
+static void get_entry_type(const struct q2_walker *w, const void *obj,
+			   struct q2_value *v)
+{
+	(void)w;
+	set_word(v, q2_bte_type_name(q2_bte_classify(entry_of(obj))));
+}
+
+/* qcow2.py's size column: a serialized entry maps one cluster */
+static void get_entry_size(const struct q2_walker *w, const void *obj,
+			   struct q2_value *v)
+{
+	set_u64(v, q2_bte_classify(entry_of(obj)) == Q2_BTE_SERIALIZED
+		   ? q2_image_cluster_size(w->src->img) : 0);
+}
+
+static void get_entry_offset(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, entry_of(obj) & Q2_BTE_OFFSET_MASK);
+}
+
+static void get_entry_reserved(const struct q2_walker *w, const void *obj,
+			       struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, entry_of(obj) & Q2_BTE_RESERVED_MASK);
+}
+
+static const struct q2_col table_entry_cols[] = {
+	{ .key = "bitmap", .in = Q2_IN_CSV, .get = get_current_bitmap },
+	{ .key = "index", .label = "Bitmap table", .in = Q2_IN_TEXT | Q2_IN_CSV,
+	  .width = 14, .get = get_entry_index },
+	{ .key = "type", .in = Q2_IN_ALL, .width = 15, .get = get_entry_type },
+	{ .key = "size", .in = Q2_IN_TEXT, .width = 12, .get = get_entry_size },
+	{ .key = "offset", .in = Q2_IN_ALL, .get = get_entry_offset },
+	{ .key = "reserved", .in = Q2_IN_JSON | Q2_IN_CSV,
+	  .get = get_entry_reserved },
+};
+
+/* ---- -x: a bitmap's dirty ranges ---- */
+
+static void get_dirty_bytes(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	(void)obj;
+	set_u64(v, w->dirty_bytes);
+}
+
+static const struct q2_col xbitmap_cols[] = {
+	{ .key = "name", .label = "Bitmap name", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	  .hex_key = "name_hex", .get = get_bitmap_name },
+	{ .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	  .get = get_granularity },
+	{ .key = "extents", .in = Q2_IN_ALL, .walk = q2_walk_extents,
+	  .child = &q2_desc_extent },
+	{ .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	  .get = get_dirty_bytes },
+};
+
+/* obj points to two u64: start and length */
+static void get_extent_start(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ((const uint64_t *)obj)[0]);
+}
+
+static void get_extent_length(const struct q2_walker *w, const void *obj,
+			      struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, ((const uint64_t *)obj)[1]);
+}
+
+static const struct q2_col extent_cols[] = {
+	{ .key = "bitmap", .in = Q2_IN_CSV, .get = get_current_bitmap },
+	{ .key = "start", .in = Q2_IN_ALL, .width = 25, .get = get_extent_start },
+	{ .key = "length", .in = Q2_IN_ALL, .get = get_extent_length },
+};
+
+/* ---- problems ---- */
+
+static const struct q2_problem *problem_of(const void *obj)
+{
+	return obj;
+}
+
+static void get_problem_severity(const struct q2_walker *w, const void *obj,
+				 struct q2_value *v)
+{
+	(void)w;
+	set_word(v, q2_severity_name(q2_problem_severity(problem_of(obj))));
+}
+
+static void get_problem_code(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	(void)w;
+	set_word(v, q2_codes[problem_of(obj)->code].name);
+}
+
+static void get_problem_message(const struct q2_walker *w, const void *obj,
+				struct q2_value *v)
+{
+	const char *m = q2_problem_message(problem_of(obj));
+
+	(void)w;
+	set_bytes(v, m, strlen(m));
+}
+
+static void get_problem_offset(const struct q2_walker *w, const void *obj,
+			       struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, problem_of(obj)->offset);
+}
+
+static void get_problem_bitmap(const struct q2_walker *w, const void *obj,
+			       struct q2_value *v)
+{
+	const struct q2_bitmap *bm =
+		q2_image_bitmap(w->src->img, problem_of(obj)->bitmap);
+
+	if (bm)
+		set_bytes(v, bm->name, bm->name_size);
+}
+
+static const struct q2_col problem_cols[] = {
+	{ .key = "severity", .in = Q2_IN_ALL, .get = get_problem_severity },
+	{ .key = "code", .in = Q2_IN_ALL, .get = get_problem_code },
+	{ .key = "message", .in = Q2_IN_ALL, .hex_key = "message_hex",
+	  .get = get_problem_message },
+	{ .key = "offset", .in = Q2_IN_ALL, .get = get_problem_offset },
+	{ .key = "bitmap", .in = Q2_IN_ALL, .hex_key = "bitmap_hex",
+	  .get = get_problem_bitmap },
+};
+/* image,severity,code,offset,bitmap,message */
+static const unsigned problem_csv_order[] = { 0, 1, 3, 4, 2 };
+
+#define DESC(rec_, cols_) \
+	{ .rec = (rec_), .cols = (cols_), .n_cols = sizeof(cols_) / sizeof((cols_)[0]) }
+
+const struct q2_desc q2_desc_header = DESC(Q2_REC_HEADER, header_cols);
+const struct q2_desc q2_desc_extension = DESC(Q2_REC_EXTENSION, extension_cols);
+const struct q2_desc q2_desc_feature = DESC(Q2_REC_FEATURE, feature_cols);
+const struct q2_desc q2_desc_crypto = DESC(Q2_REC_CRYPTO, crypto_cols);
+const struct q2_desc q2_desc_bitmaps_ext = DESC(Q2_REC_BITMAPS_EXT, bitmaps_ext_cols);
+const struct q2_desc q2_desc_bitmap = DESC(Q2_REC_BITMAP, bitmap_cols);
+const struct q2_desc q2_desc_table_entry = DESC(Q2_REC_TABLE_ENTRY, table_entry_cols);
+const struct q2_desc q2_desc_xbitmap = DESC(Q2_REC_XBITMAP, xbitmap_cols);
+const struct q2_desc q2_desc_extent = DESC(Q2_REC_EXTENT, extent_cols);
+const struct q2_desc q2_desc_problem = {
+	.rec = Q2_REC_PROBLEM, .cols = problem_cols,
+	.n_cols = sizeof problem_cols / sizeof problem_cols[0],
+	.csv_order = problem_csv_order,
+	.n_csv_order = sizeof problem_csv_order / sizeof problem_csv_order[0],
+};

@@ -1,21 +1,139 @@
-/* Names and derived values that the structured emitters (JSON, CSV) share,
- * and the one table of bitmap columns they both render: a field added
- * here shows up in both. */
+/* What every output shows: one description per record (an on-disk
+ * structure, or a derived one such as a dirty range or a problem), as a
+ * table of columns in the order JSON keys, text lines and CSV cells take
+ * them (as lsblk's infos[] and libsmartcols' column tables do).  Every
+ * format renders these descriptions; a field added here shows up in each
+ * format its column names. */
 #ifndef QCOW2DUMP_DESCRIBE_H
 #define QCOW2DUMP_DESCRIBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qcow2.h"
+
+struct q2_walker;
+
+/* Formats a column may be shown in. */
+enum {
+	Q2_IN_TEXT = 1u << 0,
+	Q2_IN_JSON = 1u << 1,
+	Q2_IN_CSV = 1u << 2,
+	Q2_IN_ALL = Q2_IN_TEXT | Q2_IN_JSON | Q2_IN_CSV,
+};
+
+enum q2_vtype {
+	Q2_V_ABSENT,   /* not there: no JSON key, no text line, empty CSV cell */
+	Q2_V_NULL,     /* there but undefined: JSON null */
+	Q2_V_U64,
+	Q2_V_BOOL,
+	Q2_V_WORD,     /* a fixed ASCII word of this program: "serialized" */
+	Q2_V_BYTES,    /* bytes from the image (names, strings), lossless */
+	Q2_V_QUOTED,   /* qcow2.py's data_str: the bytes in single quotes */
+	Q2_V_HEX,      /* bytes written as hex digits */
+	Q2_V_BITS,     /* a set of named bits */
+};
+
+/* The name of one bit of a Q2_V_BITS value; may live in buf. */
+#define Q2_NAME_BUF 64
+typedef const char *(*q2_bit_name_fn)(const void *ctx, unsigned bit,
+				      char buf[Q2_NAME_BUF]);
+
+struct q2_value {
+	enum q2_vtype type;
+	uint64_t u;              /* U64, BOOL, BITS */
+	const void *p;           /* WORD (NUL-terminated), BYTES, QUOTED, HEX */
+	size_t n;
+	q2_bit_name_fn bit_name; /* BITS */
+	const void *bit_ctx;
+};
+
+struct q2_desc;
+
+struct q2_col {
+	const char *key;          /* JSON key, CSV column name */
+	const char *label;        /* text label, when it differs from key */
+	unsigned in;              /* Q2_IN_* */
+	enum q2_fmt text;         /* numbers in text (a field: its own) */
+	unsigned width;           /* text rows: the column's width */
+	const char *hex_key;      /* BYTES that are not UTF-8: JSON key of
+				   * their hex beside the text */
+	/* The value: an on-disk field of the record's struct, or computed. */
+	const struct q2_field *field;
+	void (*get)(const struct q2_walker *w, const void *obj,
+		    struct q2_value *v);
+	/* Or nested records: walk emits them (a list or one record). */
+	void (*walk)(struct q2_walker *w, const void *obj,
+		     const struct q2_col *col);
+	const struct q2_desc *child;
+};
+
+static inline const char *q2_col_key(const struct q2_col *c)
+{
+	return c->key ? c->key : c->field->name;
+}
+
+static inline const char *q2_col_label(const struct q2_col *c)
+{
+	return c->label ? c->label : q2_col_key(c);
+}
+
+/* The records, for formats that lay some out their own way. */
+enum q2_rec {
+	Q2_REC_IMAGE,
+	Q2_REC_HEADER,
+	Q2_REC_EXTENSION,
+	Q2_REC_FEATURE,
+	Q2_REC_CRYPTO,
+	Q2_REC_BITMAPS_EXT,
+	Q2_REC_BITMAP,
+	Q2_REC_TABLE_ENTRY,
+	Q2_REC_XBITMAP,          /* -x: a bitmap and its dirty ranges */
+	Q2_REC_EXTENT,
+	Q2_REC_PROBLEM,
+	Q2_REC_COUNT_
+};
+
+struct q2_desc {
+	enum q2_rec rec;
+	const struct q2_col *cols;
+	size_t n_cols;
+	/* CSV's column order when it differs from cols' (indexes) */
+	const unsigned *csv_order;
+	size_t n_csv_order;
+};
+
+extern const struct q2_desc q2_desc_header;
+extern const struct q2_desc q2_desc_extension;
+extern const struct q2_desc q2_desc_feature;
+extern const struct q2_desc q2_desc_crypto;
+extern const struct q2_desc q2_desc_bitmaps_ext;
+extern const struct q2_desc q2_desc_bitmap;
+extern const struct q2_desc q2_desc_table_entry;
+extern const struct q2_desc q2_desc_xbitmap;
+extern const struct q2_desc q2_desc_extent;
+extern const struct q2_desc q2_desc_problem;
+
+/* The column at CSV position i of d. */
+static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,
+					      size_t i)
+{
+	return &d->cols[d->csv_order ? d->csv_order[i] : i];
+}
+
+static inline size_t q2_csv_n_cols(const struct q2_desc *d)
+{
+	return d->csv_order ? d->n_csv_order : d->n_cols;
+}
+
+/* ---- names and derived values ---- */
 
 enum q2_feature_type {
 	Q2_FEAT_INCOMPATIBLE = 0,
 	Q2_FEAT_COMPATIBLE = 1,
 	Q2_FEAT_AUTOCLEAR = 2,
 };
-
-#define Q2_NAME_BUF 64
 
 /* The spec's name of a feature bit; an unknown bit takes its name from
  * the image's feature name table when it has one, else "bit-N".  The
@@ -34,27 +152,5 @@ const char *q2_bitmap_flag_name(unsigned bit, char buf[Q2_NAME_BUF]);
 
 /* 1 << granularity_bits, false when that does not fit in 64 bits. */
 bool q2_bitmap_granularity(const struct q2_bitmap *bm, uint64_t *out);
-
-/* What one bitmap column holds. */
-enum q2_col_kind {
-	Q2_COL_FIELD,        /* a row of q2_dir_entry_fields */
-	Q2_COL_NAME,         /* the name bytes */
-	Q2_COL_FLAG_NAMES,   /* the names of the set flag bits */
-	Q2_COL_GRANULARITY,  /* bytes, or none when it overflows */
-};
-
-struct q2_bitmap_col {
-	const char *name;
-	enum q2_col_kind kind;
-	const struct q2_field *field; /* for Q2_COL_FIELD */
-};
-
-static inline const char *q2_bitmap_col_name(const struct q2_bitmap_col *c)
-{
-	return c->name ? c->name : c->field->name;
-}
-
-extern const struct q2_bitmap_col q2_bitmap_cols[];
-extern const size_t q2_n_bitmap_cols;
 
 #endif

@@ -1,214 +1,202 @@
 /* CSV (RFC 4180, LF line ends): one table per view, one header row for
- * all images.  Bitmap rows take their columns from q2_bitmap_cols, the
- * table the JSON emitter uses too. */
+ * all images.  The view names the record each row shows (walk.h); this
+ * file writes that record's CSV columns, after the image's path, and
+ * passes over everything else. */
 #include "config.h"
 
-#include <inttypes.h>
 #include <string.h>
 
-#include "describe.h"
 #include "emit.h"
+#include "walk.h"
 
-enum csv_table { CSV_BITMAPS, CSV_EXTENSIONS, CSV_BITMAP_TABLES, CSV_PROBLEMS,
-		 CSV_EXTENTS };
+#define MAX_COLS 32
 
-static enum csv_table table_of(const struct q2_emit_opts *opts)
+struct csv_state {
+	const struct q2_desc *row;  /* the record of a row */
+	int depth;                  /* records open */
+	int row_depth;              /* depth of the row record, or -1 */
+	struct q2_value cells[MAX_COLS];
+};
+
+static struct csv_state *st(struct q2_emitter *e)
 {
-	if (opts->view == Q2_VIEW_EXTENSIONS)
-		return CSV_EXTENSIONS;
-	if (opts->view == Q2_VIEW_CHECK)
-		return CSV_PROBLEMS;
-	if (opts->view == Q2_VIEW_EXTENTS)
-		return CSV_EXTENTS;
-	return opts->bitmap_table ? CSV_BITMAP_TABLES : CSV_BITMAPS;
+	return e->state;
 }
 
 /* A field is quoted when a parser needs it (separator, quote, line
  * break) and when it starts with a character a spreadsheet would take
  * for a formula, so that it stays text there; the bytes are kept as
  * they are either way. */
-static void put_field(FILE *out, const char *p, size_t n)
+static void put_field(struct q2_out *o, const char *p, size_t n)
 {
-	bool quote = n && strchr("=+-@\t\r ", p[0]);
+	bool quote = n && (p[0] == 0 || strchr("=+-@\t\r ", p[0]));
 
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = p[i] == ',' || p[i] == '"' || p[i] == '\n' ||
 			p[i] == '\r';
 	if (!quote) {
-		fwrite(p, 1, n, out);
+		q2_out_write(o, p, n);
 		return;
 	}
-	fputc('"', out);
+	q2_out_char(o, '"');
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '"')
-			fputc('"', out);
-		fputc(p[i], out);
+			q2_out_char(o, '"');
+		q2_out_char(o, p[i]);
 	}
-	fputc('"', out);
+	q2_out_char(o, '"');
 }
 
-static void put_str(FILE *out, const char *s)
-{
-	put_field(out, s, strlen(s));
-}
-
-static void put_hex(FILE *out, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%02x", p[i]);
-}
-
-static int csv_begin(FILE *out, const struct q2_emit_opts *opts)
-{
-	switch (table_of(opts)) {
-	case CSV_BITMAPS:
-		fputs("image", out);
-		for (size_t c = 0; c < q2_n_bitmap_cols; c++)
-			fprintf(out, ",%s", q2_bitmap_col_name(&q2_bitmap_cols[c]));
-		fputc('\n', out);
-		break;
-	case CSV_EXTENSIONS:
-		fputs("image,index,name,magic,length,data\n", out);
-		break;
-	case CSV_BITMAP_TABLES:
-		fputs("image,bitmap,index,type,offset,reserved\n", out);
-		break;
-	case CSV_PROBLEMS:
-		fputs("image,severity,code,offset,bitmap,message\n", out);
-		break;
-	case CSV_EXTENTS:
-		fputs("image,bitmap,start,length\n", out);
-		break;
-	}
-	return ferror(out) ? -1 : 0;
-}
-
-static void put_bitmap_row(FILE *out, const char *path,
-			   const struct q2_bitmap *bm)
+static void put_bits(struct q2_out *o, const struct q2_value *v)
 {
 	char buf[Q2_NAME_BUF];
+	char list[64 * (Q2_NAME_BUF + 1)];
+	size_t len = 0;
 
-	put_str(out, path);
-	for (size_t c = 0; c < q2_n_bitmap_cols; c++) {
-		const struct q2_bitmap_col *col = &q2_bitmap_cols[c];
-		const char *sep = "";
-		uint64_t g;
+	for (unsigned bit = 0; bit < 64; bit++) {
+		const char *name;
+		size_t n;
 
-		fputc(',', out);
-		switch (col->kind) {
-		case Q2_COL_FIELD:
-			fprintf(out, "%" PRIu64, q2_field_get(bm, col->field));
-			break;
-		case Q2_COL_NAME:
-			put_field(out, bm->name, bm->name_size);
-			break;
-		case Q2_COL_FLAG_NAMES:
-			for (unsigned bit = 0; bit < 32; bit++) {
-				if (!(bm->flags & (1u << bit)))
-					continue;
-				fprintf(out, "%s%s", sep, q2_bitmap_flag_name(bit, buf));
-				sep = " ";
-			}
-			break;
-		case Q2_COL_GRANULARITY:
-			if (q2_bitmap_granularity(bm, &g))
-				fprintf(out, "%" PRIu64, g);
-			break;
-		}
-	}
-	fputc('\n', out);
-}
-
-static void put_table_rows(FILE *out, const char *path,
-			   const struct q2_bitmap *bm)
-{
-	for (uint32_t i = 0; bm->table_loaded && i < bm->bitmap_table_size; i++) {
-		uint64_t e = bm->table[i];
-
-		put_str(out, path);
-		fputc(',', out);
-		put_field(out, bm->name, bm->name_size);
-		fprintf(out, ",%" PRIu32 ",%s,%" PRIu64 ",%" PRIu64 "\n", i,
-			q2_bte_type_name(q2_bte_classify(e)),
-			(uint64_t)(e & Q2_BTE_OFFSET_MASK),
-			(uint64_t)(e & Q2_BTE_RESERVED_MASK));
-	}
-}
-
-static void put_extension_row(FILE *out, const char *path, size_t index,
-			      const struct q2_ext *x)
-{
-	put_str(out, path);
-	fprintf(out, ",%zu,", index);
-	put_str(out, q2_ext_name(x->magic));
-	fprintf(out, ",%" PRIu32 ",%" PRIu32 ",", x->magic, x->length);
-	/* the two string extensions as text, any other as hex */
-	if (x->kind == Q2_EXTK_BACKING_FORMAT || x->kind == Q2_EXTK_DATA_FILE)
-		put_field(out, (const char *)x->data, x->length);
-	else
-		put_hex(out, x->data, x->length);
-	fputc('\n', out);
-}
-
-static void put_problem_rows(FILE *out, const struct q2_emit_image *im)
-{
-	for (size_t i = 0; im->problems && i < im->problems->n; i++) {
-		const struct q2_problem *pb = &im->problems->v[i];
-		const struct q2_bitmap *bm = q2_problem_bitmap(im->img, pb);
-
-		put_str(out, im->path);
-		fprintf(out, ",%s,%s,%" PRIu64 ",", q2_severity_name(pb->severity),
-			pb->code, pb->offset);
-		if (bm)
-			put_field(out, bm->name, bm->name_size);
-		fputc(',', out);
-		put_str(out, pb->message ? pb->message : "");
-		fputc('\n', out);
-	}
-}
-
-static int csv_image(FILE *out, const struct q2_emit_image *im,
-		     const struct q2_emit_opts *opts)
-{
-	const struct q2_image *img = im->img;
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
-	enum csv_table t = table_of(opts);
-
-	if (t == CSV_PROBLEMS) {
-		put_problem_rows(out, im);
-		return ferror(out) ? -1 : 0;
-	}
-	if (t == CSV_EXTENSIONS) {
-		for (size_t i = 0; i < img->n_exts; i++)
-			put_extension_row(out, im->path, i, &img->exts[i]);
-		return ferror(out) ? -1 : 0;
-	}
-	for (size_t i = 0; bx && i < bx->n_bitmaps; i++) {
-		if (!q2_emit_selected(im, i))
+		if (!(v->u & (1ull << bit)))
 			continue;
-		if (t == CSV_BITMAPS)
-			put_bitmap_row(out, im->path, &bx->bitmaps[i]);
-		else
-			put_table_rows(out, im->path, &bx->bitmaps[i]);
+		name = v->bit_name(v->bit_ctx, bit, buf);
+		n = strnlen(name, Q2_NAME_BUF);
+		if (len)
+			list[len++] = ' ';
+		memcpy(list + len, name, n);
+		len += n;
 	}
-	return ferror(out) ? -1 : 0;
+	put_field(o, list, len);
 }
 
-static int csv_x_extent(FILE *out, const struct q2_emit_image *im,
-			const struct q2_bitmap *bm, size_t nth, uint64_t start,
-			uint64_t length, const struct q2_emit_opts *opts)
+static void put_cell(struct q2_out *o, const struct q2_value *v)
 {
-	(void)nth, (void)opts;
-	put_str(out, im->path);
-	fputc(',', out);
-	put_field(out, bm->name, bm->name_size);
-	fprintf(out, ",%" PRIu64 ",%" PRIu64 "\n", start, length);
-	return ferror(out) ? -1 : 0;
+	switch (v->type) {
+	case Q2_V_ABSENT:
+	case Q2_V_NULL:
+		break;
+	case Q2_V_U64:
+		q2_out_u64(o, v->u);
+		break;
+	case Q2_V_BOOL:
+		q2_out_str(o, v->u ? "true" : "false");
+		break;
+	case Q2_V_WORD:
+	case Q2_V_BYTES:
+	case Q2_V_QUOTED:
+		put_field(o, v->p, v->n);
+		break;
+	case Q2_V_HEX:
+		q2_out_hexbytes(o, v->p, v->n);
+		break;
+	case Q2_V_BITS:
+		put_bits(o, v);
+		break;
+	}
 }
 
-const struct q2_emitter q2_emitter_csv = {
+static void csv_begin(struct q2_emitter *e)
+{
+	struct csv_state *s = st(e);
+	const struct q2_desc *d = e->opts->bitmap_table ? e->view->csv_row_table
+						       : e->view->csv_row;
+
+	s->row = d;
+	s->row_depth = -1;
+	q2_out_str(e->out, "image");
+	for (size_t i = 0; i < q2_csv_n_cols(d); i++) {
+		const struct q2_col *c = q2_csv_col(d, i);
+
+		if (!(c->in & Q2_IN_CSV) || c->walk)
+			continue;
+		q2_out_char(e->out, ',');
+		q2_out_str(e->out, q2_col_key(c));
+	}
+	q2_out_char(e->out, '\n');
+}
+
+static void csv_end(struct q2_emitter *e)
+{
+	(void)e;
+}
+
+static void csv_record_begin(struct q2_emitter *e, const struct q2_desc *d,
+			     const char *key)
+{
+	struct csv_state *s = st(e);
+
+	(void)key;
+	if (d == s->row && s->row_depth < 0) {
+		s->row_depth = s->depth;
+		for (size_t i = 0; i < MAX_COLS; i++)
+			s->cells[i].type = Q2_V_ABSENT;
+	}
+	s->depth++;
+}
+
+static void put_row(struct q2_emitter *e)
+{
+	struct csv_state *s = st(e);
+	const struct q2_desc *d = s->row;
+
+	put_field(e->out, e->image, strlen(e->image));
+	for (size_t i = 0; i < q2_csv_n_cols(d); i++) {
+		const struct q2_col *c = q2_csv_col(d, i);
+
+		if (!(c->in & Q2_IN_CSV) || c->walk)
+			continue;
+		q2_out_char(e->out, ',');
+		put_cell(e->out, &s->cells[c - d->cols]);
+	}
+	q2_out_char(e->out, '\n');
+}
+
+static void csv_record_end(struct q2_emitter *e, const struct q2_desc *d)
+{
+	struct csv_state *s = st(e);
+
+	s->depth--;
+	if (d == s->row && s->depth == s->row_depth) {
+		put_row(e);
+		s->row_depth = -1;
+	}
+}
+
+static void csv_list_begin(struct q2_emitter *e, const struct q2_desc *item,
+			   const char *key)
+{
+	(void)e, (void)item, (void)key;
+}
+
+static void csv_list_end(struct q2_emitter *e, const struct q2_desc *item,
+			 size_t n_items)
+{
+	(void)e, (void)item, (void)n_items;
+}
+
+static void csv_field(struct q2_emitter *e, const struct q2_col *c,
+		      const struct q2_value *v)
+{
+	struct csv_state *s = st(e);
+	size_t i;
+
+	/* only the row record's own fields */
+	if (s->row_depth < 0 || s->depth != s->row_depth + 1)
+		return;
+	i = (size_t)(c - s->row->cols);
+	if (i < s->row->n_cols && i < MAX_COLS)
+		s->cells[i] = *v;
+}
+
+const struct q2_format q2_format_csv = {
 	.name = "csv",
+	.in = Q2_IN_CSV,
+	.state_size = sizeof(struct csv_state),
 	.begin = csv_begin,
-	.image = csv_image,
-	.x_extent = csv_x_extent,
+	.end = csv_end,
+	.record_begin = csv_record_begin,
+	.record_end = csv_record_end,
+	.list_begin = csv_list_begin,
+	.list_end = csv_list_end,
+	.field = csv_field,
 };

@@ -1,271 +1,380 @@
 /* The 291-style text of QEMU's qcow2.py: "dump-header" for the default
  * view, "dump-header-exts" for -e, byte for byte, with the bitmap table of
- * current qcow2.py under -t. */
+ * current qcow2.py under -t.  Most records are labelled lines (a label
+ * padded to 25 columns, a space, the value); table entries and dirty
+ * ranges are rows; a problem is one compiler-style line. */
 #include "config.h"
 
-#include <inttypes.h>
 #include <string.h>
 
-#include "describe.h"
 #include "emit.h"
 #include "utf8.h"
+#include "walk.h"
 
-#define LABEL "%-25s "
+#define LABEL_WIDTH 25
+#define MAX_DEPTH 16
+#define ROW_CELL 64
 
-static void put_bitlist(FILE *out, uint64_t v)
+enum layout { LABELLED, ROW, LINE };
+
+static const enum layout layouts[Q2_REC_COUNT_] = {
+	[Q2_REC_TABLE_ENTRY] = ROW,
+	[Q2_REC_EXTENT] = ROW,
+	[Q2_REC_PROBLEM] = LINE,
+};
+
+struct text_state {
+	enum q2_rec open[MAX_DEPTH];  /* records open, outermost first */
+	int depth;
+	size_t cells;                 /* written in the current row */
+	/* a problem's fields, until its line is written */
+	struct q2_value severity, code, message, offset, bitmap;
+};
+
+static struct text_state *st(struct q2_emitter *e)
+{
+	return e->state;
+}
+
+static enum q2_rec parent(const struct text_state *s)
+{
+	return s->depth >= 2 ? s->open[s->depth - 2] : Q2_REC_COUNT_;
+}
+
+static void put_safe(struct q2_out *o, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n;) {
+		size_t run = utf8_terminal_run(p + i, n - i);
+
+		if (run) {
+			q2_out_write(o, p + i, run);
+			i += run;
+			continue;
+		}
+		q2_out_write(o, "\\x", 2);
+		q2_out_char(o, digits[p[i] >> 4]);
+		q2_out_char(o, digits[p[i] & 15]);
+		i++;
+	}
+}
+
+static void put_bitlist(struct q2_out *o, uint64_t v)
 {
 	const char *sep = "";
 
-	fputc('[', out);
+	q2_out_char(o, '[');
 	for (unsigned bit = 0; bit < 64; bit++) {
 		if (v & (1ull << bit)) {
-			fprintf(out, "%s%u", sep, bit);
+			q2_out_str(o, sep);
+			q2_out_u64(o, bit);
 			sep = ", ";
 		}
 	}
-	fputc(']', out);
+	q2_out_char(o, ']');
 }
 
 /* qcow2.py's names for the flag bits, in its Python list notation. */
-static void put_bitmap_flags(FILE *out, uint64_t v)
+static void put_bitmap_flags(struct q2_out *o, uint64_t v)
 {
 	const char *sep = "";
 
-	fprintf(out, "0x%" PRIx64 " ([", v);
+	q2_out_str(o, "0x");
+	q2_out_hex(o, v);
+	q2_out_str(o, " ([");
 	for (unsigned bit = 0; bit < 32; bit++) {
 		if (!(v & (1ull << bit)))
 			continue;
-		if (bit == 0)
-			fprintf(out, "%s'in-use'", sep);
-		else if (bit == 1)
-			fprintf(out, "%s'auto'", sep);
-		else
-			fprintf(out, "%s'bit-%u'", sep, bit);
+		q2_out_str(o, sep);
+		if (1u << bit == Q2_BME_FLAG_IN_USE) {
+			q2_out_str(o, "'in-use'");
+		} else if (1u << bit == Q2_BME_FLAG_AUTO) {
+			q2_out_str(o, "'auto'");
+		} else {
+			q2_out_str(o, "'bit-");
+			q2_out_u64(o, bit);
+			q2_out_char(o, '\'');
+		}
 		sep = ", ";
 	}
-	fputs("])", out);
+	q2_out_str(o, "])");
 }
 
-static void put_fields(FILE *out, const void *obj,
-		       const struct q2_field *fields, size_t n)
+static void put_number(struct q2_out *o, const struct q2_col *c, uint64_t v)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = q2_field_get(obj, &fields[i]);
+	switch (c->field ? c->field->fmt : c->text) {
+	case Q2_FMT_DEC:
+		q2_out_u64(o, v);
+		break;
+	case Q2_FMT_HEX:
+		q2_out_str(o, "0x");
+		q2_out_hex(o, v);
+		break;
+	case Q2_FMT_BITS:
+		put_bitlist(o, v);
+		break;
+	case Q2_FMT_BMFLAGS:
+		put_bitmap_flags(o, v);
+		break;
+	case Q2_FMT_EXTMAGIC:
+		q2_out_str(o, "0x");
+		q2_out_hex(o, v);
+		q2_out_str(o, " (");
+		q2_out_str(o, q2_ext_name((uint32_t)v));
+		q2_out_char(o, ')');
+		break;
+	}
+}
 
-		fprintf(out, LABEL, fields[i].name);
-		switch (fields[i].fmt) {
-		case Q2_FMT_DEC: fprintf(out, "%" PRIu64, v); break;
-		case Q2_FMT_HEX: fprintf(out, "0x%" PRIx64, v); break;
-		case Q2_FMT_BITS: put_bitlist(out, v); break;
-		case Q2_FMT_BMFLAGS: put_bitmap_flags(out, v); break;
+static void put_value(struct q2_out *o, const struct q2_col *c,
+		      const struct q2_value *v)
+{
+	char buf[Q2_NAME_BUF];
+	const char *sep = "";
+
+	switch (v->type) {
+	case Q2_V_ABSENT:
+	case Q2_V_NULL:
+		break;
+	case Q2_V_U64:
+		put_number(o, c, v->u);
+		break;
+	case Q2_V_BOOL:
+		q2_out_str(o, v->u ? "true" : "false");
+		break;
+	case Q2_V_WORD:
+		q2_out_write(o, v->p, v->n);
+		break;
+	case Q2_V_BYTES:
+		put_safe(o, v->p, v->n);
+		break;
+	case Q2_V_QUOTED:
+		/* qcow2.py's data_str: only printable bytes get here */
+		q2_out_char(o, '\'');
+		q2_out_write(o, v->p, v->n);
+		q2_out_char(o, '\'');
+		break;
+	case Q2_V_HEX:
+		q2_out_hexbytes(o, v->p, v->n);
+		break;
+	case Q2_V_BITS:
+		for (unsigned bit = 0; bit < 64; bit++) {
+			if (!(v->u & (1ull << bit)))
+				continue;
+			q2_out_str(o, sep);
+			q2_out_str(o, v->bit_name(v->bit_ctx, bit, buf));
+			sep = " ";
 		}
-		fputc('\n', out);
+		break;
 	}
 }
 
-static void put_ext_data(FILE *out, const struct q2_ext *x)
+/* A row's cell: padded to the column's width, a space between cells. */
+static void put_cell(struct q2_emitter *e, const struct q2_col *c,
+		     const struct q2_value *v)
 {
-	if (!q2_ext_data_printable(x)) {
-		fprintf(out, LABEL "<binary>\n", "data");
+	struct q2_out *o = e->out;
+	size_t before;
+
+	if (st(e)->cells++)
+		q2_out_char(o, ' ');
+	/* the cell's length, to pad it: rows hold numbers and short words,
+	 * which fit in the room reserved */
+	q2_out_reserve(o, ROW_CELL);
+	before = o->len;
+	put_value(o, c, v);
+	if (c->width && o->len - before < c->width)
+		q2_out_spaces(o, c->width - (o->len - before));
+}
+
+static void label_line_begin(struct q2_out *o, const char *label)
+{
+	q2_out_padded(o, label, strlen(label), LABEL_WIDTH);
+	q2_out_char(o, ' ');
+}
+
+static void text_begin(struct q2_emitter *e)
+{
+	(void)e;
+}
+
+static void text_end(struct q2_emitter *e)
+{
+	(void)e;
+}
+
+/* Several images are told apart the way head(1) does it. */
+static void put_image_label(struct q2_emitter *e)
+{
+	if (!e->view->text_label || e->opts->n_images < 2)
 		return;
-	}
-	fprintf(out, LABEL "'", "data");
-	fwrite(x->data, 1, x->length, out);
-	fputs("'\n", out);
+	if (e->images_shown && e->view->text_label_blank)
+		q2_out_char(e->out, '\n');
+	q2_out_str(e->out, "==> ");
+	put_safe(e->out, e->image, strlen(e->image));
+	q2_out_str(e->out, " <==\n");
 }
 
-static void put_bitmap_table(FILE *out, const struct q2_bitmap *bm,
-			     uint64_t cluster_size)
+static void text_record_begin(struct q2_emitter *e, const struct q2_desc *d,
+			      const char *key)
 {
-	fprintf(out, "%-14s %-15s %-12s %s\n", "Bitmap table", "type", "size",
-		"offset");
-	for (uint32_t i = 0; i < bm->bitmap_table_size; i++) {
-		enum q2_bte_type t = q2_bte_classify(bm->table[i]);
+	struct text_state *s = st(e);
 
-		fprintf(out, "%-14" PRIu32 " %-15s %-12" PRIu64 " %" PRIu64 "\n",
-			i, q2_bte_type_name(t),
-			t == Q2_BTE_SERIALIZED ? cluster_size : 0,
-			(uint64_t)(bm->table[i] & Q2_BTE_OFFSET_MASK));
-	}
-}
-
-static void put_bitmap(FILE *out, const struct q2_bitmap *bm,
-		       uint64_t cluster_size, const struct q2_emit_opts *opts)
-{
-	fprintf(out, LABEL, "Bitmap name");
-	fput_terminal_safe(out, (const uint8_t *)bm->name, bm->name_size);
-	fputc('\n', out);
-	put_fields(out, bm, q2_dir_entry_fields, q2_n_dir_entry_fields);
-	if (opts->bitmap_table && bm->table_loaded)
-		put_bitmap_table(out, bm, cluster_size);
-}
-
-static void put_bitmaps_ext(FILE *out, const struct q2_emit_image *im,
-			    const struct q2_bitmaps_ext *bx,
-			    const struct q2_emit_opts *opts)
-{
-	uint64_t cluster_size = q2_image_cluster_size(im->img);
-
-	put_fields(out, bx, q2_bitmaps_ext_fields, q2_n_bitmaps_ext_fields);
-	for (size_t i = 0; i < bx->n_bitmaps; i++) {
-		if (!q2_emit_selected(im, i))
-			continue;
-		fputc('\n', out);
-		put_bitmap(out, &bx->bitmaps[i], cluster_size, opts);
-	}
-}
-
-static void put_extensions(FILE *out, const struct q2_emit_image *im,
-			   const struct q2_emit_opts *opts)
-{
-	const struct q2_image *img = im->img;
-
-	for (size_t i = 0; i < img->n_exts; i++) {
-		const struct q2_ext *x = &img->exts[i];
-
-		fputs("Header extension:\n", out);
-		fprintf(out, LABEL "0x%" PRIx32 " (%s)\n", "magic", x->magic,
-			q2_ext_name(x->magic));
-		fprintf(out, LABEL "%" PRIu32 "\n", "length", x->length);
-		if (x->bitmaps)
-			put_bitmaps_ext(out, im, x->bitmaps, opts);
-		else
-			put_ext_data(out, x);
-		fputc('\n', out);
-	}
-}
-
-/* -b: the directory's entries alone, each followed by a blank line. */
-static void put_directory(FILE *out, const struct q2_emit_image *im,
-			  const struct q2_emit_opts *opts)
-{
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(im->img);
-	uint64_t cluster_size = q2_image_cluster_size(im->img);
-
-	for (size_t i = 0; bx && i < bx->n_bitmaps; i++) {
-		if (!q2_emit_selected(im, i))
-			continue;
-		put_bitmap(out, &bx->bitmaps[i], cluster_size, opts);
-		fputc('\n', out);
-	}
-}
-
-/* Several images are told apart the way head(1) does it: a blank line,
- * unless the output before already ends with one, then ==> IMAGE <==. */
-static void put_label(FILE *out, const struct q2_emit_image *im,
-		      const struct q2_emit_opts *opts, bool blank_before)
-{
-	if (opts->n_images > 1) {
-		fputs(im->index && blank_before ? "\n==> " : "==> ", out);
-		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
-		fputs(" <==\n", out);
+	(void)key;
+	if (s->depth < MAX_DEPTH)
+		s->open[s->depth] = d->rec;
+	s->depth++;
+	s->cells = 0;
+	switch (d->rec) {
+	case Q2_REC_IMAGE:
+		put_image_label(e);
+		break;
+	case Q2_REC_EXTENSION:
+		q2_out_str(e->out, "Header extension:\n");
+		break;
+	case Q2_REC_BITMAP:
+		/* in an extension, a blank line before each entry */
+		if (parent(s) == Q2_REC_BITMAPS_EXT)
+			q2_out_char(e->out, '\n');
+		break;
+	case Q2_REC_PROBLEM:
+		s->severity = s->code = s->message = s->offset = s->bitmap =
+			(struct q2_value){ .type = Q2_V_ABSENT };
+		break;
+	default:
+		break;
 	}
 }
 
 /* -c: one line per problem, compiler style, so grep and editors read it */
-static void put_problems(FILE *out, const struct q2_emit_image *im)
+static void put_problem(struct q2_emitter *e)
 {
-	const struct q2_problems *p = im->problems;
+	struct text_state *s = st(e);
+	struct q2_out *o = e->out;
 
-	for (size_t i = 0; p && i < p->n; i++) {
-		const struct q2_problem *pb = &p->v[i];
-		const struct q2_bitmap *bm = q2_problem_bitmap(im->img, pb);
+	put_safe(o, e->image, strlen(e->image));
+	q2_out_str(o, ": ");
+	q2_out_write(o, s->severity.p, s->severity.n);
+	q2_out_str(o, ": ");
+	q2_out_write(o, s->code.p, s->code.n);
+	q2_out_str(o, ": ");
+	put_safe(o, s->message.p, s->message.n);
+	q2_out_str(o, " (");
+	if (s->bitmap.type == Q2_V_BYTES) {
+		q2_out_str(o, "bitmap ");
+		put_safe(o, s->bitmap.p, s->bitmap.n);
+		q2_out_str(o, ", ");
+	}
+	q2_out_str(o, "offset 0x");
+	q2_out_hex(o, s->offset.u);
+	q2_out_str(o, ")\n");
+}
 
-		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
-		fprintf(out, ": %s: %s: ", q2_severity_name(pb->severity), pb->code);
-		if (pb->message)
-			fput_terminal_safe(out, (const uint8_t *)pb->message,
-					   strlen(pb->message));
-		fputs(" (", out);
-		if (bm) {
-			fputs("bitmap ", out);
-			fput_terminal_safe(out, (const uint8_t *)bm->name, bm->name_size);
-			fputs(", ", out);
+static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
+{
+	struct text_state *s = st(e);
+
+	switch (d->rec) {
+	case Q2_REC_HEADER:
+	case Q2_REC_EXTENSION:
+	case Q2_REC_XBITMAP:
+		q2_out_char(e->out, '\n');
+		break;
+	case Q2_REC_BITMAP:
+		/* -b: a blank line after each entry */
+		if (parent(s) == Q2_REC_IMAGE)
+			q2_out_char(e->out, '\n');
+		break;
+	case Q2_REC_TABLE_ENTRY:
+	case Q2_REC_EXTENT:
+		q2_out_char(e->out, '\n');
+		break;
+	case Q2_REC_PROBLEM:
+		put_problem(e);
+		break;
+	default:
+		break;
+	}
+	s->depth--;
+}
+
+static void text_list_begin(struct q2_emitter *e, const struct q2_desc *item,
+			    const char *key)
+{
+	(void)key;
+	/* qcow2.py heads the bitmap table with its column titles */
+	if (item->rec == Q2_REC_TABLE_ENTRY) {
+		struct text_state *s = st(e);
+
+		s->cells = 0;
+		for (size_t i = 0; i < item->n_cols; i++) {
+			const struct q2_col *c = &item->cols[i];
+			struct q2_value title = { .type = Q2_V_WORD };
+
+			if (!(c->in & Q2_IN_TEXT))
+				continue;
+			title.p = q2_col_label(c);
+			title.n = strlen(title.p);
+			put_cell(e, c, &title);
 		}
-		fprintf(out, "offset 0x%" PRIx64 ")\n", pb->offset);
-	}
-	if (!p || !p->n) {
-		fput_terminal_safe(out, (const uint8_t *)im->path, strlen(im->path));
-		fputs(": no problems found\n", out);
+		q2_out_char(e->out, '\n');
 	}
 }
 
-static int text_image(FILE *out, const struct q2_emit_image *im,
-		      const struct q2_emit_opts *opts)
+static void text_list_end(struct q2_emitter *e, const struct q2_desc *item,
+			  size_t n_items)
 {
-	if (opts->view == Q2_VIEW_CHECK) {
-		put_problems(out, im);
-		return ferror(out) ? -1 : 0;
+	if (item->rec == Q2_REC_PROBLEM && !n_items) {
+		put_safe(e->out, e->image, strlen(e->image));
+		q2_out_str(e->out, ": no problems found\n");
 	}
-	put_label(out, im, opts, true);
-	switch (opts->view) {
-	case Q2_VIEW_DEFAULT:
-		if (im->img->header_decoded) {
-			put_fields(out, &im->img->header, q2_header_fields,
-				   q2_n_header_fields);
-			fputc('\n', out);
-		}
-		put_extensions(out, im, opts);
+}
+
+static void text_field(struct q2_emitter *e, const struct q2_col *c,
+		       const struct q2_value *v)
+{
+	struct text_state *s = st(e);
+	enum q2_rec rec = s->depth > 0 && s->depth <= MAX_DEPTH
+			  ? s->open[s->depth - 1] : Q2_REC_COUNT_;
+	const char *key = q2_col_key(c);
+
+	if (v->type == Q2_V_ABSENT)
+		return;
+	switch (rec < Q2_REC_COUNT_ ? layouts[rec] : LABELLED) {
+	case ROW:
+		put_cell(e, c, v);
 		break;
-	case Q2_VIEW_EXTENSIONS:
-		put_extensions(out, im, opts);
+	case LINE:
+		if (!strcmp(key, "severity"))
+			s->severity = *v;
+		else if (!strcmp(key, "code"))
+			s->code = *v;
+		else if (!strcmp(key, "message"))
+			s->message = *v;
+		else if (!strcmp(key, "offset"))
+			s->offset = *v;
+		else if (!strcmp(key, "bitmap"))
+			s->bitmap = *v;
 		break;
-	case Q2_VIEW_BITMAPS:
-		put_directory(out, im, opts);
-		break;
-	case Q2_VIEW_CHECK:
-	case Q2_VIEW_EXTENTS:
+	case LABELLED:
+		label_line_begin(e->out, q2_col_label(c));
+		put_value(e->out, c, v);
+		q2_out_char(e->out, '\n');
 		break;
 	}
-	return ferror(out) ? -1 : 0;
 }
 
-/* -x: under each bitmap's name and granularity, one "start length" pair
- * per line in the 25-column layout, then the dirty byte count. */
-static int text_x_image_begin(FILE *out, const struct q2_emit_image *im,
-			      const struct q2_emit_opts *opts)
-{
-	/* each bitmap before ended with a blank line */
-	put_label(out, im, opts, false);
-	return ferror(out) ? -1 : 0;
-}
-
-static int text_x_bitmap_begin(FILE *out, const struct q2_emit_image *im,
-			       const struct q2_bitmap *bm, size_t nth,
-			       const struct q2_emit_opts *opts)
-{
-	uint64_t g = 0; /* shown as 0 when 2^granularity_bits overflows */
-
-	(void)im, (void)nth, (void)opts;
-	q2_bitmap_granularity(bm, &g);
-	fprintf(out, LABEL, "Bitmap name");
-	fput_terminal_safe(out, (const uint8_t *)bm->name, bm->name_size);
-	fprintf(out, "\n" LABEL "%" PRIu64 "\n", "granularity", g);
-	return ferror(out) ? -1 : 0;
-}
-
-static int text_x_extent(FILE *out, const struct q2_emit_image *im,
-			 const struct q2_bitmap *bm, size_t nth, uint64_t start,
-			 uint64_t length, const struct q2_emit_opts *opts)
-{
-	(void)im, (void)bm, (void)nth, (void)opts;
-	return fprintf(out, "%-25" PRIu64 " %" PRIu64 "\n", start, length) < 0 ? -1 : 0;
-}
-
-static int text_x_bitmap_end(FILE *out, const struct q2_bitmap *bm,
-			     size_t n_extents, uint64_t dirty_bytes,
-			     const struct q2_emit_opts *opts)
-{
-	(void)bm, (void)n_extents, (void)opts;
-	fprintf(out, LABEL "%" PRIu64 "\n\n", "dirty_bytes", dirty_bytes);
-	return ferror(out) ? -1 : 0;
-}
-
-const struct q2_emitter q2_emitter_text = {
+const struct q2_format q2_format_text = {
 	.name = "text",
-	.image = text_image,
-	.x_image_begin = text_x_image_begin,
-	.x_bitmap_begin = text_x_bitmap_begin,
-	.x_extent = text_x_extent,
-	.x_bitmap_end = text_x_bitmap_end,
+	.in = Q2_IN_TEXT,
+	.state_size = sizeof(struct text_state),
+	.begin = text_begin,
+	.end = text_end,
+	.record_begin = text_record_begin,
+	.record_end = text_record_end,
+	.list_begin = text_list_begin,
+	.list_end = text_list_end,
+	.field = text_field,
 };

@@ -2,6 +2,7 @@
 
 #include "extents.h"
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,23 +64,21 @@ static void scan_word(struct scan *s, uint64_t base, uint64_t w)
 
 static uint64_t le64_at(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+	memcpy(&v, p, sizeof v);
+	return le64toh(v);
 }
 
-static void set_err(struct q2_error *err, enum q2_code code,
-		    enum q2_where where, uint32_t idx, uint64_t offset,
-		    int sys_errno)
+/* A cluster that is all zeroes (the usual case) ends a run and is done. */
+static bool all_zero(const uint8_t *p, size_t n)
 {
-	*err = (struct q2_error){ code, where, idx, offset, sys_errno };
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
 		    uint32_t idx, q2_extent_fn fn, void *ctx,
-		    uint64_t *dirty_bytes, struct q2_error *err)
+		    uint64_t *dirty_bytes, struct q2_problems *problems)
 {
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	const struct q2_bitmap *bm = &bx->bitmaps[idx];
@@ -91,27 +90,30 @@ int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
 
 	*dirty_bytes = 0;
 	if (!bm->table_loaded) {
-		set_err(err, Q2_E_TABLE_TOO_LARGE, Q2_W_TABLE, idx,
-			bm->bitmap_table_offset, 0);
+		q2_problems_add_decode(problems, Q2_C_TABLE_TOO_LARGE, Q2_W_TABLE,
+				       idx, bm->bitmap_table_offset, 0, idx);
 		return -1;
 	}
 	if (bm->granularity_bits > 63) {
-		set_err(err, Q2_E_GRANULARITY, Q2_W_DIR_ENTRY, idx,
-			bm->entry_offset + 17, 0);
+		q2_problems_add_decode(problems, Q2_C_GRANULARITY, Q2_W_DIR_ENTRY,
+				       idx, q2_dir_entry_at(bm, Q2_DF_GRANULARITY_BITS),
+				       0, idx);
 		return -1;
 	}
 	s.gbits = bm->granularity_bits;
-	s.nbits = (s.size >> s.gbits) + ((s.size & ((1ull << s.gbits) - 1)) != 0);
+	s.nbits = q2_bitmap_bits(s.size, s.gbits);
 	cluster_bits = cs * 8;
-	clusters = s.nbits / cluster_bits + (s.nbits % cluster_bits != 0);
+	clusters = q2_bitmap_table_entries_needed(s.size, s.gbits, cs);
 	if (clusters > bm->bitmap_table_size) {
-		set_err(err, Q2_E_TABLE_TOO_SMALL, Q2_W_DIR_ENTRY, idx,
-			bm->entry_offset + 8, 0);
+		q2_problems_add_decode(problems, Q2_C_TABLE_TOO_SMALL, Q2_W_DIR_ENTRY,
+				       idx, q2_dir_entry_at(bm, Q2_DF_TABLE_SIZE),
+				       0, idx);
 		return -1;
 	}
 	buf = malloc(cs);
 	if (!buf) {
-		set_err(err, Q2_E_NOMEM, Q2_W_TABLE, idx, bm->bitmap_table_offset, 0);
+		q2_problems_add_decode(problems, Q2_C_NOMEM, Q2_W_TABLE, idx,
+				       bm->bitmap_table_offset, 0, idx);
 		return -1;
 	}
 	for (uint64_t k = 0; k < clusters && !s.stopped; k++) {
@@ -132,19 +134,23 @@ int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
 			}
 			break;
 		case Q2_BTE_SERIALIZED:
-			code = q2_read(r, e & Q2_BTE_OFFSET_MASK, buf, cs, &sys_errno);
-			if (code != Q2_OK) {
-				set_err(err, code, Q2_W_DATA, idx,
-					e & Q2_BTE_OFFSET_MASK, sys_errno);
+			if (!q2_read(r, e & Q2_BTE_OFFSET_MASK, buf, cs, &code,
+				     &sys_errno)) {
+				q2_problems_add_decode(problems, code, Q2_W_DATA, idx,
+						       e & Q2_BTE_OFFSET_MASK,
+						       sys_errno, idx);
 				ret = -1;
 				goto out;
 			}
+			if (!s.in_run && all_zero(buf, cs))
+				break;
 			for (uint64_t i = 0; i < cs; i += 8)
 				scan_word(&s, base + i * 8, le64_at(buf + i));
 			break;
 		default:
-			set_err(err, Q2_E_TABLE_ENTRY, Q2_W_TABLE, idx,
-				bm->bitmap_table_offset + 8 * k, 0);
+			q2_problems_add_decode(problems, Q2_C_TABLE_ENTRY, Q2_W_TABLE,
+					       idx, bm->bitmap_table_offset + 8 * k,
+					       0, idx);
 			ret = -1;
 			goto out;
 		}

@@ -6,7 +6,6 @@
 
 #include <stdint.h>
 
-#include "error.h"
 #include "qcow2.h"
 #include "reader.h"
 
@@ -15,11 +14,11 @@
 typedef int (*q2_extent_fn)(void *ctx, uint64_t start, uint64_t length);
 
 /* Scans bitmap index idx of img's directory.  Returns 0 when done, the
- * callback's non-zero value when it stopped the scan, or -1 with *err
- * saying what could not be read or decoded.  *dirty_bytes adds up the
- * extents reported. */
+ * callback's non-zero value when it stopped the scan, or -1 after adding
+ * to problems what could not be read or decoded.  *dirty_bytes adds up
+ * the extents reported. */
 int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
 		    uint32_t idx, q2_extent_fn fn, void *ctx,
-		    uint64_t *dirty_bytes, struct q2_error *err);
+		    uint64_t *dirty_bytes, struct q2_problems *problems);
 
 #endif

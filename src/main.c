@@ -11,11 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "emit.h"
+#include "out.h"
+#include "problem.h"
 #include "qcow2.h"
 #include "reader.h"
 #include "utf8.h"
+#include "walk.h"
 
 enum exit_status {
 	EXIT_OK = 0,
@@ -27,13 +29,12 @@ enum exit_status {
 enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS };
 
 struct cli {
-	struct q2_emit_opts emit;
+	struct q2_run_opts run;
 	bool view_set;
 	bool list_checks;
-	const struct q2_emitter *emitter;
+	const struct q2_format *format;
 	const char *output;
 	char **names;
-	size_t n_names;
 	char **images;
 	size_t n_images;
 };
@@ -81,13 +82,13 @@ static const struct argp_option options[] = {
 	{ 0 }
 };
 
-static void set_view(struct argp_state *state, enum q2_view view)
+static void set_view(struct argp_state *state, enum q2_view_id view)
 {
 	struct cli *cli = state->input;
 
-	if (cli->view_set && cli->emit.view != view)
+	if (cli->view_set && cli->run.view != view)
 		argp_error(state, "-e, -b, -c and -x exclude each other");
-	cli->emit.view = view;
+	cli->run.view = view;
 	cli->view_set = true;
 }
 
@@ -112,24 +113,24 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cli->list_checks = true;
 		break;
 	case 't':
-		cli->emit.bitmap_table = true;
+		cli->run.bitmap_table = true;
 		break;
 	case 'n':
 		/* argv outlives the parse; the array has room for every
 		 * argument */
-		cli->names[cli->n_names++] = arg;
+		cli->names[cli->run.n_names++] = arg;
 		break;
 	case 'f':
-		cli->emitter = q2_emitter_find(arg);
-		if (!cli->emitter) {
+		cli->format = q2_format_find(arg);
+		if (!cli->format) {
 			char names[64];
 
 			argp_error(state, "unknown format '%s' (formats: %s)", arg,
-				   q2_emitter_names(names, sizeof names));
+				   q2_format_names(names, sizeof names));
 		}
 		break;
 	case OPT_COMPACT:
-		cli->emit.compact = true;
+		cli->run.compact = true;
 		break;
 	case 'o':
 		cli->output = arg;
@@ -152,82 +153,40 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp argp = { options, parse_opt, "IMAGE...", doc,
 				  NULL, NULL, NULL };
 
-static bool name_is(const struct q2_bitmap *bm, const char *name)
+/* Problems for stderr (those not part of --check's output): warnings
+ * with their bitmap, errors as they are; returns the exit status they
+ * call for. */
+static int report_problems(const char *path, const struct q2_image *img)
 {
-	return bm->name_size == strlen(name) &&
-	       memcmp(bm->name, name, bm->name_size) == 0;
-}
-
-/* Marks the bitmaps -n asked for; reports each NAME the image lacks,
- * with the names it has. */
-static int select_bitmaps(const struct cli *cli, const char *path,
-			  const struct q2_image *img, bool **selected)
-{
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
-	size_t n = bx ? bx->n_bitmaps : 0;
+	const struct q2_problems *p = &img->problems;
 	int status = EXIT_OK;
 
-	*selected = NULL;
-	if (!cli->n_names)
-		return EXIT_OK;
-	*selected = calloc(n ? n : 1, sizeof **selected);
-	if (!*selected) {
-		fprintf(stderr, "%s: %s: out of memory\n",
-			program_invocation_short_name, path);
-		return EXIT_UNREADABLE;
-	}
-	for (size_t k = 0; k < cli->n_names; k++) {
-		bool found = false;
-
-		for (size_t i = 0; i < n; i++)
-			if (name_is(&bx->bitmaps[i], cli->names[k]))
-				(*selected)[i] = found = true;
-		if (found)
-			continue;
-		fprintf(stderr, "%s: %s: no bitmap named '",
-			program_invocation_short_name, path);
-		fput_terminal_safe(stderr, (const uint8_t *)cli->names[k],
-				   strlen(cli->names[k]));
-		fputs(n ? "' (bitmaps: " : "' (the image has no bitmaps", stderr);
-		for (size_t i = 0; i < n && i < 20; i++) {
-			fputs(i ? ", " : "", stderr);
-			fput_terminal_safe(stderr,
-					   (const uint8_t *)bx->bitmaps[i].name,
-					   bx->bitmaps[i].name_size);
-		}
-		if (n > 20)
-			fprintf(stderr, ", and %zu more", n - 20);
-		fputs(")\n", stderr);
-		status = EXIT_UNREADABLE;
-	}
-	return status;
-}
-
-/* Problems [first, last) to stderr, as warnings or errors (a decoding
- * error's message already says where); returns the exit status they call
- * for. */
-static int report_problems(const char *path, const struct q2_image *img,
-			   const struct q2_problems *p, size_t first, size_t last)
-{
-	int status = EXIT_OK;
-
-	for (size_t i = first; i < last; i++) {
+	for (size_t i = 0; i < p->n; i++) {
 		const struct q2_problem *pb = &p->v[i];
-		const struct q2_bitmap *bm = q2_problem_bitmap(img, pb);
+		const struct q2_bitmap *bm = q2_image_bitmap(img, pb->bitmap);
+		const char *msg = q2_problem_message(pb);
+		bool error = q2_problem_severity(pb) == Q2_SEV_ERROR;
 
-		fprintf(stderr, "%s: %s: ", program_invocation_short_name, path);
-		if (pb->severity == Q2_SEV_WARNING && bm) {
+		if (pb->from_check)
+			continue;
+		fprintf(stderr, "%s: ", program_invocation_short_name);
+		fput_terminal_safe(stderr, (const uint8_t *)path, strlen(path));
+		fputs(": ", stderr);
+		if (!error && bm) {
 			fputs("warning: bitmap '", stderr);
 			fput_terminal_safe(stderr, (const uint8_t *)bm->name,
 					   bm->name_size);
 			fputs("': ", stderr);
 		}
-		if (pb->message)
-			fput_terminal_safe(stderr, (const uint8_t *)pb->message,
-					   strlen(pb->message));
+		fput_terminal_safe(stderr, (const uint8_t *)msg, strlen(msg));
 		fputc('\n', stderr);
-		if (pb->severity == Q2_SEV_ERROR)
+		if (error)
 			status = EXIT_UNREADABLE;
+	}
+	if (p->lost) {
+		fprintf(stderr, "%s: %s: out of memory: problems were lost\n",
+			program_invocation_short_name, path);
+		status = EXIT_UNREADABLE;
 	}
 	return status;
 }
@@ -237,88 +196,60 @@ static int max_status(int a, int b)
 	return a > b ? a : b;
 }
 
-/* Decodes and renders one image; returns its exit status. */
-static int dump_one(const struct cli *cli, FILE *out, size_t index)
+/* Decodes and shows one image; returns its exit status. */
+static int dump_one(struct cli *cli, struct q2_run *run, struct q2_out *out,
+		    size_t index)
 {
 	const char *path = cli->images[index];
-	bool checking = cli->emit.view == Q2_VIEW_CHECK;
-	bool extents = cli->emit.view == Q2_VIEW_EXTENTS;
-	/* the checks and the extents look into the tables too */
-	struct q2_decode_opts dopts = {
-		.load_tables = cli->emit.bitmap_table || checking || extents,
-	};
-	struct q2_problems problems = { 0 };
-	struct q2_emit_image im = { .path = path, .index = index };
+	struct q2_decode_opts dopts = q2_run_decode_opts(&cli->run);
 	struct q2_reader reader;
 	struct q2_image img;
-	bool *selected;
+	struct q2_source src = { .path = path, .r = &reader, .img = &img };
 	int sys_errno = 0;
-	int status;
+	int status = EXIT_OK;
 	enum q2_code code;
 
-	code = q2_reader_open(&reader, path, &sys_errno);
-	if (code != Q2_OK) {
+	if (!q2_reader_open(&reader, path, &code, &sys_errno)) {
+		q2_out_flush(out);
 		fprintf(stderr, "%s: %s: %s: %s\n", program_invocation_short_name,
-			path, q2_code_message(code), strerror(sys_errno));
+			path, q2_codes[code].message, strerror(sys_errno));
 		return EXIT_UNREADABLE;
 	}
 	q2_decode(&reader, &dopts, &img);
-
-	status = select_bitmaps(cli, path, &img, &selected);
-	q2_problems_add_errors(&problems, &img);
-	if (checking) {
-		q2_check(&img, &problems);
-		if (problems.n_errors > img.n_errors)
-			status = max_status(status, EXIT_PROBLEMS);
-	}
-	im.img = &img;
-	im.selected = selected;
-	im.problems = &problems;
-	/* decoding errors are problems 0..n_errors-1; -x appends its own */
-	if (extents) {
-		size_t before = problems.n;
-
-		if (q2_emit_extents(out, cli->emitter, &reader, &im, &cli->emit,
-				    &problems))
-			status = EXIT_UNREADABLE;
-		fflush(out);
-		status = max_status(status, report_problems(path, &img, &problems,
-							    before, problems.n));
-	} else if (cli->emitter->image(out, &im, &cli->emit) != 0) {
-		status = EXIT_UNREADABLE;
-	}
+	q2_run_image(run, &src);
 	q2_reader_close(&reader);
 	/* What decoded is out before the errors about the rest. */
-	fflush(out);
-	status = max_status(status, report_problems(path, &img, &problems, 0,
-						    img.n_errors));
-	q2_problems_free(&problems);
-	free(selected);
+	q2_out_flush(out);
+	if (cli->run.view == Q2_VIEW_CHECK)
+		for (size_t i = 0; i < img.problems.n; i++)
+			if (img.problems.v[i].from_check &&
+			    q2_problem_severity(&img.problems.v[i]) == Q2_SEV_ERROR)
+				status = EXIT_PROBLEMS;
+	status = max_status(status, report_problems(path, &img));
 	q2_image_free(&img);
 	return status;
 }
 
 /* -o: a temporary file beside FILE, renamed over it once complete. */
-static FILE *open_output(const char *path, char **tmp)
+static int open_output(const char *path, char **tmp)
 {
 	mode_t mask;
-	FILE *f;
 	int fd;
 
 	if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
 		*tmp = NULL;
-		return NULL;
+		return -1;
 	}
 	fd = mkostemp(*tmp, O_CLOEXEC);
 	if (fd < 0) {
 		free(*tmp);
 		*tmp = NULL;
-		return NULL;
+		return -1;
 	}
 	/* mkostemp makes it 0600; give it the mode a new file would get */
 	mask = umask(0);
 	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0 || !(f = fdopen(fd, "w"))) {
+	if (fchmod(fd, 0666 & ~mask) != 0) {
 		int e = errno;
 
 		close(fd);
@@ -326,16 +257,19 @@ static FILE *open_output(const char *path, char **tmp)
 		free(*tmp);
 		*tmp = NULL;
 		errno = e;
-		return NULL;
+		return -1;
 	}
-	return f;
+	return fd;
 }
 
-static bool close_output(FILE *f, const char *tmp, const char *path, bool ok)
+static bool close_output(struct q2_out *out, const char *tmp, const char *path)
 {
-	ok = fflush(f) == 0 && !ferror(f) && ok;
-	ok = fsync(fileno(f)) == 0 && ok;
-	ok = fclose(f) == 0 && ok;
+	bool ok = q2_out_flush(out);
+
+	if (!ok)
+		errno = out->err;
+	ok = fsync(out->fd) == 0 && ok;
+	ok = close(out->fd) == 0 && ok;
 	if (ok && rename(tmp, path) == 0)
 		return true;
 	unlink(tmp);
@@ -344,62 +278,61 @@ static bool close_output(FILE *f, const char *tmp, const char *path, bool ok)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .emitter = &q2_emitter_text };
+	static struct q2_out out;
+	struct cli cli = { .format = &q2_format_text };
+	struct q2_run run;
 	char *tmp = NULL;
-	FILE *out = stdout;
 	int status = EXIT_OK;
-	bool written = true;
 
 	cli.names = calloc((size_t)argc + 1, sizeof *cli.names);
 	if (!cli.names)
 		return EXIT_UNREADABLE;
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, 0, NULL, &cli);
-	cli.emit.n_images = cli.n_images;
+	cli.run.n_images = cli.n_images;
+	cli.run.names = cli.names;
 	if (cli.list_checks) {
 		/* code, severity, meaning, what to do: tab-separated */
-		for (size_t i = 0; i < q2_n_rules; i++)
-			printf("%s\t%s\t%s\t%s\n", q2_rules[i].code,
-			       q2_severity_name(q2_rules[i].severity),
-			       q2_rules[i].meaning, q2_rules[i].advice);
-		/* what stops decoding is reported with the same fields */
-		for (int c = Q2_E_NOMEM; c < Q2_E_COUNT_; c++)
-			if (c != Q2_E_OPEN)
-				printf("%s\terror\t%s\t%s\n", q2_code_name(c),
-				       q2_code_message(c),
-				       "the image is damaged or beyond QEMU's limits; "
-				       "restore it from a backup");
+		for (int c = 0; c < Q2_CODE_COUNT_; c++)
+			printf("%s\t%s\t%s\t%s\n", q2_codes[c].name,
+			       q2_severity_name(q2_codes[c].severity),
+			       q2_codes[c].message, q2_codes[c].advice);
 		free(cli.names);
 		return fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREADABLE;
 	}
 
+	q2_out_init_fd(&out, STDOUT_FILENO);
 	if (cli.output) {
-		out = open_output(cli.output, &tmp);
-		if (!out) {
+		int fd = open_output(cli.output, &tmp);
+
+		if (fd < 0) {
 			fprintf(stderr, "%s: %s: cannot create: %s\n",
 				program_invocation_short_name, cli.output,
 				strerror(errno));
 			free(cli.names);
 			return EXIT_UNREADABLE;
 		}
+		q2_out_init_fd(&out, fd);
 	}
-	if (cli.emitter->begin && cli.emitter->begin(out, &cli.emit) != 0)
-		written = false;
+	if (!q2_run_begin(&run, cli.format, &cli.run, &out)) {
+		fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
+		free(cli.names);
+		return EXIT_UNREADABLE;
+	}
 	for (size_t i = 0; i < cli.n_images; i++)
-		status = max_status(status, dump_one(&cli, out, i));
-	if (cli.emitter->end && cli.emitter->end(out, &cli.emit) != 0)
-		written = false;
+		status = max_status(status, dump_one(&cli, &run, &out, i));
+	q2_run_end(&run);
 	if (cli.output) {
-		if (!close_output(out, tmp, cli.output, written)) {
+		if (!close_output(&out, tmp, cli.output)) {
 			fprintf(stderr, "%s: %s: cannot write: %s\n",
 				program_invocation_short_name, cli.output,
 				strerror(errno));
 			status = EXIT_UNREADABLE;
 		}
 		free(tmp);
-	} else if (!written || fflush(stdout) != 0 || ferror(stdout)) {
+	} else if (!q2_out_flush(&out)) {
 		fprintf(stderr, "%s: write error: %s\n",
-			program_invocation_short_name, strerror(errno));
+			program_invocation_short_name, strerror(out.err));
 		status = EXIT_UNREADABLE;
 	}
 	free(cli.names);

@@ -18,34 +18,34 @@
 	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
 	  fmt }
 
-const struct q2_field q2_header_fields[] = {
-	FIELD(struct q2_header, magic, 0, Q2_FMT_HEX),
-	FIELD(struct q2_header, version, 4, Q2_FMT_DEC),
-	FIELD(struct q2_header, backing_file_offset, 8, Q2_FMT_HEX),
-	FIELD(struct q2_header, backing_file_size, 16, Q2_FMT_HEX),
-	FIELD(struct q2_header, cluster_bits, 20, Q2_FMT_DEC),
-	FIELD(struct q2_header, size, 24, Q2_FMT_DEC),
-	FIELD(struct q2_header, crypt_method, 32, Q2_FMT_DEC),
-	FIELD(struct q2_header, l1_size, 36, Q2_FMT_DEC),
-	FIELD(struct q2_header, l1_table_offset, 40, Q2_FMT_HEX),
-	FIELD(struct q2_header, refcount_table_offset, 48, Q2_FMT_HEX),
-	FIELD(struct q2_header, refcount_table_clusters, 56, Q2_FMT_DEC),
-	FIELD(struct q2_header, nb_snapshots, 60, Q2_FMT_DEC),
-	FIELD(struct q2_header, snapshot_offset, 64, Q2_FMT_HEX),
-	FIELD(struct q2_header, incompatible_features, 72, Q2_FMT_BITS),
-	FIELD(struct q2_header, compatible_features, 80, Q2_FMT_BITS),
-	FIELD(struct q2_header, autoclear_features, 88, Q2_FMT_BITS),
-	FIELD(struct q2_header, refcount_order, 96, Q2_FMT_DEC),
-	FIELD(struct q2_header, header_length, 100, Q2_FMT_DEC),
+const struct q2_field q2_header_fields[Q2_HF_COUNT_] = {
+	[Q2_HF_MAGIC] = FIELD(struct q2_header, magic, 0, Q2_FMT_HEX),
+	[Q2_HF_VERSION] = FIELD(struct q2_header, version, 4, Q2_FMT_DEC),
+	[Q2_HF_BACKING_FILE_OFFSET] = FIELD(struct q2_header, backing_file_offset, 8, Q2_FMT_HEX),
+	[Q2_HF_BACKING_FILE_SIZE] = FIELD(struct q2_header, backing_file_size, 16, Q2_FMT_HEX),
+	[Q2_HF_CLUSTER_BITS] = FIELD(struct q2_header, cluster_bits, 20, Q2_FMT_DEC),
+	[Q2_HF_SIZE] = FIELD(struct q2_header, size, 24, Q2_FMT_DEC),
+	[Q2_HF_CRYPT_METHOD] = FIELD(struct q2_header, crypt_method, 32, Q2_FMT_DEC),
+	[Q2_HF_L1_SIZE] = FIELD(struct q2_header, l1_size, 36, Q2_FMT_DEC),
+	[Q2_HF_L1_TABLE_OFFSET] = FIELD(struct q2_header, l1_table_offset, 40, Q2_FMT_HEX),
+	[Q2_HF_REFCOUNT_TABLE_OFFSET] = FIELD(struct q2_header, refcount_table_offset, 48, Q2_FMT_HEX),
+	[Q2_HF_REFCOUNT_TABLE_CLUSTERS] = FIELD(struct q2_header, refcount_table_clusters, 56, Q2_FMT_DEC),
+	[Q2_HF_NB_SNAPSHOTS] = FIELD(struct q2_header, nb_snapshots, 60, Q2_FMT_DEC),
+	[Q2_HF_SNAPSHOT_OFFSET] = FIELD(struct q2_header, snapshot_offset, 64, Q2_FMT_HEX),
+	[Q2_HF_INCOMPATIBLE_FEATURES] = FIELD(struct q2_header, incompatible_features, 72, Q2_FMT_BITS),
+	[Q2_HF_COMPATIBLE_FEATURES] = FIELD(struct q2_header, compatible_features, 80, Q2_FMT_BITS),
+	[Q2_HF_AUTOCLEAR_FEATURES] = FIELD(struct q2_header, autoclear_features, 88, Q2_FMT_BITS),
+	[Q2_HF_REFCOUNT_ORDER] = FIELD(struct q2_header, refcount_order, 96, Q2_FMT_DEC),
+	[Q2_HF_HEADER_LENGTH] = FIELD(struct q2_header, header_length, 100, Q2_FMT_DEC),
 };
 const size_t q2_n_header_fields =
 	sizeof q2_header_fields / sizeof q2_header_fields[0];
 
-const struct q2_field q2_bitmaps_ext_fields[] = {
-	FIELD(struct q2_bitmaps_ext, nb_bitmaps, 0, Q2_FMT_DEC),
-	FIELD(struct q2_bitmaps_ext, reserved32, 4, Q2_FMT_DEC),
-	FIELD(struct q2_bitmaps_ext, bitmap_directory_size, 8, Q2_FMT_HEX),
-	FIELD(struct q2_bitmaps_ext, bitmap_directory_offset, 16, Q2_FMT_HEX),
+const struct q2_field q2_bitmaps_ext_fields[Q2_BF_COUNT_] = {
+	[Q2_BF_NB_BITMAPS] = FIELD(struct q2_bitmaps_ext, nb_bitmaps, 0, Q2_FMT_DEC),
+	[Q2_BF_RESERVED32] = FIELD(struct q2_bitmaps_ext, reserved32, 4, Q2_FMT_DEC),
+	[Q2_BF_DIRECTORY_SIZE] = FIELD(struct q2_bitmaps_ext, bitmap_directory_size, 8, Q2_FMT_HEX),
+	[Q2_BF_DIRECTORY_OFFSET] = FIELD(struct q2_bitmaps_ext, bitmap_directory_offset, 16, Q2_FMT_HEX),
 };
 const size_t q2_n_bitmaps_ext_fields =
 	sizeof q2_bitmaps_ext_fields / sizeof q2_bitmaps_ext_fields[0];
@@ -155,6 +155,13 @@ const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img)
 	return NULL;
 }
 
+const struct q2_bitmap *q2_image_bitmap(const struct q2_image *img, uint32_t i)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+
+	return bx && i < bx->n_bitmaps ? &bx->bitmaps[i] : NULL;
+}
+
 uint64_t q2_image_cluster_size(const struct q2_image *img)
 {
 	unsigned bits = img->header.cluster_bits;
@@ -165,6 +172,24 @@ uint64_t q2_image_cluster_size(const struct q2_image *img)
 	return 1ull << bits;
 }
 
+uint64_t q2_bitmap_bits(uint64_t size, unsigned gbits)
+{
+	if (gbits > 63)
+		return 0;
+	return (size >> gbits) + ((size & ((1ull << gbits) - 1)) != 0);
+}
+
+uint64_t q2_bitmap_table_entries_needed(uint64_t size, unsigned gbits,
+					uint64_t cluster_size)
+{
+	uint64_t bits = q2_bitmap_bits(size, gbits);
+	uint64_t bytes = bits / 8 + (bits % 8 != 0);
+
+	if (!cluster_size)
+		return 0;
+	return bytes / cluster_size + (bytes % cluster_size != 0);
+}
+
 struct decoder {
 	const struct q2_reader *r;
 	const struct q2_decode_opts *opts;
@@ -172,22 +197,19 @@ struct decoder {
 	uint64_t cluster_size;
 	uint64_t tables_loaded; /* bytes, against Q2_MAX_TABLES_TOTAL */
 	bool dir_seen;          /* a directory was already decoded */
+	const struct q2_bitmaps_ext *bx; /* the directory being decoded */
 };
 
 static void fail(struct decoder *d, enum q2_code code, enum q2_where where,
 		 uint32_t index, uint64_t offset, int sys_errno)
 {
-	struct q2_image *img = d->img;
-	struct q2_error *grown;
+	/* a problem of a table or an entry already counted in the
+	 * directory concerns that bitmap */
+	uint32_t bitmap = (where == Q2_W_DIR_ENTRY || where == Q2_W_TABLE) &&
+			  d->bx && index < d->bx->n_bitmaps ? index : Q2_NO_INDEX;
 
-	grown = realloc(img->errors, (img->n_errors + 1) * sizeof *grown);
-	if (!grown)
-		return; /* the caller stops this structure all the same */
-	img->errors = grown;
-	img->errors[img->n_errors++] = (struct q2_error){
-		.code = code, .where = where, .index = index,
-		.offset = offset, .sys_errno = sys_errno,
-	};
+	q2_problems_add_decode(&d->img->problems, code, where, index, offset,
+			       sys_errno, bitmap);
 }
 
 /* Reads [off, off + len) for a structure; on failure records why. */
@@ -196,9 +218,9 @@ static bool read_or_fail(struct decoder *d, uint64_t off, void *buf,
 			 uint64_t report_offset)
 {
 	int sys_errno = 0;
-	enum q2_code code = q2_read(d->r, off, buf, len, &sys_errno);
+	enum q2_code code;
 
-	if (code == Q2_OK)
+	if (q2_read(d->r, off, buf, len, &code, &sys_errno))
 		return true;
 	fail(d, code, where, index, report_offset, sys_errno);
 	return false;
@@ -211,12 +233,12 @@ static uint8_t *read_alloc(struct decoder *d, uint64_t off, size_t len,
 	uint8_t *buf;
 
 	if (!q2_reader_fits(d->r, off, len)) {
-		fail(d, Q2_E_TRUNCATED, where, index, off, 0);
+		fail(d, Q2_C_TRUNCATED, where, index, off, 0);
 		return NULL;
 	}
 	buf = malloc(len + 1);
 	if (!buf) {
-		fail(d, Q2_E_NOMEM, where, index, off, 0);
+		fail(d, Q2_C_NOMEM, where, index, off, 0);
 		return NULL;
 	}
 	if (!read_or_fail(d, off, buf, len, where, index, off)) {
@@ -240,17 +262,18 @@ static bool decode_header(struct decoder *d)
 	/* A short file that does not even start with the magic is "not
 	 * qcow2" rather than "truncated". */
 	if (len >= 4 && be32_at(buf) != Q2_MAGIC) {
-		fail(d, Q2_E_MAGIC, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
+		fail(d, Q2_C_MAGIC, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
 		return false;
 	}
 	if (len >= 8 && be32_at(buf + 4) != 2 && be32_at(buf + 4) != 3) {
-		fail(d, Q2_E_VERSION, Q2_W_HEADER, Q2_NO_INDEX, 4, 0);
+		fail(d, Q2_C_VERSION, Q2_W_HEADER, Q2_NO_INDEX,
+		     q2_header_at(Q2_HF_VERSION), 0);
 		return false;
 	}
 	fixed = len >= 8 && be32_at(buf + 4) == 2 ? Q2_V2_HEADER_LENGTH
 						    : Q2_V3_HEADER_LENGTH;
 	if (len < fixed) {
-		fail(d, Q2_E_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
+		fail(d, Q2_C_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
 		return false;
 	}
 	fields_decode(h, q2_header_fields, q2_n_header_fields, buf, fixed);
@@ -262,18 +285,20 @@ static bool decode_header(struct decoder *d)
 	d->img->header_decoded = true;
 	if (h->cluster_bits < Q2_MIN_CLUSTER_BITS ||
 	    h->cluster_bits > Q2_MAX_CLUSTER_BITS) {
-		fail(d, Q2_E_CLUSTER_BITS, Q2_W_HEADER, Q2_NO_INDEX, 20, 0);
+		fail(d, Q2_C_CLUSTER_BITS, Q2_W_HEADER, Q2_NO_INDEX,
+		     q2_header_at(Q2_HF_CLUSTER_BITS), 0);
 		return false;
 	}
 	d->cluster_size = 1ull << h->cluster_bits;
 	if (h->header_length < (h->version == 2 ? Q2_V2_HEADER_LENGTH
 						 : Q2_V3_HEADER_LENGTH) ||
 	    h->header_length > d->cluster_size) {
-		fail(d, Q2_E_HEADER_LENGTH, Q2_W_HEADER, Q2_NO_INDEX, 100, 0);
+		fail(d, Q2_C_HEADER_LENGTH, Q2_W_HEADER, Q2_NO_INDEX,
+		     q2_header_at(Q2_HF_HEADER_LENGTH), 0);
 		return false;
 	}
 	if (!q2_reader_fits(d->r, 0, h->header_length)) {
-		fail(d, Q2_E_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
+		fail(d, Q2_C_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
 		return false;
 	}
 	/* header_length > 104 fits in the file, so buf holds byte 104 */
@@ -291,7 +316,8 @@ static void decode_backing_name(struct decoder *d)
 	if (!h->backing_file_offset)
 		return;
 	if (h->backing_file_size > Q2_MAX_BACKING_NAME) {
-		fail(d, Q2_E_BACKING_NAME_SIZE, Q2_W_HEADER, Q2_NO_INDEX, 16, 0);
+		fail(d, Q2_C_BACKING_NAME_SIZE, Q2_W_HEADER, Q2_NO_INDEX,
+		     q2_header_at(Q2_HF_BACKING_FILE_SIZE), 0);
 		return;
 	}
 	d->img->backing_file =
@@ -307,12 +333,12 @@ static void load_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
 	uint8_t *raw;
 
 	if (n > Q2_MAX_TABLE_ENTRIES || n * d->cluster_size > Q2_MAX_BITMAP_PHYS) {
-		fail(d, Q2_E_TABLE_TOO_LARGE, Q2_W_DIR_ENTRY, idx,
-		     bm->entry_offset + 8, 0);
+		fail(d, Q2_C_TABLE_TOO_LARGE, Q2_W_DIR_ENTRY, idx,
+		     q2_dir_entry_at(bm, Q2_DF_TABLE_SIZE), 0);
 		return;
 	}
 	if (bytes > Q2_MAX_TABLES_TOTAL - d->tables_loaded) {
-		fail(d, Q2_E_TABLES_BUDGET, Q2_W_TABLE, idx,
+		fail(d, Q2_C_TABLES_BUDGET, Q2_W_TABLE, idx,
 		     bm->bitmap_table_offset, 0);
 		return;
 	}
@@ -344,7 +370,7 @@ static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
 
 	bm->entry_offset = dir_offset + pos;
 	if (Q2_DIR_ENTRY_FIXED > dir_size - pos) {
-		fail(d, Q2_E_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY, idx,
+		fail(d, Q2_C_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY, idx,
 		     bm->entry_offset, 0);
 		return 0;
 	}
@@ -353,14 +379,14 @@ static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
 	var = (uint64_t)bm->extra_data_size + bm->name_size;
 	entry_size = (Q2_DIR_ENTRY_FIXED + var + 7) & ~(uint64_t)7;
 	if (entry_size > dir_size - pos) {
-		fail(d, Q2_E_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY, idx,
+		fail(d, Q2_C_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY, idx,
 		     bm->entry_offset, 0);
 		return 0;
 	}
 	if (bm->extra_data_size) {
 		bm->extra_data = malloc(bm->extra_data_size);
 		if (!bm->extra_data) {
-			fail(d, Q2_E_NOMEM, Q2_W_DIR_ENTRY, idx,
+			fail(d, Q2_C_NOMEM, Q2_W_DIR_ENTRY, idx,
 			     bm->entry_offset, 0);
 			return 0;
 		}
@@ -369,7 +395,7 @@ static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
 	}
 	bm->name = malloc((size_t)bm->name_size + 1);
 	if (!bm->name) {
-		fail(d, Q2_E_NOMEM, Q2_W_DIR_ENTRY, idx, bm->entry_offset, 0);
+		fail(d, Q2_C_NOMEM, Q2_W_DIR_ENTRY, idx, bm->entry_offset, 0);
 		return 0;
 	}
 	memcpy(bm->name, e + Q2_DIR_ENTRY_FIXED + bm->extra_data_size,
@@ -380,8 +406,9 @@ static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
 	return entry_size;
 }
 
+/* ext_offset: where the bitmaps extension's magic lies */
 static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
-			     uint64_t data_offset)
+			     uint64_t ext_offset)
 {
 	uint64_t size = bx->bitmap_directory_size;
 	uint64_t offset = bx->bitmap_directory_offset;
@@ -391,22 +418,23 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 	uint8_t *dir;
 
 	if (bx->nb_bitmaps > Q2_MAX_BITMAPS) {
-		fail(d, Q2_E_TOO_MANY_BITMAPS, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
-		     data_offset, 0);
+		fail(d, Q2_C_TOO_MANY_BITMAPS, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
+		     q2_bitmaps_ext_at(ext_offset, Q2_BF_NB_BITMAPS), 0);
 		return;
 	}
 	if (size > Q2_MAX_DIR_SIZE) {
-		fail(d, Q2_E_DIR_TOO_LARGE, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
-		     data_offset + 8, 0);
+		fail(d, Q2_C_DIR_TOO_LARGE, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
+		     q2_bitmaps_ext_at(ext_offset, Q2_BF_DIRECTORY_SIZE), 0);
 		return;
 	}
+	d->bx = bx;
 	dir = read_alloc(d, offset, size, Q2_W_DIR, Q2_NO_INDEX);
 	if (!dir)
 		return;
 	if (bx->nb_bitmaps) {
 		bx->bitmaps = calloc(bx->nb_bitmaps, sizeof *bx->bitmaps);
 		if (!bx->bitmaps) {
-			fail(d, Q2_E_NOMEM, Q2_W_DIR, Q2_NO_INDEX, offset, 0);
+			fail(d, Q2_C_NOMEM, Q2_W_DIR, Q2_NO_INDEX, offset, 0);
 			free(dir);
 			return;
 		}
@@ -429,9 +457,9 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 	}
 	free(dir);
 	if (!broken && i < bx->nb_bitmaps)
-		fail(d, Q2_E_DIR_TOO_FEW, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
+		fail(d, Q2_C_DIR_TOO_FEW, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
 	else if (!broken && pos < size)
-		fail(d, Q2_E_DIR_TRAILING, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
+		fail(d, Q2_C_DIR_TRAILING, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
 	if (d->opts && d->opts->load_tables)
 		for (size_t k = 0; k < bx->n_bitmaps; k++)
 			load_table(d, &bx->bitmaps[k], (uint32_t)k);
@@ -448,7 +476,7 @@ static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
 		x->features = calloc(x->n_features, sizeof *x->features);
 		if (!x->features) {
 			x->n_features = 0;
-			fail(d, Q2_E_NOMEM, Q2_W_EXT, idx, x->offset, 0);
+			fail(d, Q2_C_NOMEM, Q2_W_EXT, idx, x->offset, 0);
 			break;
 		}
 		for (size_t i = 0; i < x->n_features; i++) {
@@ -460,21 +488,21 @@ static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
 		}
 		break;
 	case Q2_EXTK_CRYPTO:
-		if (x->length >= 16) {
+		if (x->length >= Q2_CRYPTO_EXT_SIZE) {
 			x->has_crypto = true;
 			x->crypto_offset = be64_at(x->data);
-			x->crypto_length = be64_at(x->data + 8);
+			x->crypto_length = be64_at(x->data + sizeof(uint64_t));
 		}
 		break;
 	case Q2_EXTK_BITMAPS:
 		if (x->length < Q2_BITMAPS_EXT_SIZE) {
-			fail(d, Q2_E_BITMAPS_EXT_LENGTH, Q2_W_BITMAPS_EXT,
-			     Q2_NO_INDEX, x->offset + 4, 0);
+			fail(d, Q2_C_BITMAPS_EXT_LENGTH, Q2_W_BITMAPS_EXT,
+			     Q2_NO_INDEX, x->offset + Q2_EXT_LENGTH_AT, 0);
 			break;
 		}
 		x->bitmaps = calloc(1, sizeof *x->bitmaps);
 		if (!x->bitmaps) {
-			fail(d, Q2_E_NOMEM, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
+			fail(d, Q2_C_NOMEM, Q2_W_BITMAPS_EXT, Q2_NO_INDEX,
 			     x->offset, 0);
 			break;
 		}
@@ -484,7 +512,7 @@ static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
 		/* QEMU uses the first; a second copy is only shown. */
 		if (!d->dir_seen) {
 			d->dir_seen = true;
-			decode_directory(d, x->bitmaps, x->offset + 8);
+			decode_directory(d, x->bitmaps, x->offset);
 		}
 		break;
 	default:
@@ -505,19 +533,19 @@ static void decode_extensions(struct decoder *d)
 	img->exts_decoded = true;
 	while (pos < end) {
 		uint32_t idx = (uint32_t)img->n_exts;
-		uint8_t hdr[8];
+		uint8_t hdr[Q2_EXT_DATA_AT];
 		struct q2_ext *x;
 
-		if (8 > end - pos) {
-			fail(d, Q2_E_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
+		if (sizeof hdr > end - pos) {
+			fail(d, Q2_C_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
 			return;
 		}
-		if (!read_or_fail(d, pos, hdr, 8, Q2_W_EXT, idx, pos))
+		if (!read_or_fail(d, pos, hdr, sizeof hdr, Q2_W_EXT, idx, pos))
 			return;
-		if (be32_at(hdr) == Q2_EXT_END)
+		if (be32_at(hdr + Q2_EXT_MAGIC_AT) == Q2_EXT_END)
 			return;
-		if (be32_at(hdr + 4) > end - pos - 8) {
-			fail(d, Q2_E_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
+		if (be32_at(hdr + Q2_EXT_LENGTH_AT) > end - pos - sizeof hdr) {
+			fail(d, Q2_C_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
 			return;
 		}
 		if (img->n_exts == cap) {
@@ -526,7 +554,7 @@ static void decode_extensions(struct decoder *d)
 				realloc(img->exts, ncap * sizeof *grown);
 
 			if (!grown) {
-				fail(d, Q2_E_NOMEM, Q2_W_EXT, idx, pos, 0);
+				fail(d, Q2_C_NOMEM, Q2_W_EXT, idx, pos, 0);
 				return;
 			}
 			img->exts = grown;
@@ -534,16 +562,17 @@ static void decode_extensions(struct decoder *d)
 		}
 		x = &img->exts[img->n_exts];
 		memset(x, 0, sizeof *x);
-		x->magic = be32_at(hdr);
-		x->length = be32_at(hdr + 4);
+		x->magic = be32_at(hdr + Q2_EXT_MAGIC_AT);
+		x->length = be32_at(hdr + Q2_EXT_LENGTH_AT);
 		x->offset = pos;
 		x->kind = ext_kind(x->magic);
-		x->data = read_alloc(d, pos + 8, x->length, Q2_W_EXT, idx);
+		x->data = read_alloc(d, pos + Q2_EXT_DATA_AT, x->length,
+				     Q2_W_EXT, idx);
 		if (!x->data)
 			return;
 		img->n_exts++;
 		decode_ext_payload(d, x, idx);
-		pos += 8 + (((uint64_t)x->length + 7) & ~(uint64_t)7);
+		pos += Q2_EXT_DATA_AT + (((uint64_t)x->length + 7) & ~(uint64_t)7);
 	}
 }
 
@@ -558,7 +587,7 @@ size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 		decode_backing_name(&d);
 		decode_extensions(&d);
 	}
-	return img->n_errors;
+	return img->problems.n;
 }
 
 static void bitmaps_ext_free(struct q2_bitmaps_ext *bx)
@@ -583,6 +612,6 @@ void q2_image_free(struct q2_image *img)
 	}
 	free(img->exts);
 	free(img->backing_file);
-	free(img->errors);
+	q2_problems_free(&img->problems);
 	memset(img, 0, sizeof *img);
 }

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "problem.h"
 #include "reader.h"
 
 #define Q2_MAGIC 0x514649fbu
@@ -39,9 +39,39 @@
 #define Q2_FEATURE_ENTRY_SIZE 48u
 #define Q2_FEATURE_NAME_SIZE 46u
 
+/* Feature bits of the header (QCOW2 spec). */
+#define Q2_INCOMPAT_DIRTY ((uint64_t)1 << 0)
+#define Q2_INCOMPAT_CORRUPT ((uint64_t)1 << 1)
+#define Q2_INCOMPAT_DATA_FILE ((uint64_t)1 << 2)
+#define Q2_INCOMPAT_COMPRESSION ((uint64_t)1 << 3)
+#define Q2_INCOMPAT_EXTL2 ((uint64_t)1 << 4)
+#define Q2_INCOMPAT_KNOWN ((uint64_t)0x1f)
+#define Q2_COMPAT_LAZY_REFCOUNTS ((uint64_t)1 << 0)
+#define Q2_AUTOCLEAR_BITMAPS ((uint64_t)1 << 0)
+#define Q2_AUTOCLEAR_DATA_FILE_RAW ((uint64_t)1 << 1)
+
+#define Q2_CRYPT_NONE 0u
+#define Q2_CRYPT_AES 1u
+#define Q2_CRYPT_LUKS 2u
+#define Q2_COMPRESSION_ZLIB 0u
+#define Q2_COMPRESSION_ZSTD 1u
+/* compression_type lies right after the version 3 fixed header */
+#define Q2_HDR_COMPRESSION_TYPE Q2_V3_HEADER_LENGTH
+
+/* An extension: magic, then length, then the data. */
+#define Q2_EXT_MAGIC_AT 0u
+#define Q2_EXT_LENGTH_AT 4u
+#define Q2_EXT_DATA_AT 8u
+/* The crypto header extension's data: offset, then length. */
+#define Q2_CRYPTO_EXT_SIZE 16u
+
 #define Q2_BME_FLAG_IN_USE (1u << 0)
 #define Q2_BME_FLAG_AUTO (1u << 1)
 #define Q2_BME_FLAG_EXTRA_DATA_COMPATIBLE (1u << 2)
+#define Q2_BME_FLAGS_KNOWN 0x7u
+#define Q2_BITMAP_TYPE_DIRTY 1u
+#define Q2_QEMU_MIN_GRANULARITY_BITS 9u
+#define Q2_QEMU_MAX_GRANULARITY_BITS 31u
 #define Q2_BTE_OFFSET_MASK 0x00fffffffffffe00ull
 #define Q2_BTE_RESERVED_MASK 0xff000000000001feull
 #define Q2_BTE_ALL_ONES 1ull
@@ -146,8 +176,8 @@ struct q2_image {
 	struct q2_ext *exts;
 	size_t n_exts;
 	bool exts_decoded;     /* the extension area was walked */
-	struct q2_error *errors;
-	size_t n_errors;
+	/* Decoding problems, then what --check and -x add. */
+	struct q2_problems problems;
 };
 
 struct q2_decode_opts {
@@ -155,8 +185,8 @@ struct q2_decode_opts {
 };
 
 /* Fills img from r.  Everything sound is kept; each problem that stops
- * decoding of a structure is appended to img->errors.  Returns the number
- * of errors (0 on success). */
+ * decoding of a structure is appended to img->problems.  Returns the
+ * number of those problems (0 on success). */
 size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 		 struct q2_image *img);
 void q2_image_free(struct q2_image *img);
@@ -164,6 +194,8 @@ void q2_image_free(struct q2_image *img);
 /* Helpers shared by the emitters. */
 const char *q2_ext_name(uint32_t magic); /* qcow2.py's names, "<unknown>" */
 const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img);
+/* Entry i of that directory, or NULL (i may be Q2_NO_INDEX). */
+const struct q2_bitmap *q2_image_bitmap(const struct q2_image *img, uint32_t i);
 /* 1 << cluster_bits, or 0 when the header did not give a valid one */
 uint64_t q2_image_cluster_size(const struct q2_image *img);
 enum q2_bte_type q2_bte_classify(uint64_t entry);
@@ -175,6 +207,7 @@ enum q2_fmt {
 	Q2_FMT_HEX,      /* 0x10 */
 	Q2_FMT_BITS,     /* [0, 4] */
 	Q2_FMT_BMFLAGS,  /* 0x3 (['in-use', 'auto']) */
+	Q2_FMT_EXTMAGIC, /* 0x23852875 (Bitmaps) */
 };
 
 struct q2_field {
@@ -185,9 +218,38 @@ struct q2_field {
 	enum q2_fmt fmt;
 };
 
-extern const struct q2_field q2_header_fields[];
+/* Rows of q2_header_fields, for code that refers to one of them. */
+enum q2_header_field {
+	Q2_HF_MAGIC,
+	Q2_HF_VERSION,
+	Q2_HF_BACKING_FILE_OFFSET,
+	Q2_HF_BACKING_FILE_SIZE,
+	Q2_HF_CLUSTER_BITS,
+	Q2_HF_SIZE,
+	Q2_HF_CRYPT_METHOD,
+	Q2_HF_L1_SIZE,
+	Q2_HF_L1_TABLE_OFFSET,
+	Q2_HF_REFCOUNT_TABLE_OFFSET,
+	Q2_HF_REFCOUNT_TABLE_CLUSTERS,
+	Q2_HF_NB_SNAPSHOTS,
+	Q2_HF_SNAPSHOT_OFFSET,
+	Q2_HF_INCOMPATIBLE_FEATURES,
+	Q2_HF_COMPATIBLE_FEATURES,
+	Q2_HF_AUTOCLEAR_FEATURES,
+	Q2_HF_REFCOUNT_ORDER,
+	Q2_HF_HEADER_LENGTH,
+	Q2_HF_COUNT_
+};
+extern const struct q2_field q2_header_fields[Q2_HF_COUNT_];
 extern const size_t q2_n_header_fields;
-extern const struct q2_field q2_bitmaps_ext_fields[];
+enum q2_bitmaps_ext_field {
+	Q2_BF_NB_BITMAPS,
+	Q2_BF_RESERVED32,
+	Q2_BF_DIRECTORY_SIZE,
+	Q2_BF_DIRECTORY_OFFSET,
+	Q2_BF_COUNT_
+};
+extern const struct q2_field q2_bitmaps_ext_fields[Q2_BF_COUNT_];
 extern const size_t q2_n_bitmaps_ext_fields;
 /* Rows of q2_dir_entry_fields, for tables that refer to one of them. */
 enum q2_dir_field {
@@ -204,5 +266,31 @@ extern const struct q2_field q2_dir_entry_fields[];
 extern const size_t q2_n_dir_entry_fields;
 
 uint64_t q2_field_get(const void *obj, const struct q2_field *f);
+
+/* File offsets of on-disk fields, from the tables. */
+static inline uint64_t q2_header_at(enum q2_header_field f)
+{
+	return q2_header_fields[f].disk_offset;
+}
+/* of field f of the bitmaps extension whose magic lies at ext_offset */
+static inline uint64_t q2_bitmaps_ext_at(uint64_t ext_offset,
+					 enum q2_bitmaps_ext_field f)
+{
+	return ext_offset + Q2_EXT_DATA_AT + q2_bitmaps_ext_fields[f].disk_offset;
+}
+/* of field f of the directory entry bm */
+static inline uint64_t q2_dir_entry_at(const struct q2_bitmap *bm,
+				       enum q2_dir_field f)
+{
+	return bm->entry_offset + q2_dir_entry_fields[f].disk_offset;
+}
+
+/* The number of table entries the bitmap needs for a virtual disk of
+ * size bytes: ceil(ceil(size / granularity) / 8 / cluster_size).  0 when
+ * granularity_bits is above 63. */
+uint64_t q2_bitmap_table_entries_needed(uint64_t size, unsigned gbits,
+					uint64_t cluster_size);
+/* The bits of the bitmap: ceil(size / granularity). */
+uint64_t q2_bitmap_bits(uint64_t size, unsigned gbits);
 
 #endif

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum q2_code q2_reader_open(struct q2_reader *r, const char *path,
-			    int *sys_errno)
+bool q2_reader_open(struct q2_reader *r, const char *path,
+		    enum q2_code *code, int *sys_errno)
 {
 	struct stat st;
 	off_t end;
@@ -18,25 +18,27 @@ enum q2_code q2_reader_open(struct q2_reader *r, const char *path,
 	memset(r, 0, sizeof *r);
 	r->fd = -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	*code = Q2_C_OPEN;
 	if (fd < 0) {
 		*sys_errno = errno;
-		return Q2_E_OPEN;
+		return false;
 	}
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
 		*sys_errno = EISDIR;
-		return Q2_E_OPEN;
+		return false;
 	}
 	/* st_size is 0 for a block device; the end offset is right for both. */
 	end = lseek(fd, 0, SEEK_END);
 	if (end < 0) {
+		*code = Q2_C_IO;
 		*sys_errno = errno;
 		close(fd);
-		return Q2_E_IO;
+		return false;
 	}
 	r->fd = fd;
 	r->size = (uint64_t)end;
-	return Q2_OK;
+	return true;
 }
 
 void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len)
@@ -53,17 +55,18 @@ void q2_reader_close(struct q2_reader *r)
 	r->fd = -1;
 }
 
-enum q2_code q2_read(const struct q2_reader *r, uint64_t off, void *buf,
-		     size_t len, int *sys_errno)
+bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
+	     enum q2_code *code, int *sys_errno)
 {
 	uint8_t *dst = buf;
 
+	*code = Q2_C_TRUNCATED;
 	if (!q2_reader_fits(r, off, len))
-		return Q2_E_TRUNCATED;
+		return false;
 	if (r->fd < 0) {
 		if (len)
 			memcpy(dst, r->mem + off, len);
-		return Q2_OK;
+		return true;
 	}
 	while (len > 0) {
 		ssize_t n = pread(r->fd, dst, len, (off_t)off);
@@ -71,14 +74,15 @@ enum q2_code q2_read(const struct q2_reader *r, uint64_t off, void *buf,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			*code = Q2_C_IO;
 			*sys_errno = errno;
-			return Q2_E_IO;
+			return false;
 		}
 		if (n == 0)
-			return Q2_E_TRUNCATED;
+			return false;
 		dst += n;
 		off += (uint64_t)n;
 		len -= (size_t)n;
 	}
-	return Q2_OK;
+	return true;
 }

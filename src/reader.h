@@ -4,10 +4,11 @@
 #ifndef QCOW2DUMP_READER_H
 #define QCOW2DUMP_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "problem.h"
 
 struct q2_reader {
 	int fd;             /* -1 when reading from mem */
@@ -15,10 +16,10 @@ struct q2_reader {
 	uint64_t size;
 };
 
-/* Opens path O_RDONLY; on failure returns Q2_E_OPEN or Q2_E_IO and sets
- * *sys_errno. */
-enum q2_code q2_reader_open(struct q2_reader *r, const char *path,
-			    int *sys_errno);
+/* Opens path O_RDONLY; on failure returns false with *code Q2_C_OPEN or
+ * Q2_C_IO and *sys_errno set. */
+bool q2_reader_open(struct q2_reader *r, const char *path,
+		    enum q2_code *code, int *sys_errno);
 void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len);
 void q2_reader_close(struct q2_reader *r);
 
@@ -29,10 +30,10 @@ static inline int q2_reader_fits(const struct q2_reader *r, uint64_t off,
 	return off <= r->size && len <= r->size - off;
 }
 
-/* Reads exactly len bytes at off.  Q2_E_TRUNCATED when the range is not
- * inside the image or the file shrank under us, Q2_E_IO (with *sys_errno)
- * on an I/O error. */
-enum q2_code q2_read(const struct q2_reader *r, uint64_t off, void *buf,
-		     size_t len, int *sys_errno);
+/* Reads exactly len bytes at off.  On failure returns false with *code
+ * Q2_C_TRUNCATED when the range is not inside the image or the file
+ * shrank under us, Q2_C_IO (and *sys_errno) on an I/O error. */
+bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
+	     enum q2_code *code, int *sys_errno);
 
 #endif

@@ -47,19 +47,36 @@ bool utf8_valid(const uint8_t *p, size_t n)
 	return true;
 }
 
+static bool terminal_shows(const uint8_t *p, size_t len)
+{
+	if (len == 1)
+		return p[0] == '\t' || (p[0] >= 0x20 && p[0] < 0x7f);
+	/* U+0080..U+009F are the C1 controls (0xc2 0x80..0x9f) */
+	return len > 1 && !(p[0] == 0xc2 && p[1] < 0xa0);
+}
+
+size_t utf8_terminal_run(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t len = utf8_seq_len(p + i, n - i);
+
+		if (!terminal_shows(p + i, len))
+			break;
+		i += len;
+	}
+	return i;
+}
+
 void fput_terminal_safe(FILE *out, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq_len(p + i, n - i);
-		bool show;
+		size_t run = utf8_terminal_run(p + i, n - i);
 
-		if (len == 1)
-			show = p[i] == '\t' || (p[i] >= 0x20 && p[i] < 0x7f);
-		else /* U+0080..U+009F are the C1 controls (0xc2 0x80..0x9f) */
-			show = len > 1 && !(p[i] == 0xc2 && p[i + 1] < 0xa0);
-		if (show) {
-			fwrite(p + i, 1, len, out);
-			i += len;
+		if (run) {
+			fwrite(p + i, 1, run, out);
+			i += run;
 		} else {
 			fprintf(out, "\\x%02x", p[i]);
 			i++;

@@ -10,42 +10,22 @@
 #include <cmocka.h>
 
 #include "emit.h"
+#include "render.h"
 #include "image_builder.h"
 
-static char *render(const struct q2_emitter *e, const uint8_t *b, size_t len,
-		    const struct q2_emit_opts *opts, const bool *selected)
+static char *render(const struct q2_format *f, const uint8_t *b, size_t len,
+		    const struct q2_run_opts *opts)
 {
-	struct q2_decode_opts dopts = { .load_tables = opts->bitmap_table };
-	struct q2_reader r;
-	struct q2_image img;
-	char *out = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&out, &size);
-	struct q2_problems problems = { 0 };
-	struct q2_emit_image im = { .path = "img.qcow2", .img = &img,
-				    .selected = selected, .problems = &problems };
-
-	q2_reader_from_memory(&r, b, len);
-	q2_decode(&r, &dopts, &img);
-	q2_problems_add_errors(&problems, &img);
-	if (opts->view == Q2_VIEW_CHECK)
-		q2_check(&img, &problems);
-	if (e->begin)
-		assert_int_equal(e->begin(f, opts), 0);
-	assert_int_equal(e->image(f, &im, opts), 0);
-	fclose(f);
-	q2_problems_free(&problems);
-	q2_image_free(&img);
-	return out;
+	return render_image(f, b, len, opts, "img.qcow2");
 }
 
 static void test_json_bitmaps_compact(void **state)
 {
 	size_t len;
 	uint8_t *b = tb_standard(&len);
-	struct q2_emit_opts opts = { .view = Q2_VIEW_BITMAPS, .bitmap_table = true,
+	struct q2_run_opts opts = { .view = Q2_VIEW_BITMAPS, .bitmap_table = true,
 				     .compact = true, .n_images = 1 };
-	char *got = render(&q2_emitter_json, b, len, &opts, NULL);
+	char *got = render(&q2_format_json, b, len, &opts);
 	(void)state;
 
 	assert_string_equal(got,
@@ -71,9 +51,10 @@ static void test_json_default_view(void **state)
 {
 	size_t len;
 	uint8_t *b = tb_standard(&len);
-	struct q2_emit_opts opts = { .compact = true, .n_images = 1 };
-	bool selected[2] = { false, true };
-	char *got = render(&q2_emitter_json, b, len, &opts, selected);
+	static char *const names[] = { "bitmap-two" };
+	struct q2_run_opts opts = { .compact = true, .n_images = 1,
+				    .names = names, .n_names = 1 };
+	char *got = render(&q2_format_json, b, len, &opts);
 	(void)state;
 
 	/* bit 63 set: beyond jansson's signed integers, printed unsigned */
@@ -105,13 +86,13 @@ static void test_json_default_view(void **state)
 static void test_json_indented_and_problems(void **state)
 {
 	uint8_t b[104] = { 0 };
-	struct q2_emit_opts opts = { .view = Q2_VIEW_EXTENSIONS, .n_images = 1 };
+	struct q2_run_opts opts = { .view = Q2_VIEW_EXTENSIONS, .n_images = 1 };
 	char *got;
 	(void)state;
 
 	tb_header(b, 3, 16, 104);
 	/* 80 bytes: the v3 header is cut */
-	got = render(&q2_emitter_json, b, 80, &opts, NULL);
+	got = render(&q2_format_json, b, 80, &opts);
 	assert_string_equal(got,
 		"{\n"
 		"  \"image\": \"img.qcow2\",\n"
@@ -132,14 +113,14 @@ static void test_json_indented_and_problems(void **state)
 static void test_json_invalid_utf8_name(void **state)
 {
 	uint8_t b[2048] = { 0 };
-	struct q2_emit_opts opts = { .view = Q2_VIEW_BITMAPS, .compact = true };
+	struct q2_run_opts opts = { .view = Q2_VIEW_BITMAPS, .compact = true };
 	char *got;
 	(void)state;
 
 	tb_header(b, 3, 9, 104);
 	tb_bitmaps_ext(b, 104, 1, 32, 1024);
 	tb_dir_entry(b, 1024, 0, 0, 0, 70, "a\xff\"", 3, 0);
-	got = render(&q2_emitter_json, b, sizeof b, &opts, NULL);
+	got = render(&q2_format_json, b, sizeof b, &opts);
 	/* U+FFFD for the bad byte, the quote escaped, the bytes in hex;
 	 * 2^70 does not fit: granularity null */
 	assert_non_null(strstr(got,
@@ -152,8 +133,8 @@ static void test_csv_bitmaps(void **state)
 {
 	size_t len;
 	uint8_t *b = tb_standard(&len);
-	struct q2_emit_opts opts = { .n_images = 1 };
-	char *got = render(&q2_emitter_csv, b, len, &opts, NULL);
+	struct q2_run_opts opts = { .n_images = 1 };
+	char *got = render(&q2_format_csv, b, len, &opts);
 	(void)state;
 
 	assert_string_equal(got,
@@ -171,8 +152,8 @@ static void test_csv_tables_and_extensions(void **state)
 {
 	size_t len;
 	uint8_t *b = tb_standard(&len);
-	struct q2_emit_opts opts = { .bitmap_table = true };
-	char *got = render(&q2_emitter_csv, b, len, &opts, NULL);
+	struct q2_run_opts opts = { .bitmap_table = true };
+	char *got = render(&q2_format_csv, b, len, &opts);
 	(void)state;
 
 	assert_string_equal(got,
@@ -181,8 +162,8 @@ static void test_csv_tables_and_extensions(void **state)
 		"img.qcow2,b1,1,all-ones,0,0\n"
 		"img.qcow2,bitmap-two,0,invalid,2560,0\n");
 	free(got);
-	opts = (struct q2_emit_opts){ .view = Q2_VIEW_EXTENSIONS };
-	got = render(&q2_emitter_csv, b, len, &opts, NULL);
+	opts = (struct q2_run_opts){ .view = Q2_VIEW_EXTENSIONS };
+	got = render(&q2_format_csv, b, len, &opts);
 	assert_string_equal(got,
 		"image,index,name,magic,length,data\n"
 		"img.qcow2,0,Backing format,3799591626,5,qcow2\n"
@@ -217,7 +198,7 @@ static void test_csv_quoting(void **state)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		uint8_t b[2048] = { 0 };
-		struct q2_emit_opts opts = { 0 };
+		struct q2_run_opts opts = { 0 };
 		char want[128];
 		char *got;
 
@@ -225,7 +206,7 @@ static void test_csv_quoting(void **state)
 		tb_bitmaps_ext(b, 104, 1, 64, 1024);
 		tb_dir_entry(b, 1024, 0, 0, 0, 16, cases[i].name,
 			     strlen(cases[i].name), 0);
-		got = render(&q2_emitter_csv, b, sizeof b, &opts, NULL);
+		got = render(&q2_format_csv, b, sizeof b, &opts);
 		snprintf(want, sizeof want, "\nimg.qcow2,%s,0,0,0,,1,16,65536,%zu,0\n",
 			 cases[i].field, strlen(cases[i].name));
 		assert_non_null(strstr(got, want));

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "emit.h"
+#include "render.h"
 #include "image_builder.h"
 
 static const char header_part[] =
@@ -89,26 +90,13 @@ static const char exts_tail[] =
 	"data                      'data.raw'\n"
 	"\n";
 
-static char *render(const uint8_t *b, size_t len, enum q2_view view,
+static char *render(const uint8_t *b, size_t len, enum q2_view_id view,
 		    bool table, size_t n_images)
 {
-	struct q2_emit_opts opts = { .view = view, .bitmap_table = table,
-				     .n_images = n_images };
-	struct q2_decode_opts dopts = { .load_tables = table };
-	struct q2_reader r;
-	struct q2_image img;
-	char *out = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&out, &size);
+	struct q2_run_opts opts = { .view = view, .bitmap_table = table,
+				    .n_images = n_images };
 
-	q2_reader_from_memory(&r, b, len);
-	q2_decode(&r, &dopts, &img);
-	struct q2_emit_image im = { .path = "img.qcow2", .img = &img };
-
-	assert_int_equal(q2_emitter_text.image(f, &im, &opts), 0);
-	fclose(f);
-	q2_image_free(&img);
-	return out;
+	return render_image(&q2_format_text, b, len, &opts, "img.qcow2");
 }
 
 static char *join(const char *const *parts, size_t n)
@@ -163,27 +151,17 @@ static void test_bitmaps_view_with_selection(void **state)
 {
 	size_t len;
 	uint8_t *b = tb_standard(&len);
-	struct q2_emit_opts opts = { .view = Q2_VIEW_BITMAPS, .bitmap_table = true };
-	struct q2_decode_opts dopts = { .load_tables = true };
-	bool selected[2] = { true, false };
-	struct q2_reader r;
-	struct q2_image img;
-	struct q2_emit_image im = { .path = "x", .img = &img, .selected = selected };
-	char *out = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&out, &size);
+	static char *const names[] = { "b1" };
+	struct q2_run_opts opts = { .view = Q2_VIEW_BITMAPS, .bitmap_table = true,
+				    .names = names, .n_names = 1 };
+	char *out = render_image(&q2_format_text, b, len, &opts, "x");
 	/* b1's entry is the tail of exts_head */
 	const char *const want[] = { strstr(exts_head, "Bitmap name"),
 				     b1_table, "\n" };
 	(void)state;
 
-	q2_reader_from_memory(&r, b, len);
-	q2_decode(&r, &dopts, &img);
-	assert_int_equal(q2_emitter_text.image(f, &im, &opts), 0);
-	fclose(f);
 	check(out, want, 3);
 	free(out);
-	q2_image_free(&img);
 	free(b);
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "extents.h"
@@ -52,8 +53,16 @@ static int collect(void *ctx, uint64_t start, uint64_t length)
 	return ++c->seen == c->stop_after ? 7 : 0;
 }
 
+/* What the scan reported when it could not read the bitmap. */
+struct scan_error {
+	enum q2_code code;
+	uint64_t offset;
+	uint32_t bitmap;
+	char message[256];
+};
+
 static int scan(const uint8_t *b, struct collected *c, uint64_t *dirty,
-		struct q2_error *err)
+		struct scan_error *err)
 {
 	struct q2_decode_opts opts = { .load_tables = true };
 	struct q2_reader r;
@@ -62,7 +71,16 @@ static int scan(const uint8_t *b, struct collected *c, uint64_t *dirty,
 
 	q2_reader_from_memory(&r, b, IMG);
 	assert_int_equal(q2_decode(&r, &opts, &img), 0);
-	ret = q2_extents_scan(&r, &img, 0, collect, c, dirty, err);
+	ret = q2_extents_scan(&r, &img, 0, collect, c, dirty, &img.problems);
+	/* a problem exactly when the scan failed */
+	assert_int_equal(img.problems.n, ret == -1 ? 1 : 0);
+	if (img.problems.n) {
+		err->code = img.problems.v[0].code;
+		err->offset = img.problems.v[0].offset;
+		err->bitmap = img.problems.v[0].bitmap;
+		snprintf(err->message, sizeof err->message, "%s",
+			 q2_problem_message(&img.problems.v[0]));
+	}
 	q2_image_free(&img);
 	return ret;
 }
@@ -72,7 +90,7 @@ static void test_runs_across_words_and_clusters(void **state)
 	/* 8192 bits at 1 byte each: 2 clusters of 4096 bits */
 	uint8_t *b = image(8192, 0, 2);
 	struct collected c = { 0 };
-	struct q2_error err;
+	struct scan_error err = { 0 };
 	uint64_t dirty;
 	(void)state;
 
@@ -100,7 +118,7 @@ static void test_all_ones_zeroes_and_clamp(void **state)
 	uint32_t n = 75;
 	uint8_t *b = image(size, 20, n);
 	struct collected c = { 0 };
-	struct q2_error err;
+	struct scan_error err = { 0 };
 	uint64_t dirty;
 	(void)state;
 
@@ -121,7 +139,7 @@ static void test_tail_bits_and_partial_granule(void **state)
 	 * only 488 bytes long; bits past them are tail bits */
 	uint8_t *b = image(1000, 9, 1);
 	struct collected c = { 0 };
-	struct q2_error err;
+	struct scan_error err = { 0 };
 	uint64_t dirty;
 	(void)state;
 
@@ -139,7 +157,7 @@ static void test_callback_stops(void **state)
 {
 	uint8_t *b = image(8192, 0, 2);
 	struct collected c = { .stop_after = 2 };
-	struct q2_error err;
+	struct scan_error err = { 0 };
 	uint64_t dirty;
 	(void)state;
 
@@ -154,7 +172,7 @@ static void test_callback_stops(void **state)
 static void test_errors(void **state)
 {
 	struct collected c = { 0 };
-	struct q2_error err;
+	struct scan_error err = { 0 };
 	uint64_t dirty;
 	uint8_t *b;
 	(void)state;
@@ -162,7 +180,7 @@ static void test_errors(void **state)
 	/* a table too small for the disk */
 	b = image(8192, 0, 1);
 	assert_int_equal(scan(b, &c, &dirty, &err), -1);
-	assert_int_equal(err.code, Q2_E_TABLE_TOO_SMALL);
+	assert_int_equal(err.code, Q2_C_TABLE_TOO_SMALL);
 	assert_int_equal(err.offset, 512 + 8);
 	free(b);
 
@@ -173,7 +191,7 @@ static void test_errors(void **state)
 	put64(b + TABLE + 8, (DATA + 512) | 1);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(scan(b, &c, &dirty, &err), -1);
-	assert_int_equal(err.code, Q2_E_TABLE_ENTRY);
+	assert_int_equal(err.code, Q2_C_TABLE_ENTRY);
 	assert_int_equal(err.offset, TABLE + 8);
 	assert_string_equal(c.text, "5+1");
 	assert_int_equal(dirty, 1);
@@ -182,8 +200,9 @@ static void test_errors(void **state)
 	put64(b + TABLE + 8, 1ull << 40);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(scan(b, &c, &dirty, &err), -1);
-	assert_int_equal(err.code, Q2_E_TRUNCATED);
-	assert_int_equal(err.where, Q2_W_DATA);
+	assert_int_equal(err.code, Q2_C_TRUNCATED);
+	assert_non_null(strstr(err.message, "(where: bitmap data cluster of entry 0,"));
+	assert_int_equal(err.bitmap, 0);
 	assert_int_equal(err.offset, 1ull << 40);
 	free(b);
 }

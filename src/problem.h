@@ -1,0 +1,181 @@
+/* Problems: everything qcow2dump can report about an image, decoding
+ * errors and --check findings alike.  One enum indexes one table (name,
+ * severity, message, advice), so that no lookup can fail at run time and
+ * --list-checks and the man page are held to the same list. */
+#ifndef QCOW2DUMP_PROBLEM_H
+#define QCOW2DUMP_PROBLEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum q2_severity { Q2_SEV_WARNING, Q2_SEV_ERROR };
+
+/* What a code means for the run: a decoding code stopped decoding of a
+ * structure (exit status 2); a check code is a finding of --check. */
+enum q2_code_kind { Q2_KIND_DECODE, Q2_KIND_CHECK };
+
+enum q2_code {
+	/* ---- decoding stopped ---- */
+	Q2_C_NOMEM,
+	Q2_C_OPEN,
+	Q2_C_IO,
+	Q2_C_TRUNCATED,
+	Q2_C_MAGIC,
+	Q2_C_VERSION,
+	Q2_C_HEADER_LENGTH,
+	Q2_C_CLUSTER_BITS,
+	Q2_C_BACKING_NAME_SIZE,
+	Q2_C_EXT_OVERRUN,
+	Q2_C_BITMAPS_EXT_LENGTH,
+	Q2_C_TOO_MANY_BITMAPS,
+	Q2_C_DIR_TOO_LARGE,
+	Q2_C_DIR_ENTRY_OVERRUN,
+	Q2_C_DIR_TOO_FEW,
+	Q2_C_DIR_TRAILING,
+	Q2_C_TABLE_TOO_LARGE,
+	Q2_C_TABLES_BUDGET,
+	Q2_C_GRANULARITY,
+	Q2_C_TABLE_TOO_SMALL,
+	Q2_C_TABLE_ENTRY,
+	Q2_C_NO_SUCH_BITMAP,
+	/* ---- --check: header ---- */
+	Q2_C_REFCOUNT_ORDER_TOO_LARGE,
+	Q2_C_HEADER_LENGTH_UNALIGNED,
+	Q2_C_L1_TABLE_UNALIGNED,
+	Q2_C_REFCOUNT_TABLE_UNALIGNED,
+	Q2_C_SNAPSHOT_TABLE_UNALIGNED,
+	Q2_C_UNKNOWN_INCOMPATIBLE_BITS,
+	Q2_C_DIRTY,
+	Q2_C_CORRUPT,
+	Q2_C_COMPRESSION_TYPE_UNKNOWN,
+	Q2_C_COMPRESSION_TYPE_WITHOUT_BIT,
+	Q2_C_COMPRESSION_BIT_WITHOUT_TYPE,
+	Q2_C_UNKNOWN_CRYPT_METHOD,
+	Q2_C_BACKING_NAME_OUTSIDE_CLUSTER,
+	/* ---- --check: extensions ---- */
+	Q2_C_DUPLICATE_EXTENSION,
+	Q2_C_BITMAPS_EXTENSION_LENGTH,
+	Q2_C_BITMAPS_RESERVED,
+	Q2_C_BITMAPS_NONE,
+	Q2_C_DIRECTORY_UNALIGNED,
+	Q2_C_AUTOCLEAR_BITMAPS_CLEAR,
+	Q2_C_AUTOCLEAR_BITMAPS_WITHOUT_EXTENSION,
+	Q2_C_CRYPTO_HEADER_WITHOUT_LUKS,
+	Q2_C_LUKS_WITHOUT_CRYPTO_HEADER,
+	Q2_C_CRYPTO_HEADER_UNALIGNED,
+	Q2_C_DATA_FILE_NAME_WITHOUT_BIT,
+	Q2_C_RAW_EXTERNAL_DATA_WITHOUT_DATA_FILE,
+	/* ---- --check: bitmap directory entries ---- */
+	Q2_C_TABLE_OFFSET_ZERO,
+	Q2_C_TABLE_UNALIGNED,
+	Q2_C_TABLE_BEYOND_EOF,
+	Q2_C_TABLE_SIZE_ZERO,
+	Q2_C_TABLE_SIZE_TOO_LARGE,
+	Q2_C_TABLE_SIZE_TOO_SMALL,
+	Q2_C_TABLE_SIZE_EXCESS,
+	Q2_C_RESERVED_FLAGS,
+	Q2_C_EXTRA_DATA_COMPATIBLE_FLAG,
+	Q2_C_BITMAP_TYPE,
+	Q2_C_GRANULARITY_OUT_OF_RANGE,
+	Q2_C_GRANULARITY_BEYOND_QEMU,
+	Q2_C_NAME_EMPTY,
+	Q2_C_NAME_TOO_LONG,
+	Q2_C_DUPLICATE_NAME,
+	Q2_C_NONZERO_PADDING,
+	Q2_C_EXTRA_DATA,
+	Q2_C_EXTRA_DATA_INCOMPATIBLE,
+	Q2_C_BITMAP_IN_USE,
+	/* ---- --check: bitmap tables ---- */
+	Q2_C_TABLE_ENTRY_RESERVED,
+	Q2_C_TABLE_ENTRY_UNALIGNED,
+	Q2_C_TABLE_ENTRY_BEYOND_EOF,
+	Q2_C_TABLE_ENTRY_INVALID,
+	/* ---- --check: layout ---- */
+	Q2_C_OVERLAP,
+	Q2_CODE_COUNT_ /* number of codes, not a code */
+};
+
+struct q2_code_info {
+	const char *name;        /* stable, kebab-case, for scripts */
+	enum q2_severity severity;
+	enum q2_code_kind kind;
+	const char *message;     /* what is wrong, one line */
+	const char *advice;      /* what to do about it */
+};
+
+/* Indexed by enum q2_code; every row is filled (a unit test holds it). */
+extern const struct q2_code_info q2_codes[Q2_CODE_COUNT_];
+
+static inline const struct q2_code_info *q2_code(enum q2_code c)
+{
+	return &q2_codes[c];
+}
+
+const char *q2_severity_name(enum q2_severity s);
+
+#define Q2_NO_INDEX UINT32_MAX
+
+/* The on-disk structure a decoding problem is about, for its message. */
+enum q2_where {
+	Q2_W_NONE = 0,   /* a check finding: its offset says where */
+	Q2_W_FILE,
+	Q2_W_HEADER,
+	Q2_W_BACKING_NAME,
+	Q2_W_EXT_AREA,
+	Q2_W_EXT,
+	Q2_W_BITMAPS_EXT,
+	Q2_W_DIR,
+	Q2_W_DIR_ENTRY,
+	Q2_W_TABLE,
+	Q2_W_DATA,
+	Q2_W_COUNT_
+};
+
+struct q2_problem {
+	enum q2_code code;
+	uint64_t offset;      /* of the field or structure at fault */
+	uint32_t bitmap;      /* directory index, or Q2_NO_INDEX */
+	enum q2_where where;  /* decoding problems: the structure */
+	uint32_t index;       /* and its number, or Q2_NO_INDEX */
+	bool from_check;      /* found by --check: part of its output, not
+			       * a message for stderr */
+	char *message;        /* owned; the whole message */
+};
+
+struct q2_problems {
+	struct q2_problem *v;
+	size_t n, cap;
+	bool lost;            /* a problem could not be recorded (memory) */
+};
+
+/* Appends a problem that takes message (which may be NULL: the code's
+ * message is used).  Out of memory, the problem is counted as lost. */
+void q2_problems_add(struct q2_problems *p, enum q2_code code,
+		     uint64_t offset, uint32_t bitmap, bool from_check,
+		     char *message);
+/* A decoding problem, its message "MESSAGE[: strerror] (where: STRUCTURE
+ * [INDEX], offset 0xOFFSET)". */
+void q2_problems_add_decode(struct q2_problems *p, enum q2_code code,
+			    enum q2_where where, uint32_t index,
+			    uint64_t offset, int sys_errno, uint32_t bitmap);
+/* A check finding, its message "MESSAGE[: DETAIL]" with DETAIL from fmt. */
+__attribute__((format(printf, 5, 6)))
+void q2_problems_addf(struct q2_problems *p, enum q2_code code,
+		      uint64_t offset, uint32_t bitmap, const char *fmt, ...);
+/* Drops the problems from n on. */
+void q2_problems_truncate(struct q2_problems *p, size_t n);
+void q2_problems_free(struct q2_problems *p);
+
+/* The problem's message, or its code's when it has none. */
+static inline const char *q2_problem_message(const struct q2_problem *pb)
+{
+	return pb->message ? pb->message : q2_codes[pb->code].message;
+}
+
+static inline enum q2_severity q2_problem_severity(const struct q2_problem *pb)
+{
+	return q2_codes[pb->code].severity;
+}
+
+#endif
