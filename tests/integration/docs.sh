@@ -2,7 +2,9 @@
 # The man page renders without warnings, and every option of --help is in
 # the man page, the README and all three shell completions.  The
 # completions offer the new options, formats after -f/--format/--output,
-# files of any name, and the bitmap names of the images on the line.
+# files of any name, and the bitmap names of the images on the line,
+# quoted so that the shell passes them back exactly: checked by typing
+# into bash, zsh and fish in a terminal.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 top=$TOP_SRCDIR
 build=${TOP_BUILDDIR:-$BINDIR}
@@ -118,6 +120,101 @@ expect_eq "fish: completes bitmap names after --name=" \
   "$(fish_complete 'qcow2dump names.qcow2 --name=' | tr '\n' '|')" \
   "--name=back\\slash|--name=café ☃|--name=com,ma|--name=dollar \$HOME|--name=dq\"x y|--name=my bitmap|--name=sq'x|"
 
+# Typing into each shell in a terminal: TAB completes, Enter runs the
+# line, and qcow2dump, a shell function there, prints the arguments the
+# shell passed it as <ARG>, so a completion quoted wrong shows.
+# pty_type SETUP SHELL...: types SETUP, then each line of standard input
+# (with @ for TAB) and Enter; prints the <ARG>s of each, one line each.
+pty_type() {
+	tr @ '\t' | HOME=$WORK TERM=xterm "$PY" -c '
+import os, pty, re, select, sys, time, fcntl, termios, struct
+setup, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+buf = b""
+def expect(pat, timeout=30):
+    """the output up to the end of PAT, or None after TIMEOUT seconds"""
+    global buf
+    end = time.time() + timeout
+    while not re.search(pat, buf):
+        left = end - time.time()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        buf += os.read(fd, 65536)
+    m = re.search(pat, buf)
+    out, buf = buf[:m.end()], buf[m.end():]
+    return out
+os.write(fd, setup.encode() + b"\r")
+if expect(rb"READY> ") is None:
+    sys.exit("no prompt: %r" % buf[-300:])
+for line in sys.stdin.buffer.read().splitlines():
+    time.sleep(0.2)
+    os.write(fd, line)
+    time.sleep(0.3)
+    os.write(fd, b"\r")
+    out = expect(rb"\nEND\r?\n")
+    if out is None:         # say so, then Ctrl-C for the next line
+        print("timeout: %r" % buf[-200:])
+        os.write(fd, b"\x03")
+    else:
+        # what the terminal shows: no escape sequences, and of each
+        # line the text after its last carriage return
+        out = re.sub(rb"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07|[()][0-9A-Z]|[=>])", b"", out)
+        lines = [l.split(b"\r")[-1] for l in out.split(b"\r\n")]
+        print(b"".join(l for l in lines if l[:1] == b"<" and l[-1:] == b">").decode())
+    sys.stdout.flush()
+    expect(rb"READY> ", 10)
+os.kill(pid, 9)
+' "$@"
+}
+TYPED='qcow2dump names.qcow2 -n my@
+qcow2dump names.qcow2 --name=dq@
+qcow2dump names.qcow2 --name sq@
+qcow2dump names.qcow2 -n com@
+qcow2dump names.qcow2 -n back@
+qcow2dump names.qcow2 -n caf@
+qcow2dump names.qcow2 -n doll@
+qcow2dump names.qcow2 -n '"'"'my@
+qcow2dump names.qcow2 -n "sq@
+qcow2dump '"'"'my d@ -n co@
+qcow2dump --output=j@ noe@
+qcow2dump --format=c@ -O noe@
+qcow2dump --output-file=noe@
+qcow2dump --snap@ --backing@ --force@ names.qcow2'
+WANT='<names.qcow2><-n><my bitmap>
+<names.qcow2><--name=dq"x y>
+<names.qcow2><--name><sq'"'"'x>
+<names.qcow2><-n><com,ma>
+<names.qcow2><-n><back\slash>
+<names.qcow2><-n><café ☃>
+<names.qcow2><-n><dollar $HOME>
+<names.qcow2><-n><my bitmap>
+<names.qcow2><-n><sq'"'"'x>
+<my disk.img><-n><com,ma>
+<--output=json><noext>
+<--format=csv><-O><noext>
+<--output-file=noext>
+<--snapshots><--backing-chain><--force-share><names.qcow2>'
+# Each setup is one line, so that the prompt READY> shows once it is done.
+prompt="PS1='RE''ADY> '"
+show='qcow2dump() { printf "<%s>\n" "$@"; echo EN""D; }'
+printf '%s\n' "$TYPED" | pty_type "$prompt; $show; . /usr/share/bash-completion/bash_completion; \
+. '$top/completions/bash/qcow2dump'" bash --norc --noprofile -i > typed.bash 2>&1
+printf '%s\n' "$TYPED" | pty_type "$prompt; $show; fpath=('$top/completions/zsh' \$fpath); \
+autoload -U compinit; compinit -u -D" zsh -f -i > typed.zsh 2>&1
+printf '%s\n' "$TYPED" | pty_type "function fish_prompt; echo -n 'RE''ADY> '; end; \
+function qcow2dump; printf '<%s>\\n' \$argv; echo EN''D; end; \
+source '$top/completions/fish/qcow2dump.fish'" fish -N -i > typed.fish 2>&1
+printf '%s\n' "$WANT" > want
+for sh in bash zsh fish; do
+	printf '%s\n' "$TYPED" | paste -d '\n' - "typed.$sh" | paste -d '\t' - - > got.$sh
+	while IFS= read -r want; do
+		IFS='	' read -r typed got <&3
+		expect_eq "$sh: '$typed' (@ = TAB) passes $want" "$got" "$want"
+	done < want 3< "got.$sh"
+done
 cd .. || exit 1
 
 # the README's example is the program's real output for the sample image
