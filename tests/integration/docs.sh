@@ -11,8 +11,9 @@ build=${TOP_BUILDDIR:-$BINDIR}
 
 expect_eq "man page: no warnings" \
   "$(MANWIDTH=80 man --warnings -l "$top/man/qcow2dump.1" 2>&1 >/dev/null)" ""
+# (wide: a long prefix, such as distcheck's, may not fit 80 columns)
 expect_eq "installed man page: no warnings" \
-  "$(MANWIDTH=80 man --warnings -l "$build/qcow2dump.1" 2>&1 >/dev/null)" ""
+  "$(MANWIDTH=1000 man --warnings -l "$build/qcow2dump.1" 2>&1 >/dev/null)" ""
 check "man page: has every section" sh -c "
   for s in NAME SYNOPSIS DESCRIPTION OPTIONS OUTPUT 'EXIT STATUS' FILES EXAMPLES 'SEE ALSO'; do
     grep -q \"^\\.SH \\\"\\?\$s\" '$top/man/qcow2dump.1' || exit 1; done"

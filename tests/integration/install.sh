@@ -80,7 +80,7 @@ check "installed zsh completion is the source's" cmp \
 check "installed fish completion is the source's" cmp \
   "$P/share/fish/vendor_completions.d/qcow2dump.fish" "$TOP_SRCDIR/completions/fish/qcow2dump.fish"
 expect_eq "installed man page: no warnings" \
-  "$(MANWIDTH=80 man --warnings -l "$P/share/man/man1/qcow2dump.1" 2>&1 >/dev/null)" ""
+  "$(MANWIDTH=1000 man --warnings -l "$P/share/man/man1/qcow2dump.1" 2>&1 >/dev/null)" ""
 MANWIDTH=1000 LC_ALL=C man -l "$P/share/man/man1/qcow2dump.1" 2>/dev/null > man.txt
 for f in share/qcow2dump/qcow2dump.schema.json \
          share/bash-completion/completions/qcow2dump \
