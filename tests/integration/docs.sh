@@ -92,6 +92,13 @@ PATH=$BINDIR:$PATH; export PATH
 expect_eq "bash: completes --extens" "$(bash_complete --extens)" "--extensions"
 expect_eq "bash: IMAGE is any file, or a directory to descend into" \
   "$(bash_complete '' | tr '\n' ' ')" "a.qcow2 my disk.img names.qcow2 noext notes.txt sub "
+blk=$(find /dev -maxdepth 1 -type b 2>/dev/null | sort | head -1)
+if [ -n "$blk" ]; then
+	expect_eq "bash: IMAGE may be a block device ($blk)" \
+	  "$(bash_complete "$blk" | grep -Fx -- "$blk")" "$blk"
+	expect_eq "fish: IMAGE may be a block device ($blk)" \
+	  "$(fish_complete "qcow2dump $blk" | grep -Fx -- "$blk")" "$blk"
+fi
 expect_eq "bash: completes formats after -f" "$(bash_complete -f j)" "json"
 expect_eq "bash: completes formats after --format=" \
   "$(bash_complete --format = '' | tr '\n' ' ')" "csv human json text "
