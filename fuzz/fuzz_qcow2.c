@@ -42,7 +42,8 @@ static void assert_json(const char *text, size_t len)
 		doc = json_loadb(text + pos, len - pos, JSON_DISABLE_EOF_CHECK |
 				 JSON_DECODE_INT_AS_REAL |
 				 JSON_ALLOW_NUL, &err);
-		if (!doc || !json_is_object(doc) || !json_object_get(doc, "image"))
+		if (!doc || (!json_is_array(doc) &&
+			     (!json_is_object(doc) || !json_object_get(doc, "image"))))
 			fail(err.text, text);
 		json_decref(doc);
 		pos += err.position;
@@ -92,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static char *const names[] = { "b1", "\xff" };
 	static struct q2_out out;
-	struct q2_decode_opts dopts = { .load_tables = true };
+	struct q2_decode_opts dopts = { .load_tables = true, .load_refcounts = true };
 	struct q2_reader r;
 	struct q2_image img;
 	struct q2_source src = { .path = "fuzz", .r = &r, .img = &img };
@@ -100,6 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	q2_reader_from_memory(&r, data, size);
 	decoded = q2_decode(&r, &dopts, &img);
+	img.lock = Q2_LOCK_NONE;
 	if (decoded != img.problems.n)
 		fail("q2_decode's count differs from its problems", NULL);
 	for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
@@ -115,7 +117,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				q2_out_init_mem(&out);
 				if (!q2_run_begin(&run, formats[f], &opts, &out))
 					fail("q2_run_begin", NULL);
-				q2_run_image(&run, &src);
+				if (v == Q2_VIEW_CODES)
+					q2_run_codes(&run);
+				else
+					q2_run_image(&run, &src);
 				q2_run_end(&run);
 				if (!q2_out_flush(&out))
 					fail("output failed", NULL);

@@ -15,16 +15,85 @@ struct ctx {
 	struct q2_problems *p;
 	uint64_t cs;          /* cluster size */
 	uint64_t file_size;
+	uint64_t file_bytes;  /* in whole sectors, as QEMU's checks see it */
 };
 
-#define report q2_problems_addf
+#define report(p, ...) q2_problems_addf((p), Q2_FROM_CHECK, __VA_ARGS__)
 
-static bool fits(const struct ctx *c, uint64_t off, uint64_t len)
+/* An L1 entry maps an L2 table of cs / 8 entries (16 bytes each with
+ * extended L2 entries), each mapping a cluster. */
+#define L1_ENTRY 8u
+#define L2_ENTRY 8u
+#define L2_ENTRY_EXTENDED 16u
+#define QEMU_MAX_L1_BYTES (32ull << 20)
+#define QEMU_MAX_REFTABLE_BYTES (8ull << 20)
+#define QEMU_MIN_EXTL2_CLUSTER_BITS 14u
+
+/* QEMU's check: a structure that ends a cluster or more past the end of
+ * the file (QEMU reads zeroes short of that) */
+static bool beyond_eof(const struct ctx *c, uint64_t off, uint64_t len)
 {
-	return off <= c->file_size && len <= c->file_size - off;
+	uint64_t end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
+
+	return len && end > c->file_bytes && end - c->file_bytes >= c->cs;
+}
+
+static bool past_end(const struct ctx *c, uint64_t off, uint64_t len)
+{
+	return len > c->file_size || off > c->file_size - len;
 }
 
 #define AT(field) q2_header_at(Q2_HF_##field)
+
+/* ceil(size / (clusters an L1 entry maps * cluster size)) */
+static uint64_t l1_entries_needed(const struct ctx *c)
+{
+	const struct q2_header *h = &c->img->header;
+	unsigned l2_entry = h->incompatible_features & Q2_INCOMPAT_EXTL2
+			    ? L2_ENTRY_EXTENDED : L2_ENTRY;
+	uint64_t l2_bits = h->cluster_bits + h->cluster_bits - __builtin_ctz(l2_entry);
+
+	return (h->size >> l2_bits) + ((h->size & ((1ull << l2_bits) - 1)) != 0);
+}
+
+static void check_tables(struct ctx *c)
+{
+	const struct q2_header *h = &c->img->header;
+	struct q2_problems *p = c->p;
+	uint64_t l1_bytes = (uint64_t)h->l1_size * L1_ENTRY;
+	uint64_t reft_bytes = (uint64_t)h->refcount_table_clusters * c->cs;
+	uint64_t need = l1_entries_needed(c);
+
+	if (h->l1_table_offset % c->cs)
+		report(p, Q2_C_L1_TABLE_UNALIGNED, AT(L1_TABLE_OFFSET),
+		       Q2_NO_INDEX, "0x%" PRIx64, h->l1_table_offset);
+	if (l1_bytes > QEMU_MAX_L1_BYTES)
+		report(p, Q2_C_L1_TABLE_TOO_LARGE, AT(L1_SIZE), Q2_NO_INDEX,
+		       "%" PRIu32 " entries", h->l1_size);
+	else if (h->l1_size < need)
+		report(p, Q2_C_L1_TABLE_TOO_SMALL, AT(L1_SIZE), Q2_NO_INDEX,
+		       "%" PRIu32 " entries, %" PRIu64 " needed", h->l1_size, need);
+	if (beyond_eof(c, h->l1_table_offset, l1_bytes))
+		report(p, Q2_C_L1_TABLE_BEYOND_EOF, AT(L1_TABLE_OFFSET), Q2_NO_INDEX,
+		       "0x%" PRIx64 " + %" PRIu64 " bytes, file is %" PRIu64,
+		       h->l1_table_offset, l1_bytes, c->file_size);
+	if (h->refcount_table_offset % c->cs)
+		report(p, Q2_C_REFCOUNT_TABLE_UNALIGNED, AT(REFCOUNT_TABLE_OFFSET),
+		       Q2_NO_INDEX, "0x%" PRIx64, h->refcount_table_offset);
+	if (!h->refcount_table_clusters)
+		report(p, Q2_C_REFCOUNT_TABLE_EMPTY, AT(REFCOUNT_TABLE_CLUSTERS),
+		       Q2_NO_INDEX, "%s", "");
+	else if (reft_bytes > QEMU_MAX_REFTABLE_BYTES)
+		report(p, Q2_C_REFCOUNT_TABLE_TOO_LARGE, AT(REFCOUNT_TABLE_CLUSTERS),
+		       Q2_NO_INDEX, "%" PRIu32 " clusters", h->refcount_table_clusters);
+	if (beyond_eof(c, h->refcount_table_offset, reft_bytes))
+		report(p, Q2_C_REFCOUNT_TABLE_BEYOND_EOF, AT(REFCOUNT_TABLE_OFFSET),
+		       Q2_NO_INDEX, "0x%" PRIx64 " + %" PRIu64 " bytes, file is %" PRIu64,
+		       h->refcount_table_offset, reft_bytes, c->file_size);
+	if (h->snapshot_offset % c->cs)
+		report(p, Q2_C_SNAPSHOT_TABLE_UNALIGNED, AT(SNAPSHOT_OFFSET),
+		       Q2_NO_INDEX, "0x%" PRIx64, h->snapshot_offset);
+}
 
 static void check_header(struct ctx *c)
 {
@@ -39,15 +108,7 @@ static void check_header(struct ctx *c)
 	if (h->version >= 3 && h->header_length % 8)
 		report(p, Q2_C_HEADER_LENGTH_UNALIGNED, AT(HEADER_LENGTH),
 		       Q2_NO_INDEX, "%" PRIu32, h->header_length);
-	if (h->l1_table_offset % c->cs)
-		report(p, Q2_C_L1_TABLE_UNALIGNED, AT(L1_TABLE_OFFSET),
-		       Q2_NO_INDEX, "0x%" PRIx64, h->l1_table_offset);
-	if (h->refcount_table_offset % c->cs)
-		report(p, Q2_C_REFCOUNT_TABLE_UNALIGNED, AT(REFCOUNT_TABLE_OFFSET),
-		       Q2_NO_INDEX, "0x%" PRIx64, h->refcount_table_offset);
-	if (h->nb_snapshots && h->snapshot_offset % c->cs)
-		report(p, Q2_C_SNAPSHOT_TABLE_UNALIGNED, AT(SNAPSHOT_OFFSET),
-		       Q2_NO_INDEX, "0x%" PRIx64, h->snapshot_offset);
+	check_tables(c);
 	if (incompat & ~Q2_INCOMPAT_KNOWN)
 		report(p, Q2_C_UNKNOWN_INCOMPATIBLE_BITS, AT(INCOMPATIBLE_FEATURES),
 		       Q2_NO_INDEX, "0x%" PRIx64, incompat & ~Q2_INCOMPAT_KNOWN);
@@ -64,6 +125,10 @@ static void check_header(struct ctx *c)
 	if (bit3 && (!h->has_compression_type || !h->compression_type))
 		report(p, Q2_C_COMPRESSION_BIT_WITHOUT_TYPE, AT(INCOMPATIBLE_FEATURES),
 		       Q2_NO_INDEX, "%s", "");
+	if ((incompat & Q2_INCOMPAT_EXTL2) &&
+	    h->cluster_bits < QEMU_MIN_EXTL2_CLUSTER_BITS)
+		report(p, Q2_C_EXTENDED_L2_SMALL_CLUSTERS, AT(CLUSTER_BITS),
+		       Q2_NO_INDEX, "cluster_bits %" PRIu32, h->cluster_bits);
 	if (h->crypt_method > Q2_CRYPT_LUKS)
 		report(p, Q2_C_UNKNOWN_CRYPT_METHOD, AT(CRYPT_METHOD), Q2_NO_INDEX,
 		       "%" PRIu32, h->crypt_method);
@@ -75,56 +140,107 @@ static void check_header(struct ctx *c)
 		       h->backing_file_offset, h->backing_file_size);
 }
 
+/* QEMU keeps a backing format of up to 15 bytes */
+#define QEMU_MAX_BACKING_FORMAT 15u
+
+/* What QEMU's extension reader requires of every bitmaps extension,
+ * whether or not it is the one that counts; the limits on the count and
+ * size are decoding errors for the one decoded. */
+static void check_bitmaps_ext(struct ctx *c, const struct q2_ext *x)
+{
+	const struct q2_bitmaps_ext *bx = x->bitmaps;
+	struct q2_problems *p = c->p;
+
+	if (x->length > Q2_BITMAPS_EXT_SIZE)
+		report(p, Q2_C_BITMAPS_EXTENSION_LENGTH, x->offset + Q2_EXT_LENGTH_AT,
+		       Q2_NO_INDEX, "%" PRIu32, x->length);
+	/* with the autoclear bit clear QEMU looks at the length only */
+	if (!bx || !(c->img->header.autoclear_features & Q2_AUTOCLEAR_BITMAPS))
+		return;
+	if (bx->reserved32)
+		report(p, Q2_C_BITMAPS_RESERVED,
+		       q2_bitmaps_ext_at(x->offset, Q2_BF_RESERVED32),
+		       Q2_NO_INDEX, "%" PRIu32, bx->reserved32);
+	if (!bx->nb_bitmaps)
+		report(p, Q2_C_BITMAPS_NONE,
+		       q2_bitmaps_ext_at(x->offset, Q2_BF_NB_BITMAPS),
+		       Q2_NO_INDEX, "%s", "");
+	if (bx->bitmap_directory_offset % c->cs)
+		report(p, Q2_C_DIRECTORY_UNALIGNED,
+		       q2_bitmaps_ext_at(x->offset, Q2_BF_DIRECTORY_OFFSET),
+		       Q2_NO_INDEX, "0x%" PRIx64, bx->bitmap_directory_offset);
+	if (bx->dir_decoded)
+		return;
+	if (bx->nb_bitmaps > Q2_MAX_BITMAPS)
+		report(p, Q2_C_TOO_MANY_BITMAPS,
+		       q2_bitmaps_ext_at(x->offset, Q2_BF_NB_BITMAPS),
+		       Q2_NO_INDEX, "%" PRIu32 " in an earlier extension", bx->nb_bitmaps);
+	if (bx->bitmap_directory_size > Q2_MAX_DIR_SIZE)
+		report(p, Q2_C_DIR_TOO_LARGE,
+		       q2_bitmaps_ext_at(x->offset, Q2_BF_DIRECTORY_SIZE),
+		       Q2_NO_INDEX, "in an earlier extension");
+}
+
+static void check_crypto_ext(struct ctx *c, const struct q2_ext *x)
+{
+	const struct q2_header *h = &c->img->header;
+	struct q2_problems *p = c->p;
+
+	if (h->crypt_method != Q2_CRYPT_LUKS) {
+		report(p, Q2_C_CRYPTO_HEADER_WITHOUT_LUKS, x->offset, Q2_NO_INDEX,
+		       "crypt_method %" PRIu32, h->crypt_method);
+		return;
+	}
+	if (x->length != Q2_CRYPTO_EXT_SIZE)
+		report(p, Q2_C_CRYPTO_HEADER_LENGTH, x->offset + Q2_EXT_LENGTH_AT,
+		       Q2_NO_INDEX, "%" PRIu32 " bytes", x->length);
+	if (!x->has_crypto)
+		return;
+	/* the crypto header's offset is the extension's first field */
+	if (x->crypto_offset % c->cs)
+		report(p, Q2_C_CRYPTO_HEADER_UNALIGNED, x->offset + Q2_EXT_DATA_AT,
+		       Q2_NO_INDEX, "0x%" PRIx64, x->crypto_offset);
+	if (!x->crypto_length || x->crypto_offset >= c->file_size)
+		report(p, Q2_C_CRYPTO_HEADER_BEYOND_EOF, x->offset + Q2_EXT_DATA_AT,
+		       Q2_NO_INDEX, "0x%" PRIx64 " + %" PRIu64 " bytes, file is %" PRIu64,
+		       x->crypto_offset, x->crypto_length, c->file_size);
+}
+
 static void check_extensions(struct ctx *c)
 {
 	const struct q2_image *img = c->img;
 	const struct q2_header *h = &img->header;
 	struct q2_problems *p = c->p;
+	/* per kind, the last extension of it seen: one pass finds every
+	 * repeat, however many extensions there are */
+	const struct q2_ext *seen[Q2_EXTK_DATA_FILE + 1] = { 0 };
 	bool has_bitmaps = false, has_crypto = false, has_data_file = false;
 
 	for (size_t i = 0; i < img->n_exts; i++) {
 		const struct q2_ext *x = &img->exts[i];
-		const struct q2_bitmaps_ext *bx = x->bitmaps;
 
-		for (size_t k = 0; x->kind != Q2_EXTK_UNKNOWN && k < i; k++)
-			if (img->exts[k].magic == x->magic) {
+		if (x->kind != Q2_EXTK_UNKNOWN) {
+			if (seen[x->kind])
 				report(p, Q2_C_DUPLICATE_EXTENSION, x->offset, Q2_NO_INDEX,
 				       "%s at 0x%" PRIx64 " and 0x%" PRIx64,
-				       q2_ext_name(x->magic), img->exts[k].offset, x->offset);
-				break;
-			}
+				       q2_ext_name(x->magic), seen[x->kind]->offset,
+				       x->offset);
+			seen[x->kind] = x;
+		}
 		switch (x->kind) {
+		case Q2_EXTK_BACKING_FORMAT:
+			if (x->length > QEMU_MAX_BACKING_FORMAT)
+				report(p, Q2_C_BACKING_FORMAT_TOO_LONG,
+				       x->offset + Q2_EXT_LENGTH_AT, Q2_NO_INDEX,
+				       "%" PRIu32 " bytes", x->length);
+			break;
 		case Q2_EXTK_BITMAPS:
 			has_bitmaps = true;
-			if (x->length > Q2_BITMAPS_EXT_SIZE)
-				report(p, Q2_C_BITMAPS_EXTENSION_LENGTH,
-				       x->offset + Q2_EXT_LENGTH_AT, Q2_NO_INDEX,
-				       "%" PRIu32, x->length);
-			if (!bx)
-				break;
-			if (bx->reserved32)
-				report(p, Q2_C_BITMAPS_RESERVED,
-				       q2_bitmaps_ext_at(x->offset, Q2_BF_RESERVED32),
-				       Q2_NO_INDEX, "%" PRIu32, bx->reserved32);
-			if (!bx->nb_bitmaps)
-				report(p, Q2_C_BITMAPS_NONE,
-				       q2_bitmaps_ext_at(x->offset, Q2_BF_NB_BITMAPS),
-				       Q2_NO_INDEX, "%s", "");
-			if (bx->bitmap_directory_offset % c->cs)
-				report(p, Q2_C_DIRECTORY_UNALIGNED,
-				       q2_bitmaps_ext_at(x->offset, Q2_BF_DIRECTORY_OFFSET),
-				       Q2_NO_INDEX, "0x%" PRIx64, bx->bitmap_directory_offset);
+			check_bitmaps_ext(c, x);
 			break;
 		case Q2_EXTK_CRYPTO:
 			has_crypto = true;
-			/* the crypto header's offset is the extension's first field */
-			if (x->has_crypto && x->crypto_offset % c->cs)
-				report(p, Q2_C_CRYPTO_HEADER_UNALIGNED,
-				       x->offset + Q2_EXT_DATA_AT, Q2_NO_INDEX,
-				       "0x%" PRIx64, x->crypto_offset);
-			if (h->crypt_method != Q2_CRYPT_LUKS)
-				report(p, Q2_C_CRYPTO_HEADER_WITHOUT_LUKS, x->offset,
-				       Q2_NO_INDEX, "crypt_method %" PRIu32, h->crypt_method);
+			check_crypto_ext(c, x);
 			break;
 		case Q2_EXTK_DATA_FILE:
 			has_data_file = true;
@@ -145,6 +261,9 @@ static void check_extensions(struct ctx *c)
 	if (has_data_file && !(h->incompatible_features & Q2_INCOMPAT_DATA_FILE))
 		report(p, Q2_C_DATA_FILE_NAME_WITHOUT_BIT, AT(INCOMPATIBLE_FEATURES),
 		       Q2_NO_INDEX, "%s", "");
+	if (!has_data_file && (h->incompatible_features & Q2_INCOMPAT_DATA_FILE))
+		report(p, Q2_C_DATA_FILE_BIT_WITHOUT_NAME, AT(INCOMPATIBLE_FEATURES),
+		       Q2_NO_INDEX, "%s", "");
 	if ((h->autoclear_features & Q2_AUTOCLEAR_DATA_FILE_RAW) &&
 	    !(h->incompatible_features & Q2_INCOMPAT_DATA_FILE))
 		report(p, Q2_C_RAW_EXTERNAL_DATA_WITHOUT_DATA_FILE,
@@ -153,10 +272,45 @@ static void check_extensions(struct ctx *c)
 
 #define ENTRY_AT(field) q2_dir_entry_at(bm, Q2_DF_##field)
 
-static void check_entry(struct ctx *c, const struct q2_bitmap *bm, uint32_t i)
+static bool in_use(const struct q2_bitmap *bm)
+{
+	return bm->flags & Q2_BME_FLAG_IN_USE;
+}
+
+/* The table's size against the disk: QEMU wants it exact for a bitmap
+ * it loads, and skips both tests for one in use (it never loads it). */
+static void check_table_size(struct ctx *c, const struct q2_bitmap *bm,
+			     uint32_t i)
 {
 	struct q2_problems *p = c->p;
 	uint64_t n = bm->bitmap_table_size;
+	uint64_t need;
+
+	if (n > Q2_MAX_TABLE_ENTRIES || n * c->cs > Q2_MAX_BITMAP_PHYS) {
+		report(p, Q2_C_TABLE_SIZE_TOO_LARGE, ENTRY_AT(TABLE_SIZE), i,
+		       "%" PRIu64 " entries", n);
+		return;
+	}
+	if (!n) {
+		report(p, Q2_C_TABLE_SIZE_ZERO, ENTRY_AT(TABLE_SIZE), i, "%s", "");
+		return;
+	}
+	if (bm->granularity_bits > 63 || in_use(bm))
+		return;
+	need = q2_bitmap_table_entries_needed(q2_disk_bytes(c->img),
+					      bm->granularity_bits, c->cs);
+	if (n < need)
+		report(p, Q2_C_TABLE_SIZE_TOO_SMALL, ENTRY_AT(TABLE_SIZE), i,
+		       "%" PRIu64 " entries, %" PRIu64 " needed", n, need);
+	else if (n > need)
+		report(p, Q2_C_TABLE_SIZE_EXCESS, ENTRY_AT(TABLE_SIZE), i,
+		       "%" PRIu64 " entries, %" PRIu64 " needed", n, need);
+}
+
+static void check_entry(struct ctx *c, const struct q2_bitmap *bm, uint32_t i)
+{
+	struct q2_problems *p = c->p;
+	uint64_t table_bytes = (uint64_t)bm->bitmap_table_size * 8;
 	uint32_t gbits = bm->granularity_bits;
 
 	if (!bm->bitmap_table_offset)
@@ -164,32 +318,22 @@ static void check_entry(struct ctx *c, const struct q2_bitmap *bm, uint32_t i)
 	else if (bm->bitmap_table_offset % c->cs)
 		report(p, Q2_C_TABLE_UNALIGNED, ENTRY_AT(TABLE_OFFSET), i,
 		       "0x%" PRIx64, bm->bitmap_table_offset);
-	if (bm->bitmap_table_offset && !fits(c, bm->bitmap_table_offset, n * 8))
+	if (bm->bitmap_table_offset && beyond_eof(c, bm->bitmap_table_offset, table_bytes))
 		report(p, Q2_C_TABLE_BEYOND_EOF, ENTRY_AT(TABLE_OFFSET), i,
 		       "0x%" PRIx64 " + %" PRIu64 " bytes, file is %" PRIu64,
-		       bm->bitmap_table_offset, n * 8, c->file_size);
-	if (!n)
-		report(p, Q2_C_TABLE_SIZE_ZERO, ENTRY_AT(TABLE_SIZE), i, "%s", "");
-	if (n > Q2_MAX_TABLE_ENTRIES || n * c->cs > Q2_MAX_BITMAP_PHYS)
-		report(p, Q2_C_TABLE_SIZE_TOO_LARGE, ENTRY_AT(TABLE_SIZE), i,
-		       "%" PRIu64 " entries", n);
-	else if (n && gbits < 64) {
-		uint64_t need = q2_bitmap_table_entries_needed(c->img->header.size,
-							       gbits, c->cs);
-
-		if (n < need)
-			report(p, Q2_C_TABLE_SIZE_TOO_SMALL, ENTRY_AT(TABLE_SIZE), i,
-			       "%" PRIu64 " entries, %" PRIu64 " needed", n, need);
-		else if (n > need)
-			report(p, Q2_C_TABLE_SIZE_EXCESS, ENTRY_AT(TABLE_SIZE), i,
-			       "%" PRIu64 " entries, %" PRIu64 " needed", n, need);
-	}
+		       bm->bitmap_table_offset, table_bytes, c->file_size);
+	else if (bm->bitmap_table_offset &&
+		 past_end(c, bm->bitmap_table_offset, table_bytes))
+		report(p, Q2_C_TABLE_CUT_SHORT, ENTRY_AT(TABLE_OFFSET), i,
+		       "0x%" PRIx64 " + %" PRIu64 " bytes, file is %" PRIu64,
+		       bm->bitmap_table_offset, table_bytes, c->file_size);
+	check_table_size(c, bm, i);
 	if (bm->flags & ~Q2_BME_FLAGS_KNOWN)
 		report(p, Q2_C_RESERVED_FLAGS, ENTRY_AT(FLAGS), i, "0x%" PRIx32,
 		       bm->flags & ~Q2_BME_FLAGS_KNOWN);
 	if (bm->flags & Q2_BME_FLAG_EXTRA_DATA_COMPATIBLE)
 		report(p, Q2_C_EXTRA_DATA_COMPATIBLE_FLAG, ENTRY_AT(FLAGS), i, "%s", "");
-	if (bm->flags & Q2_BME_FLAG_IN_USE)
+	if (in_use(bm))
 		report(p, Q2_C_BITMAP_IN_USE, ENTRY_AT(FLAGS), i, "%s", "");
 	if (bm->type != Q2_BITMAP_TYPE_DIRTY)
 		report(p, Q2_C_BITMAP_TYPE, ENTRY_AT(TYPE), i, "%u", bm->type);
@@ -215,45 +359,104 @@ static void check_entry(struct ctx *c, const struct q2_bitmap *bm, uint32_t i)
 		       bm->extra_data_size);
 }
 
+/* At most CAP problems of one code are listed for one bitmap; one more
+ * says how many were left out.  A hostile table of 2^20 bad entries
+ * costs a pass over it, not 2^20 problems. */
+#define CAP 100u
+
+struct capped {
+	uint32_t n[Q2_CODE_COUNT_];
+};
+
+static bool under_cap(struct capped *cap, enum q2_code code)
+{
+	return ++cap->n[code] <= CAP;
+}
+
+static void report_left_out(struct ctx *c, const struct capped *cap,
+			    uint64_t at, uint32_t bitmap)
+{
+	for (int code = 0; code < Q2_CODE_COUNT_; code++)
+		if (cap->n[code] > CAP)
+			report(c->p, (enum q2_code)code, at, bitmap,
+			       "%" PRIu32 " more of these not listed",
+			       cap->n[code] - CAP);
+}
+
+/* An entry QEMU rejects stops the open for a bitmap it loads; one in use
+ * is not loaded, and only qemu-img check fails on it. */
+__attribute__((format(printf, 7, 8)))
+static void report_entry(struct ctx *c, struct capped *cap,
+			 const struct q2_bitmap *bm, enum q2_code code,
+			 uint64_t at, uint32_t i, const char *fmt, ...)
+{
+	char detail[160];
+	struct q2_problem *pb;
+	va_list ap;
+
+	if (!under_cap(cap, code))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	pb = report(c->p, code, at, i, "%s", detail);
+	if (pb && (bm->flags & Q2_BME_FLAG_IN_USE) && pb->scope == Q2_SCOPE_OPEN)
+		pb->scope = Q2_SCOPE_CHECK;
+}
+
 static void check_table(struct ctx *c, const struct q2_bitmap *bm, uint32_t i)
 {
-	for (uint32_t k = 0; bm->table_loaded && k < bm->bitmap_table_size; k++) {
+	struct capped cap = { { 0 } };
+
+	/* entries beyond the file read as zeroes: nothing to check there */
+	for (uint32_t k = 0; bm->table_loaded && k < bm->table_in_file; k++) {
 		uint64_t e = bm->table[k];
 		uint64_t off = e & Q2_BTE_OFFSET_MASK;
 		uint64_t at = bm->bitmap_table_offset + 8ull * k;
 
 		if (e & Q2_BTE_RESERVED_MASK)
-			report(c->p, Q2_C_TABLE_ENTRY_RESERVED, at, i, "entry %" PRIu32 ": 0x%016" PRIx64, k, e);
+			report_entry(c, &cap, bm, Q2_C_TABLE_ENTRY_RESERVED, at, i,
+				     "entry %" PRIu32 ": 0x%016" PRIx64, k, e);
 		if (!off)
 			continue;
 		if (e & Q2_BTE_ALL_ONES)
-			report(c->p, Q2_C_TABLE_ENTRY_INVALID, at, i, "entry %" PRIu32, k);
+			report_entry(c, &cap, bm, Q2_C_TABLE_ENTRY_INVALID, at, i,
+				     "entry %" PRIu32, k);
 		if (off % c->cs)
-			report(c->p, Q2_C_TABLE_ENTRY_UNALIGNED, at, i,
-			       "entry %" PRIu32 ": 0x%" PRIx64, k, off);
-		if (!fits(c, off, c->cs))
-			report(c->p, Q2_C_TABLE_ENTRY_BEYOND_EOF, at, i,
-			       "entry %" PRIu32 ": 0x%" PRIx64, k, off);
+			report_entry(c, &cap, bm, Q2_C_TABLE_ENTRY_UNALIGNED, at, i,
+				     "entry %" PRIu32 ": 0x%" PRIx64, k, off);
+		if (beyond_eof(c, off, c->cs))
+			report_entry(c, &cap, bm, Q2_C_TABLE_ENTRY_BEYOND_EOF, at, i,
+				     "entry %" PRIu32 ": 0x%" PRIx64, k, off);
+		else if (past_end(c, off, c->cs))
+			report_entry(c, &cap, bm, Q2_C_DATA_CLUSTER_CUT_SHORT, at, i,
+				     "entry %" PRIu32 ": 0x%" PRIx64 ", file is %" PRIu64,
+				     k, off, c->file_size);
 	}
+	report_left_out(c, &cap, bm->bitmap_table_offset, i);
 }
 
+/* QEMU knows a bitmap by its name up to the first NUL. */
 static int cmp_name(const void *a, const void *b, void *arg)
 {
 	const struct q2_bitmap *v = arg;
 	const struct q2_bitmap *x = &v[*(const uint32_t *)a];
 	const struct q2_bitmap *y = &v[*(const uint32_t *)b];
+	size_t xl = q2_bitmap_qemu_name_len(x), yl = q2_bitmap_qemu_name_len(y);
 	int r;
 
-	if (x->name_size != y->name_size)
-		return x->name_size < y->name_size ? -1 : 1;
-	r = memcmp(x->name, y->name, x->name_size);
+	if (xl != yl)
+		return xl < yl ? -1 : 1;
+	r = memcmp(x->name, y->name, xl);
 	if (r)
 		return r;
 	/* equal names in directory order, so the later one is reported */
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
-/* Sorting makes the duplicate check n log n for 65535 bitmaps. */
+/* Sorting makes the duplicate check n log n for 65535 bitmaps.  QEMU
+ * refuses the image when a name comes twice, unless the later one is in
+ * use: that one it skips. */
 static void check_duplicate_names(struct ctx *c, const struct q2_bitmaps_ext *bx)
 {
 	uint32_t *order = malloc(bx->n_bitmaps * sizeof *order);
@@ -263,16 +466,62 @@ static void check_duplicate_names(struct ctx *c, const struct q2_bitmaps_ext *bx
 	for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 		order[i] = i;
 	qsort_r(order, bx->n_bitmaps, sizeof *order, cmp_name, bx->bitmaps);
-	for (size_t k = 1; k < bx->n_bitmaps; k++) {
-		const struct q2_bitmap *a = &bx->bitmaps[order[k - 1]];
+	for (size_t k = 1, first = 0; k < bx->n_bitmaps; k++) {
+		const struct q2_bitmap *a = &bx->bitmaps[order[first]];
 		const struct q2_bitmap *b = &bx->bitmaps[order[k]];
+		size_t len = q2_bitmap_qemu_name_len(b);
 
-		if (a->name_size == b->name_size &&
-		    memcmp(a->name, b->name, a->name_size) == 0)
-			report(c->p, Q2_C_DUPLICATE_NAME, b->entry_offset, order[k],
-			       "entries %" PRIu32 " and %" PRIu32, order[k - 1], order[k]);
+		if (q2_bitmap_qemu_name_len(a) != len || memcmp(a->name, b->name, len)) {
+			first = k;
+			continue;
+		}
+		report(c->p, in_use(b) ? Q2_C_DUPLICATE_NAME_IN_USE : Q2_C_DUPLICATE_NAME,
+		       b->entry_offset, order[k], "entries %" PRIu32 " and %" PRIu32,
+		       order[first], order[k]);
 	}
 	free(order);
+}
+
+/* Faults come sorted by cluster; CAP of each kind are listed per
+ * bitmap (and for the directory), the rest counted. */
+static void check_refcounts(struct ctx *c, const struct q2_bitmaps_ext *bx)
+{
+	const struct q2_image *img = c->img;
+	size_t slots = (size_t)bx->n_bitmaps + 1;
+	uint32_t (*counts)[3] = calloc(slots, sizeof *counts);
+	static const enum q2_code kinds[3] = {
+		Q2_C_REFCOUNT_UNREADABLE, Q2_C_REFCOUNT_ZERO, Q2_C_REFCOUNT_EXCESS,
+	};
+
+	if (!counts) {
+		q2_problems_add(c->p, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_CHECK, NULL);
+		return;
+	}
+	for (size_t i = 0; i < img->n_refcount_faults; i++) {
+		const struct q2_refcount_fault *f = &img->refcount_faults[i];
+		const char *what = f->bitmap == Q2_NO_INDEX ? "bitmap directory"
+							     : "bitmap table or data";
+		size_t slot = f->bitmap == Q2_NO_INDEX ? bx->n_bitmaps : f->bitmap;
+		int kind = f->unreadable ? 0 : !f->refcount ? 1 : 2;
+
+		if (slot >= slots || ++counts[slot][kind] > CAP)
+			continue;
+		if (kind == 2)
+			report(c->p, kinds[kind], f->offset, f->bitmap,
+			       "%s cluster 0x%" PRIx64 ": refcount %" PRIu64,
+			       what, f->offset, f->refcount);
+		else
+			report(c->p, kinds[kind], f->offset, f->bitmap,
+			       "%s cluster 0x%" PRIx64, what, f->offset);
+	}
+	for (size_t slot = 0; slot < slots; slot++)
+		for (int kind = 0; kind < 3; kind++)
+			if (counts[slot][kind] > CAP)
+				report(c->p, kinds[kind], bx->bitmap_directory_offset,
+				       slot < bx->n_bitmaps ? (uint32_t)slot : Q2_NO_INDEX,
+				       "%" PRIu32 " more of these not listed",
+				       counts[slot][kind] - CAP);
+	free(counts);
 }
 
 /* ---- overlaps between metadata structures ---- */
@@ -351,21 +600,26 @@ static void describe_span(const struct ctx *c, const struct span *s,
 	}
 }
 
-static void check_overlaps(struct ctx *c)
+static uint32_t span_bitmap(const struct span *s)
+{
+	return s->kind >= SPAN_TABLE ? s->bitmap : Q2_NO_INDEX;
+}
+
+/* bx: the directory whose structures count, or NULL */
+static void check_overlaps(struct ctx *c, const struct q2_bitmaps_ext *bx)
 {
 	const struct q2_image *img = c->img;
 	const struct q2_header *h = &img->header;
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	struct spans s = { 0 };
 	size_t reported = 0, best = 0;
 
+	/* at offset 0 too: over the header, which qemu-img check refuses */
 	add_span(&s, 0, c->cs, SPAN_HEADER, Q2_NO_INDEX);
-	if (h->l1_table_offset)
-		add_span(&s, h->l1_table_offset, (uint64_t)h->l1_size * 8, SPAN_L1, Q2_NO_INDEX);
-	if (h->refcount_table_offset)
-		add_span(&s, h->refcount_table_offset,
-			 (uint64_t)h->refcount_table_clusters * c->cs, SPAN_REFCOUNT,
-			 Q2_NO_INDEX);
+	add_span(&s, h->l1_table_offset, (uint64_t)h->l1_size * L1_ENTRY, SPAN_L1,
+		 Q2_NO_INDEX);
+	add_span(&s, h->refcount_table_offset,
+		 (uint64_t)h->refcount_table_clusters * c->cs, SPAN_REFCOUNT,
+		 Q2_NO_INDEX);
 	for (size_t i = 0; i < img->n_exts; i++)
 		if (img->exts[i].has_crypto && img->exts[i].crypto_offset)
 			add_span(&s, img->exts[i].crypto_offset,
@@ -379,7 +633,7 @@ static void check_overlaps(struct ctx *c)
 			if (bm->bitmap_table_offset)
 				add_span(&s, bm->bitmap_table_offset,
 					 (uint64_t)bm->bitmap_table_size * 8, SPAN_TABLE, i);
-			for (uint32_t k = 0; bm->table_loaded && k < bm->bitmap_table_size; k++)
+			for (uint32_t k = 0; bm->table_loaded && k < bm->table_in_file; k++)
 				if (q2_bte_classify(bm->table[k]) == Q2_BTE_SERIALIZED &&
 				    !add_span(&s, bm->table[k] & Q2_BTE_OFFSET_MASK,
 					      c->cs, SPAN_DATA, i))
@@ -394,12 +648,20 @@ static void check_overlaps(struct ctx *c)
 			char a[160], b[160];
 
 			if (reported++ < MAX_OVERLAPS) {
+				uint32_t bk = span_bitmap(&s.v[k]);
+				uint32_t bb = span_bitmap(&s.v[best]);
+
 				describe_span(c, &s.v[best], a, sizeof a);
 				describe_span(c, &s.v[k], b, sizeof b);
 				report(c->p, Q2_C_OVERLAP, s.v[k].start,
-				       s.v[k].kind >= SPAN_TABLE ? s.v[k].bitmap : Q2_NO_INDEX,
+				       bk != Q2_NO_INDEX ? bk : bb,
 				       "%s at 0x%" PRIx64 " and %s at 0x%" PRIx64, a,
 				       s.v[best].start, b, s.v[k].start);
+				/* both bitmaps lose their clusters' integrity */
+				if (bk != Q2_NO_INDEX && bb != Q2_NO_INDEX && bb != bk)
+					report(c->p, Q2_C_OVERLAP, s.v[best].start, bb,
+					       "%s at 0x%" PRIx64 " and %s at 0x%" PRIx64,
+					       a, s.v[best].start, b, s.v[k].start);
 			}
 		}
 		if (s.v[k].end > s.v[best].end)
@@ -414,7 +676,8 @@ static void check_overlaps(struct ctx *c)
 void q2_check(struct q2_image *img)
 {
 	struct ctx c = { .img = img, .p = &img->problems,
-			 .file_size = img->file_size };
+			 .file_size = img->file_size,
+			 .file_bytes = q2_file_bytes(img) };
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 
 	/* without a sound header there is nothing more to hold it to */
@@ -423,6 +686,10 @@ void q2_check(struct q2_image *img)
 		return;
 	check_header(&c);
 	check_extensions(&c);
+	/* with the autoclear bit clear QEMU ignores the directory: nothing
+	 * in it stops it, and its clusters count as leaks */
+	if (bx && !(img->header.autoclear_features & Q2_AUTOCLEAR_BITMAPS))
+		bx = NULL;
 	if (bx) {
 		for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 			check_entry(&c, &bx->bitmaps[i], i);
@@ -430,5 +697,7 @@ void q2_check(struct q2_image *img)
 		for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 			check_table(&c, &bx->bitmaps[i], i);
 	}
-	check_overlaps(&c);
+	if (bx)
+		check_refcounts(&c, bx);
+	check_overlaps(&c, bx);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "verdict.h"
 #include "walk.h"
 
 /* ---- names ---- */
@@ -191,10 +192,13 @@ static const struct q2_col header_cols[] = {
 	HF(Q2_HF_HEADER_LENGTH),
 	{ .key = "compression_type", .in = Q2_IN_JSON, .get = get_compression_type },
 	{ .key = "incompatible_feature_names", .in = Q2_IN_JSON,
+	  .hex_key = "incompatible_feature_names_hex",
 	  .get = get_incompatible_names },
 	{ .key = "compatible_feature_names", .in = Q2_IN_JSON,
+	  .hex_key = "compatible_feature_names_hex",
 	  .get = get_compatible_names },
 	{ .key = "autoclear_feature_names", .in = Q2_IN_JSON,
+	  .hex_key = "autoclear_feature_names_hex",
 	  .get = get_autoclear_names },
 };
 
@@ -436,6 +440,65 @@ static void get_extra_data_hex(const struct q2_walker *w, const void *obj,
 		set_hex(v, bm->extra_data, bm->extra_data_size);
 }
 
+/* The verdict, where the run computed it (verdict.h) */
+static bool has_verdict(const struct q2_walker *w)
+{
+	return w->verdict;
+}
+
+static void get_usable(const struct q2_walker *w, const void *obj,
+		       struct q2_value *v)
+{
+	if (!has_verdict(w))
+		return;
+	v->type = Q2_V_BOOL;
+	v->u = q2_state_usable(bitmap_of(obj)->state);
+}
+
+static void get_state(const struct q2_walker *w, const void *obj,
+		      struct q2_value *v)
+{
+	if (has_verdict(w))
+		set_word(v, q2_state_name(bitmap_of(obj)->state));
+}
+
+/* the problem behind a state other than usable, by its code */
+static void get_reason(const struct q2_walker *w, const void *obj,
+		       struct q2_value *v)
+{
+	const struct q2_bitmap *bm = bitmap_of(obj);
+
+	if (!has_verdict(w))
+		return;
+	if (bm->has_reason && !q2_state_usable(bm->state))
+		set_word(v, q2_codes[bm->reason].name);
+	else
+		v->type = Q2_V_NULL;
+}
+
+/* text, -x: "yes", or "no (STATE)" */
+static void get_usable_text(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	static const char *const words[Q2_STATE_COUNT_] = {
+		[Q2_STATE_USABLE] = "yes",
+		[Q2_STATE_DISABLED] = "no (disabled)",
+		[Q2_STATE_LIVE] = "no (live)",
+		[Q2_STATE_INCONSISTENT] = "no (inconsistent)",
+		[Q2_STATE_STALE] = "no (stale)",
+		[Q2_STATE_INVALID] = "no (invalid)",
+		[Q2_STATE_UNSUPPORTED] = "no (unsupported)",
+	};
+
+	if (has_verdict(w))
+		set_word(v, words[bitmap_of(obj)->state]);
+}
+
+#define VERDICT_COLS \
+	{ .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_usable }, \
+	{ .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_state }, \
+	{ .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_reason }
+
 #define DF(row) FIELD_COL(q2_dir_entry_fields, row, Q2_IN_ALL)
 
 static const struct q2_col bitmap_cols[] = {
@@ -452,15 +515,16 @@ static const struct q2_col bitmap_cols[] = {
 	DF(Q2_DF_NAME_SIZE),
 	DF(Q2_DF_EXTRA_DATA_SIZE),
 	{ .key = "extra_data_hex", .in = Q2_IN_JSON, .get = get_extra_data_hex },
+	VERDICT_COLS,
 	{ .key = "bitmap_table", .in = Q2_IN_ALL, .walk = q2_walk_bitmap_table,
 	  .child = &q2_desc_table_entry },
 };
 
-/* ---- bitmap table entries: obj points to the entry ---- */
+/* ---- bitmap table entries: obj is a struct q2_table_ref ---- */
 
 static uint64_t entry_of(const void *obj)
 {
-	return *(const uint64_t *)obj;
+	return ((const struct q2_table_ref *)obj)->entry;
 }
 
 /* the bitmap the record belongs to, for CSV rows */
@@ -474,7 +538,8 @@ static void get_current_bitmap(const struct q2_walker *w, const void *obj,
 static void get_entry_index(const struct q2_walker *w, const void *obj,
 			    struct q2_value *v)
 {
-	set_u64(v, (uint64_t)((const uint64_t *)obj - w->bitmap->table));
+	(void)w;
+	set_u64(v, ((const struct q2_table_ref *)obj)->index);
 }
 
 static void get_entry_type(const struct q2_walker *w, const void *obj,
@@ -526,16 +591,22 @@ static void get_dirty_bytes(const struct q2_walker *w, const void *obj,
 	set_u64(v, w->dirty_bytes);
 }
 
+/* CSV shows it as a group of rows: its own columns around each extent's */
 static const struct q2_col xbitmap_cols[] = {
-	{ .key = "name", .label = "Bitmap name", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	  .hex_key = "name_hex", .get = get_bitmap_name },
+	{ .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
+	  .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_bitmap_name },
 	{ .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
 	  .get = get_granularity },
+	{ .key = "usable_text", .label = "usable", .in = Q2_IN_TEXT,
+	  .get = get_usable_text },
+	VERDICT_COLS,
 	{ .key = "extents", .in = Q2_IN_ALL, .walk = q2_walk_extents,
 	  .child = &q2_desc_extent },
 	{ .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
 	  .get = get_dirty_bytes },
 };
+/* image,bitmap,start,length,usable,state,reason */
+static const unsigned xbitmap_csv_order[] = { 0, 6, 3, 4, 5 };
 
 /* obj points to two u64: start and length */
 static void get_extent_start(const struct q2_walker *w, const void *obj,
@@ -553,7 +624,6 @@ static void get_extent_length(const struct q2_walker *w, const void *obj,
 }
 
 static const struct q2_col extent_cols[] = {
-	{ .key = "bitmap", .in = Q2_IN_CSV, .get = get_current_bitmap },
 	{ .key = "start", .in = Q2_IN_ALL, .width = 25, .get = get_extent_start },
 	{ .key = "length", .in = Q2_IN_ALL, .get = get_extent_length },
 };
@@ -617,6 +687,48 @@ static const struct q2_col problem_cols[] = {
 /* image,severity,code,offset,bitmap,message */
 static const unsigned problem_csv_order[] = { 0, 1, 3, 4, 2 };
 
+/* ---- the problem table, for --list-checks: obj is a q2_code_info ---- */
+
+static const struct q2_code_info *code_of(const void *obj)
+{
+	return obj;
+}
+
+static void get_code_name(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)w;
+	set_word(v, code_of(obj)->name);
+}
+
+static void get_code_severity(const struct q2_walker *w, const void *obj,
+			      struct q2_value *v)
+{
+	(void)w;
+	set_word(v, q2_severity_name(code_of(obj)->severity));
+}
+
+static void get_code_meaning(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	(void)w;
+	set_bytes(v, code_of(obj)->message, strlen(code_of(obj)->message));
+}
+
+static void get_code_advice(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	(void)w;
+	set_bytes(v, code_of(obj)->advice, strlen(code_of(obj)->advice));
+}
+
+static const struct q2_col code_cols[] = {
+	{ .key = "code", .in = Q2_IN_ALL, .get = get_code_name },
+	{ .key = "severity", .in = Q2_IN_ALL, .get = get_code_severity },
+	{ .key = "meaning", .in = Q2_IN_ALL, .get = get_code_meaning },
+	{ .key = "advice", .in = Q2_IN_ALL, .get = get_code_advice },
+};
+
 #define DESC(rec_, cols_) \
 	{ .rec = (rec_), .cols = (cols_), .n_cols = sizeof(cols_) / sizeof((cols_)[0]) }
 
@@ -627,8 +739,14 @@ const struct q2_desc q2_desc_crypto = DESC(Q2_REC_CRYPTO, crypto_cols);
 const struct q2_desc q2_desc_bitmaps_ext = DESC(Q2_REC_BITMAPS_EXT, bitmaps_ext_cols);
 const struct q2_desc q2_desc_bitmap = DESC(Q2_REC_BITMAP, bitmap_cols);
 const struct q2_desc q2_desc_table_entry = DESC(Q2_REC_TABLE_ENTRY, table_entry_cols);
-const struct q2_desc q2_desc_xbitmap = DESC(Q2_REC_XBITMAP, xbitmap_cols);
+const struct q2_desc q2_desc_xbitmap = {
+	.rec = Q2_REC_XBITMAP, .cols = xbitmap_cols,
+	.n_cols = sizeof xbitmap_cols / sizeof xbitmap_cols[0],
+	.csv_order = xbitmap_csv_order,
+	.n_csv_order = sizeof xbitmap_csv_order / sizeof xbitmap_csv_order[0],
+};
 const struct q2_desc q2_desc_extent = DESC(Q2_REC_EXTENT, extent_cols);
+const struct q2_desc q2_desc_code = DESC(Q2_REC_CODE, code_cols);
 const struct q2_desc q2_desc_problem = {
 	.rec = Q2_REC_PROBLEM, .cols = problem_cols,
 	.n_cols = sizeof problem_cols / sizeof problem_cols[0],

@@ -53,6 +53,7 @@ struct q2_desc;
 
 struct q2_col {
 	const char *key;          /* JSON key, CSV column name */
+	const char *csv_key;      /* CSV column name, when it differs */
 	const char *label;        /* text label, when it differs from key */
 	unsigned in;              /* Q2_IN_* */
 	enum q2_fmt text;         /* numbers in text (a field: its own) */
@@ -74,6 +75,11 @@ static inline const char *q2_col_key(const struct q2_col *c)
 	return c->key ? c->key : c->field->name;
 }
 
+static inline const char *q2_col_csv_key(const struct q2_col *c)
+{
+	return c->csv_key ? c->csv_key : q2_col_key(c);
+}
+
 static inline const char *q2_col_label(const struct q2_col *c)
 {
 	return c->label ? c->label : q2_col_key(c);
@@ -92,6 +98,7 @@ enum q2_rec {
 	Q2_REC_XBITMAP,          /* -x: a bitmap and its dirty ranges */
 	Q2_REC_EXTENT,
 	Q2_REC_PROBLEM,
+	Q2_REC_CODE,             /* --list-checks: a row of the problem table */
 	Q2_REC_COUNT_
 };
 
@@ -114,6 +121,7 @@ extern const struct q2_desc q2_desc_table_entry;
 extern const struct q2_desc q2_desc_xbitmap;
 extern const struct q2_desc q2_desc_extent;
 extern const struct q2_desc q2_desc_problem;
+extern const struct q2_desc q2_desc_code;
 
 /* The column at CSV position i of d. */
 static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,

@@ -21,6 +21,7 @@ struct q2_emitter {
 	const struct q2_run_opts *opts;
 	const struct q2_view *view;
 	const char *image;        /* path of the image being shown */
+	bool unopened;            /* it could not be opened: only problems */
 	size_t images_shown;      /* before this one */
 	void *state;              /* the format's own, state_size bytes */
 };

@@ -1,7 +1,8 @@
 /* CSV (RFC 4180, LF line ends): one table per view, one header row for
- * all images.  The view names the record each row shows (walk.h); this
- * file writes that record's CSV columns, after the image's path, and
- * passes over everything else. */
+ * all images.  The view names the record each row shows, and maybe a
+ * group record whose columns go around its rows' (walk.h); this file
+ * writes those columns, after the image's path, and passes over
+ * everything else. */
 #include "config.h"
 
 #include <string.h>
@@ -12,10 +13,12 @@
 #define MAX_COLS 32
 
 struct csv_state {
-	const struct q2_desc *row;  /* the record of a row */
-	int depth;                  /* records open */
-	int row_depth;              /* depth of the row record, or -1 */
-	struct q2_value cells[MAX_COLS];
+	const struct q2_desc *row;    /* the record of a row */
+	const struct q2_desc *group;  /* around the rows, or NULL */
+	int depth;                    /* records open */
+	int row_depth, group_depth;   /* where each is open, or -1 */
+	size_t group_rows;            /* rows written in the open group */
+	struct q2_value cells[MAX_COLS], group_cells[MAX_COLS];
 };
 
 static struct csv_state *st(struct q2_emitter *e)
@@ -95,29 +98,98 @@ static void put_cell(struct q2_out *o, const struct q2_value *v)
 	}
 }
 
+static bool is_cell(const struct q2_col *c)
+{
+	return (c->in & Q2_IN_CSV) && !c->walk;
+}
+
+/* The column of the group that holds the rows. */
+static bool holds_rows(const struct csv_state *s, const struct q2_col *c)
+{
+	return c->walk && c->child == s->row;
+}
+
+/* Each column of a row, in order: the group's around the row record's;
+ * put(c, cells) writes one, cells being where its values are. */
+static void for_columns(struct q2_emitter *e,
+			void (*put)(struct q2_emitter *, const struct q2_col *,
+				    const struct q2_value *))
+{
+	struct csv_state *s = st(e);
+	const struct q2_desc *outer = s->group ? s->group : s->row;
+
+	for (size_t i = 0; i < q2_csv_n_cols(outer); i++) {
+		const struct q2_col *c = q2_csv_col(outer, i);
+
+		if (s->group && holds_rows(s, c)) {
+			for (size_t k = 0; k < q2_csv_n_cols(s->row); k++) {
+				const struct q2_col *r = q2_csv_col(s->row, k);
+
+				if (is_cell(r))
+					put(e, r, &s->cells[r - s->row->cols]);
+			}
+		} else if (is_cell(c)) {
+			put(e, c, s->group ? &s->group_cells[c - s->group->cols]
+					   : &s->cells[c - s->row->cols]);
+		}
+	}
+}
+
+/* a separator before every cell but a row's first */
+static void put_sep(struct q2_emitter *e, const struct q2_col *c)
+{
+	const struct q2_desc *outer = st(e)->group ? st(e)->group : st(e)->row;
+	const struct q2_col *first = q2_csv_col(outer, 0);
+
+	if (!e->view->csv_no_image || c != first)
+		q2_out_char(e->out, ',');
+}
+
+static void put_title(struct q2_emitter *e, const struct q2_col *c,
+		      const struct q2_value *v)
+{
+	(void)v;
+	put_sep(e, c);
+	q2_out_str(e->out, q2_col_csv_key(c));
+}
+
+static void put_value(struct q2_emitter *e, const struct q2_col *c,
+		      const struct q2_value *v)
+{
+	put_sep(e, c);
+	put_cell(e->out, v);
+}
+
+static void clear(struct q2_value *cells)
+{
+	for (size_t i = 0; i < MAX_COLS; i++)
+		cells[i].type = Q2_V_ABSENT;
+}
+
 static void csv_begin(struct q2_emitter *e)
 {
 	struct csv_state *s = st(e);
-	const struct q2_desc *d = e->opts->bitmap_table ? e->view->csv_row_table
-						       : e->view->csv_row;
 
-	s->row = d;
-	s->row_depth = -1;
-	q2_out_str(e->out, "image");
-	for (size_t i = 0; i < q2_csv_n_cols(d); i++) {
-		const struct q2_col *c = q2_csv_col(d, i);
-
-		if (!(c->in & Q2_IN_CSV) || c->walk)
-			continue;
-		q2_out_char(e->out, ',');
-		q2_out_str(e->out, q2_col_key(c));
-	}
+	s->row = e->opts->bitmap_table ? e->view->csv_row_table : e->view->csv_row;
+	s->group = e->opts->bitmap_table ? NULL : e->view->csv_group;
+	s->row_depth = s->group_depth = -1;
+	if (!e->view->csv_no_image)
+		q2_out_str(e->out, "image");
+	for_columns(e, put_title);
 	q2_out_char(e->out, '\n');
 }
 
 static void csv_end(struct q2_emitter *e)
 {
 	(void)e;
+}
+
+static void put_row(struct q2_emitter *e)
+{
+	if (!e->view->csv_no_image)
+		put_field(e->out, e->image, strlen(e->image));
+	for_columns(e, put_value);
+	q2_out_char(e->out, '\n');
 }
 
 static void csv_record_begin(struct q2_emitter *e, const struct q2_desc *d,
@@ -128,27 +200,13 @@ static void csv_record_begin(struct q2_emitter *e, const struct q2_desc *d,
 	(void)key;
 	if (d == s->row && s->row_depth < 0) {
 		s->row_depth = s->depth;
-		for (size_t i = 0; i < MAX_COLS; i++)
-			s->cells[i].type = Q2_V_ABSENT;
+		clear(s->cells);
+	} else if (d == s->group && s->group_depth < 0) {
+		s->group_depth = s->depth;
+		s->group_rows = 0;
+		clear(s->group_cells);
 	}
 	s->depth++;
-}
-
-static void put_row(struct q2_emitter *e)
-{
-	struct csv_state *s = st(e);
-	const struct q2_desc *d = s->row;
-
-	put_field(e->out, e->image, strlen(e->image));
-	for (size_t i = 0; i < q2_csv_n_cols(d); i++) {
-		const struct q2_col *c = q2_csv_col(d, i);
-
-		if (!(c->in & Q2_IN_CSV) || c->walk)
-			continue;
-		q2_out_char(e->out, ',');
-		put_cell(e->out, &s->cells[c - d->cols]);
-	}
-	q2_out_char(e->out, '\n');
 }
 
 static void csv_record_end(struct q2_emitter *e, const struct q2_desc *d)
@@ -159,6 +217,14 @@ static void csv_record_end(struct q2_emitter *e, const struct q2_desc *d)
 	if (d == s->row && s->depth == s->row_depth) {
 		put_row(e);
 		s->row_depth = -1;
+		s->group_rows++;
+	} else if (d == s->group && s->depth == s->group_depth) {
+		/* a group without rows still gets one, its own columns */
+		if (!s->group_rows) {
+			clear(s->cells);
+			put_row(e);
+		}
+		s->group_depth = -1;
 	}
 }
 
@@ -180,12 +246,16 @@ static void csv_field(struct q2_emitter *e, const struct q2_col *c,
 	struct csv_state *s = st(e);
 	size_t i;
 
-	/* only the row record's own fields */
-	if (s->row_depth < 0 || s->depth != s->row_depth + 1)
-		return;
-	i = (size_t)(c - s->row->cols);
-	if (i < s->row->n_cols && i < MAX_COLS)
-		s->cells[i] = *v;
+	/* only the row's own fields, and the group's */
+	if (s->row_depth >= 0 && s->depth == s->row_depth + 1) {
+		i = (size_t)(c - s->row->cols);
+		if (i < s->row->n_cols && i < MAX_COLS)
+			s->cells[i] = *v;
+	} else if (s->group_depth >= 0 && s->depth == s->group_depth + 1) {
+		i = (size_t)(c - s->group->cols);
+		if (i < s->group->n_cols && i < MAX_COLS)
+			s->group_cells[i] = *v;
+	}
 }
 
 const struct q2_format q2_format_csv = {

@@ -170,11 +170,15 @@ static void json_record_end(struct q2_emitter *e, const struct q2_desc *d)
 		q2_out_char(e->out, '\n');
 }
 
+/* a list under key, or (key NULL) a whole document */
 static void json_list_begin(struct q2_emitter *e, const struct q2_desc *item,
 			    const char *key)
 {
 	(void)item;
-	put_key(e, key);
+	if (key)
+		put_key(e, key);
+	else
+		sep(e);
 	open_c(e, '[');
 }
 
@@ -183,26 +187,37 @@ static void json_list_end(struct q2_emitter *e, const struct q2_desc *item,
 {
 	(void)item, (void)n_items;
 	close_c(e, ']');
+	if (st(e)->depth == 0)
+		q2_out_char(e->out, '\n');
 }
 
-static void put_bits(struct q2_emitter *e, const struct q2_value *v)
+/* The names of the set bits; hex: their bytes in hex instead.  Returns
+ * whether a name is not UTF-8 (written with U+FFFD, so that no bit is
+ * lost from the list). */
+static bool put_bits(struct q2_emitter *e, const struct q2_value *v, bool hex)
 {
 	char buf[Q2_NAME_BUF];
+	bool bad = false;
 
 	open_c(e, '[');
 	for (unsigned bit = 0; bit < 64; bit++) {
 		const char *name;
+		size_t len;
 
 		if (!(v->u & (1ull << bit)))
 			continue;
 		name = v->bit_name(v->bit_ctx, bit, buf);
+		len = strlen(name);
 		sep(e);
-		if (utf8_valid((const uint8_t *)name, strlen(name)))
-			put_string(e->out, name, strlen(name));
+		if (hex)
+			put_hex_string(e->out, name, len);
+		else if (utf8_valid((const uint8_t *)name, len))
+			put_string(e->out, name, len);
 		else
-			put_replaced(e->out, (const uint8_t *)name, strlen(name));
+			put_replaced(e->out, (const uint8_t *)name, len), bad = true;
 	}
 	close_c(e, ']');
+	return bad;
 }
 
 static void put_quoted(struct q2_out *o, const struct q2_value *v)
@@ -263,7 +278,11 @@ static void json_field(struct q2_emitter *e, const struct q2_col *c,
 		put_hex_string(o, v->p, v->n);
 		break;
 	case Q2_V_BITS:
-		put_bits(e, v);
+		/* names from the image's feature table may be any bytes */
+		if (put_bits(e, v, false) && c->hex_key) {
+			put_key(e, c->hex_key);
+			put_bits(e, v, true);
+		}
 		break;
 	}
 }

@@ -15,12 +15,16 @@
 #define MAX_DEPTH 16
 #define ROW_CELL 64
 
-enum layout { LABELLED, ROW, LINE };
+/* LABELLED: a line per field; ROW: one line, cells padded to their
+ * column's width; LINE: one line in a format of its own; TSV: one line,
+ * fields separated by tabs */
+enum layout { LABELLED, ROW, LINE, TSV };
 
 static const enum layout layouts[Q2_REC_COUNT_] = {
 	[Q2_REC_TABLE_ENTRY] = ROW,
 	[Q2_REC_EXTENT] = ROW,
 	[Q2_REC_PROBLEM] = LINE,
+	[Q2_REC_CODE] = TSV,
 };
 
 struct text_state {
@@ -208,7 +212,8 @@ static void text_end(struct q2_emitter *e)
 /* Several images are told apart the way head(1) does it. */
 static void put_image_label(struct q2_emitter *e)
 {
-	if (!e->view->text_label || e->opts->n_images < 2)
+	/* as head(1): no label for a file that could not be opened */
+	if (!e->view->text_label || e->opts->n_images < 2 || e->unopened)
 		return;
 	if (e->images_shown && e->view->text_label_blank)
 		q2_out_char(e->out, '\n');
@@ -289,6 +294,7 @@ static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 		break;
 	case Q2_REC_TABLE_ENTRY:
 	case Q2_REC_EXTENT:
+	case Q2_REC_CODE:
 		q2_out_char(e->out, '\n');
 		break;
 	case Q2_REC_PROBLEM:
@@ -345,6 +351,11 @@ static void text_field(struct q2_emitter *e, const struct q2_col *c,
 	switch (rec < Q2_REC_COUNT_ ? layouts[rec] : LABELLED) {
 	case ROW:
 		put_cell(e, c, v);
+		break;
+	case TSV:
+		if (s->cells++)
+			q2_out_char(e->out, '\t');
+		put_value(e->out, c, v);
 		break;
 	case LINE:
 		if (!strcmp(key, "severity"))

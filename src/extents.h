@@ -4,6 +4,7 @@
 #ifndef QCOW2DUMP_EXTENTS_H
 #define QCOW2DUMP_EXTENTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "qcow2.h"
@@ -13,12 +14,34 @@
  * the scan (and is passed back). */
 typedef int (*q2_extent_fn)(void *ctx, uint64_t start, uint64_t length);
 
-/* Scans bitmap index idx of img's directory.  Returns 0 when done, the
+struct q2_seen;
+
+/* Scans bitmap index idx of img's directory, as QEMU reads it: for the
+ * disk's length in whole sectors, with zeroes where a table or a data
+ * cluster lies beyond the end of the file.  Returns 0 when done, the
  * callback's non-zero value when it stopped the scan, or -1 after adding
- * to problems what could not be read or decoded.  *dirty_bytes adds up
- * the extents reported. */
+ * to problems what could not be read or decoded (or when the table was
+ * not loaded: the decoder said why, or when a data cluster was already
+ * read, for this bitmap or another, if seen is given: that is a
+ * data-cluster-shared problem).  *dirty_bytes adds up the extents
+ * reported. */
 int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
 		    uint32_t idx, q2_extent_fn fn, void *ctx,
-		    uint64_t *dirty_bytes, struct q2_problems *problems);
+		    uint64_t *dirty_bytes, struct q2_problems *problems,
+		    struct q2_seen *seen);
+
+/* The data clusters already read in one image (a paged bit array over
+ * the file's clusters, pages made as they are touched), so that a data
+ * cluster two entries or bitmaps point to is read once: the work of -x
+ * is bounded by the file, not by what its tables claim. */
+struct q2_seen {
+	uint64_t **pages;
+	size_t n_pages;
+	unsigned cluster_bits;
+};
+
+/* false when out of memory */
+bool q2_seen_init(struct q2_seen *s, const struct q2_image *img);
+void q2_seen_free(struct q2_seen *s);
 
 #endif

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "emit.h"
+#include "lock.h"
 #include "out.h"
+#include "outfile.h"
 #include "problem.h"
 #include "qcow2.h"
 #include "reader.h"
@@ -26,20 +28,20 @@ enum exit_status {
 	EXIT_USAGE = 64,
 };
 
-enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS };
+enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS, OPT_OUTPUT, OPT_USAGE };
 
 struct cli {
 	struct q2_run_opts run;
 	bool view_set;
 	bool list_checks;
+	bool compact_set, table_set;
 	const struct q2_format *format;
-	const char *output;
+	const char *format_name;
+	const char *output_file;
 	char **names;
 	char **images;
 	size_t n_images;
 };
-
-const char *argp_program_version = PACKAGE_STRING;
 
 static const char doc[] =
 	"Show the header, header extensions and persistent dirty bitmaps of "
@@ -47,14 +49,15 @@ static const char doc[] =
 	"With no option the output is that of QEMU's qcow2.py dump-header."
 	"\v"
 	"Exit status: 0 every image decoded (with --check: and no error found); "
-	"1 --check found an error; 2 an image could not be read or decoded, "
-	"or a NAME is missing (the other images are still shown); 64 usage "
-	"error.\n\n"
+	"1 --check found an error, or -x showed a bitmap that is not usable; "
+	"2 an image could not be read or decoded, a NAME is missing, or the "
+	"output could not be written (the other images are still shown); "
+	"64 usage error.\n\n"
 	"Examples:\n"
 	"  qcow2dump disk.qcow2              header and extensions\n"
 	"  qcow2dump -e -t disk.qcow2        extensions, bitmaps with their tables\n"
-	"  qcow2dump -f json -b disk.qcow2   the bitmaps as JSON, for jq\n"
-	"  qcow2dump -c *.qcow2              problems against the spec\n"
+	"  qcow2dump --output=json -b disk.qcow2   the bitmaps as JSON, for jq\n"
+	"  qcow2dump -c *.qcow2              problems against the spec and QEMU\n"
 	"  qcow2dump -x -n b0 disk.qcow2     the ranges bitmap b0 marks dirty";
 
 static const struct argp_option options[] = {
@@ -71,14 +74,23 @@ static const struct argp_option options[] = {
 	{ "name", 'n', "NAME", 0,
 	  "Only the bitmap NAME (repeatable); a missing NAME is an error", 1 },
 	{ NULL, 0, NULL, 0, "How to show it:", 2 },
-	{ "format", 'f', "FMT", 0, "text (default), json or csv", 2 },
+	{ "format", 'f', "FMT", 0, "text (default; also human), json or csv", 2 },
+	{ "output", OPT_OUTPUT, "FMT", 0, "The same as --format (qemu-img's spelling)", 2 },
 	{ "compact", OPT_COMPACT, NULL, 0,
 	  "JSON: each document on one line (JSON Lines)", 2 },
-	{ "output", 'o', "FILE", 0,
-	  "Write to FILE, which is replaced only once it is complete", 2 },
+	{ "output-file", 'O', "FILE", 0,
+	  "Write to FILE (a regular file or a new path; - is standard output), "
+	  "replaced only once the output is complete", 2 },
 	{ NULL, 0, NULL, 0, "Other:", -1 },
+	{ "force-share", 'U', NULL, 0,
+	  "Accepted for qemu-img's users: qcow2dump never takes the image lock", -1 },
 	{ "list-checks", OPT_LIST_CHECKS, NULL, 0,
-	  "List every problem code --check can report, and exit", -1 },
+	  "List every problem code --check can report (in the format of -f), "
+	  "and exit", -1 },
+	{ "help", 'h', NULL, 0, "Give this help list", -1 },
+	{ NULL, '?', NULL, OPTION_ALIAS, NULL, -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Give a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Print the program version", -1 },
 	{ 0 }
 };
 
@@ -90,6 +102,45 @@ static void set_view(struct argp_state *state, enum q2_view_id view)
 		argp_error(state, "-e, -b, -c and -x exclude each other");
 	cli->run.view = view;
 	cli->view_set = true;
+}
+
+/* Image formats a qemu-img user may give to -f by habit. */
+static bool image_format_name(const char *s)
+{
+	static const char *const names[] = {
+		"qcow2", "qcow", "raw", "vmdk", "vdi", "vhdx", "vpc", "qed",
+		"luks", "parallels", "dmg", "cloop", "bochs",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static void set_format(struct argp_state *state, const char *arg)
+{
+	struct cli *cli = state->input;
+	char names[64];
+
+	cli->format = q2_format_find(strcmp(arg, "human") == 0 ? "text" : arg);
+	cli->format_name = arg;
+	if (cli->format)
+		return;
+	q2_format_names(names, sizeof names);
+	if (image_format_name(arg))
+		argp_error(state, "unknown output format '%s': -f and --output name "
+			   "the output format here (%s, or human), the image format "
+			   "is always qcow2", arg, names);
+	argp_error(state, "unknown format '%s' (formats: %s)", arg, names);
+}
+
+/* --help, --usage, --version write to stdout, and say when they could
+ * not. */
+static void help_and_exit(struct argp_state *state, unsigned flags)
+{
+	argp_state_help(state, stdout, flags);
+	exit(fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_UNREADABLE);
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -121,28 +172,46 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cli->names[cli->run.n_names++] = arg;
 		break;
 	case 'f':
-		cli->format = q2_format_find(arg);
-		if (!cli->format) {
-			char names[64];
-
-			argp_error(state, "unknown format '%s' (formats: %s)", arg,
-				   q2_format_names(names, sizeof names));
-		}
+	case OPT_OUTPUT:
+		set_format(state, arg);
 		break;
 	case OPT_COMPACT:
 		cli->run.compact = true;
 		break;
-	case 'o':
-		cli->output = arg;
+	case 'O':
+		cli->output_file = arg;
+		break;
+	case 'U':
+		break;
+	case 'h':
+		help_and_exit(state, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK);
+		break;
+	case OPT_USAGE:
+		help_and_exit(state, ARGP_HELP_USAGE);
+		break;
+	case 'V':
+		printf("%s\n", PACKAGE_STRING);
+		exit(fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_UNREADABLE);
 		break;
 	case ARGP_KEY_ARG:
 		cli->images = &state->argv[state->next - 1];
 		cli->n_images = (size_t)(state->argc - state->next + 1);
 		state->next = state->argc;
 		break;
-	case ARGP_KEY_NO_ARGS:
-		if (!cli->list_checks)
+	case ARGP_KEY_END:
+		/* what would be silently ignored is a usage error instead */
+		if (cli->list_checks && (cli->n_images || cli->view_set ||
+					 cli->run.n_names || cli->run.bitmap_table))
+			argp_error(state, "--list-checks takes no IMAGE and no -e, -b, "
+				   "-c, -x, -t or -n");
+		if (!cli->list_checks && !cli->n_images)
 			argp_error(state, "no IMAGE given");
+		if (cli->run.compact && cli->format != &q2_format_json)
+			argp_error(state, "--compact needs -f json (--output=json)");
+		if (cli->run.bitmap_table && (cli->run.view == Q2_VIEW_CHECK ||
+					      cli->run.view == Q2_VIEW_EXTENTS))
+			argp_error(state, "-t (--bitmap-table) shows nothing with %s",
+				   cli->run.view == Q2_VIEW_CHECK ? "-c" : "-x");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -153,12 +222,35 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp argp = { options, parse_opt, "IMAGE...", doc,
 				  NULL, NULL, NULL };
 
-/* Problems for stderr (those not part of --check's output): warnings
- * with their bitmap, errors as they are; returns the exit status they
- * call for. */
-static int report_problems(const char *path, const struct q2_image *img)
+static int max_status(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* The exit status a problem calls for: a decoding error 2, an error of
+ * --check (in -c) or of the verdict on a bitmap shown 1. */
+static int problem_status(const struct cli *cli, const struct q2_problem *pb)
+{
+	if (q2_problem_severity(pb) != Q2_SEV_ERROR)
+		return EXIT_OK;
+	switch (pb->origin) {
+	case Q2_FROM_DECODE:
+		return EXIT_UNREADABLE;
+	case Q2_FROM_CHECK:
+		return cli->run.view == Q2_VIEW_CHECK ? EXIT_PROBLEMS : EXIT_OK;
+	default:
+		return EXIT_PROBLEMS;
+	}
+}
+
+/* Problems for stderr: all but what --check found (its output in -c,
+ * and not asked for otherwise), warnings with their bitmap; returns
+ * the exit status they call for. */
+static int report_problems(const struct cli *cli, const char *path,
+			   const struct q2_image *img)
 {
 	const struct q2_problems *p = &img->problems;
+	bool checking = cli->run.view == Q2_VIEW_CHECK;
 	int status = EXIT_OK;
 
 	for (size_t i = 0; i < p->n; i++) {
@@ -167,21 +259,21 @@ static int report_problems(const char *path, const struct q2_image *img)
 		const char *msg = q2_problem_message(pb);
 		bool error = q2_problem_severity(pb) == Q2_SEV_ERROR;
 
-		if (pb->from_check)
+		status = max_status(status, problem_status(cli, pb));
+		if (pb->origin == Q2_FROM_CHECK ||
+		    (pb->origin == Q2_FROM_RUN && checking))
 			continue;
 		fprintf(stderr, "%s: ", program_invocation_short_name);
 		fput_terminal_safe(stderr, (const uint8_t *)path, strlen(path));
 		fputs(": ", stderr);
-		if (!error && bm) {
-			fputs("warning: bitmap '", stderr);
+		if (bm && (!error || pb->origin == Q2_FROM_RUN)) {
+			fputs(error ? "bitmap '" : "warning: bitmap '", stderr);
 			fput_terminal_safe(stderr, (const uint8_t *)bm->name,
 					   bm->name_size);
 			fputs("': ", stderr);
 		}
 		fput_terminal_safe(stderr, (const uint8_t *)msg, strlen(msg));
 		fputc('\n', stderr);
-		if (error)
-			status = EXIT_UNREADABLE;
 	}
 	if (p->lost) {
 		fprintf(stderr, "%s: %s: out of memory: problems were lost\n",
@@ -191,17 +283,12 @@ static int report_problems(const char *path, const struct q2_image *img)
 	return status;
 }
 
-static int max_status(int a, int b)
-{
-	return a > b ? a : b;
-}
-
 /* Decodes and shows one image; returns its exit status. */
 static int dump_one(struct cli *cli, struct q2_run *run, struct q2_out *out,
 		    size_t index)
 {
 	const char *path = cli->images[index];
-	struct q2_decode_opts dopts = q2_run_decode_opts(&cli->run);
+	struct q2_decode_opts dopts = q2_run_decode_opts(run);
 	struct q2_reader reader;
 	struct q2_image img;
 	struct q2_source src = { .path = path, .r = &reader, .img = &img };
@@ -209,130 +296,80 @@ static int dump_one(struct cli *cli, struct q2_run *run, struct q2_out *out,
 	int status = EXIT_OK;
 	enum q2_code code;
 
+	/* an image that cannot be opened still gets its document, which
+	 * says why */
 	if (!q2_reader_open(&reader, path, &code, &sys_errno)) {
-		q2_out_flush(out);
-		fprintf(stderr, "%s: %s: %s: %s\n", program_invocation_short_name,
-			path, q2_codes[code].message, strerror(sys_errno));
-		return EXIT_UNREADABLE;
+		q2_image_unopened(&img, code, sys_errno);
+		src.r = NULL;
+		src.unopened = true;
+		q2_run_image(run, &src);
+	} else {
+		q2_decode(&reader, &dopts, &img);
+		img.lock = q2_lock_probe(reader.fd);
+		q2_run_image(run, &src);
+		q2_reader_close(&reader);
 	}
-	q2_decode(&reader, &dopts, &img);
-	q2_run_image(run, &src);
-	q2_reader_close(&reader);
 	/* What decoded is out before the errors about the rest. */
 	q2_out_flush(out);
-	if (cli->run.view == Q2_VIEW_CHECK)
-		for (size_t i = 0; i < img.problems.n; i++)
-			if (img.problems.v[i].from_check &&
-			    q2_problem_severity(&img.problems.v[i]) == Q2_SEV_ERROR)
-				status = EXIT_PROBLEMS;
-	status = max_status(status, report_problems(path, &img));
+	status = report_problems(cli, path, &img);
 	q2_image_free(&img);
 	return status;
-}
-
-/* -o: a temporary file beside FILE, renamed over it once complete. */
-static int open_output(const char *path, char **tmp)
-{
-	mode_t mask;
-	int fd;
-
-	if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
-		*tmp = NULL;
-		return -1;
-	}
-	fd = mkostemp(*tmp, O_CLOEXEC);
-	if (fd < 0) {
-		free(*tmp);
-		*tmp = NULL;
-		return -1;
-	}
-	/* mkostemp makes it 0600; give it the mode a new file would get */
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
-		int e = errno;
-
-		close(fd);
-		unlink(*tmp);
-		free(*tmp);
-		*tmp = NULL;
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static bool close_output(struct q2_out *out, const char *tmp, const char *path)
-{
-	bool ok = q2_out_flush(out);
-
-	if (!ok)
-		errno = out->err;
-	ok = fsync(out->fd) == 0 && ok;
-	ok = close(out->fd) == 0 && ok;
-	if (ok && rename(tmp, path) == 0)
-		return true;
-	unlink(tmp);
-	return false;
 }
 
 int main(int argc, char **argv)
 {
 	static struct q2_out out;
 	struct cli cli = { .format = &q2_format_text };
+	struct q2_outfile file;
 	struct q2_run run;
-	char *tmp = NULL;
+	const char *why;
 	int status = EXIT_OK;
 
+	/* one program name in every message, argp's included */
+	program_invocation_name = program_invocation_short_name;
 	cli.names = calloc((size_t)argc + 1, sizeof *cli.names);
 	if (!cli.names)
 		return EXIT_UNREADABLE;
 	argp_err_exit_status = EXIT_USAGE;
-	argp_parse(&argp, argc, argv, 0, NULL, &cli);
+	argp_parse(&argp, argc, argv, ARGP_NO_HELP, NULL, &cli);
 	cli.run.n_images = cli.n_images;
 	cli.run.names = cli.names;
-	if (cli.list_checks) {
-		/* code, severity, meaning, what to do: tab-separated */
-		for (int c = 0; c < Q2_CODE_COUNT_; c++)
-			printf("%s\t%s\t%s\t%s\n", q2_codes[c].name,
-			       q2_severity_name(q2_codes[c].severity),
-			       q2_codes[c].message, q2_codes[c].advice);
-		free(cli.names);
-		return fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREADABLE;
-	}
+	if (cli.list_checks)
+		cli.run.view = Q2_VIEW_CODES;
 
-	q2_out_init_fd(&out, STDOUT_FILENO);
-	if (cli.output) {
-		int fd = open_output(cli.output, &tmp);
-
-		if (fd < 0) {
-			fprintf(stderr, "%s: %s: cannot create: %s\n",
-				program_invocation_short_name, cli.output,
-				strerror(errno));
-			free(cli.names);
-			return EXIT_UNREADABLE;
-		}
-		q2_out_init_fd(&out, fd);
-	}
-	if (!q2_run_begin(&run, cli.format, &cli.run, &out)) {
-		fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
+	if (!q2_outfile_open(&file, cli.output_file ? cli.output_file : "-",
+			     cli.images, cli.n_images, &why)) {
+		fprintf(stderr, "%s: ", program_invocation_short_name);
+		fput_terminal_safe(stderr, (const uint8_t *)cli.output_file,
+				   strlen(cli.output_file));
+		fprintf(stderr, ": %s%s%s\n", why, errno ? ": " : "",
+			errno ? strerror(errno) : "");
 		free(cli.names);
 		return EXIT_UNREADABLE;
 	}
+	q2_out_init_fd(&out, file.fd);
+	if (!q2_run_begin(&run, cli.format, &cli.run, &out)) {
+		fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
+		q2_outfile_close(&file, false);
+		free(cli.names);
+		return EXIT_UNREADABLE;
+	}
+	if (cli.list_checks)
+		q2_run_codes(&run);
 	for (size_t i = 0; i < cli.n_images; i++)
 		status = max_status(status, dump_one(&cli, &run, &out, i));
 	q2_run_end(&run);
-	if (cli.output) {
-		if (!close_output(&out, tmp, cli.output)) {
-			fprintf(stderr, "%s: %s: cannot write: %s\n",
-				program_invocation_short_name, cli.output,
-				strerror(errno));
-			status = EXIT_UNREADABLE;
-		}
-		free(tmp);
-	} else if (!q2_out_flush(&out)) {
+	if (!q2_out_flush(&out)) {
+		errno = out.err;
+		q2_outfile_close(&file, false);
 		fprintf(stderr, "%s: write error: %s\n",
 			program_invocation_short_name, strerror(out.err));
+		status = EXIT_UNREADABLE;
+	} else if (!q2_outfile_close(&file, true)) {
+		fprintf(stderr, "%s: ", program_invocation_short_name);
+		fput_terminal_safe(stderr, (const uint8_t *)cli.output_file,
+				   strlen(cli.output_file));
+		fprintf(stderr, ": cannot write: %s\n", strerror(errno));
 		status = EXIT_UNREADABLE;
 	}
 	free(cli.names);

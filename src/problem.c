@@ -9,203 +9,263 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Severities and scopes are QEMU 7.2's verdicts (qemu-img info, check,
+ * qemu-nbd and qemu-io -r on images made by qemu-img and edited byte by
+ * byte; tests/integration/verdicts.sh asks the real qemu-img each time).
+ * OPEN: qcow2_do_open fails, so every tool refuses the image; CHECK:
+ * the image opens, qemu-img check reports the error. */
 #define E Q2_SEV_ERROR
 #define W Q2_SEV_WARNING
 #define DEC Q2_KIND_DECODE
 #define CHK Q2_KIND_CHECK
+#define OPEN Q2_SCOPE_OPEN
+#define CHKS Q2_SCOPE_CHECK
+#define NONE Q2_SCOPE_NONE
 
 #define DAMAGED "the image is damaged or beyond QEMU's limits; restore it from a backup"
+#define REMOVE "QEMU refuses to open the image; after a full backup, remove the bitmap (qemu-img bitmap --remove)"
+#define REFUSED "QEMU refuses to open the image; restore it from a backup"
 
 const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	/* decoding stopped */
-	[Q2_C_NOMEM] = { "out-of-memory", E, DEC, "out of memory",
+	[Q2_C_NOMEM] = { "out-of-memory", E, DEC, OPEN, "out of memory",
 		"free memory or raise the process's memory limit, then run again" },
-	[Q2_C_OPEN] = { "cannot-open", E, DEC, "cannot open",
+	[Q2_C_OPEN] = { "cannot-open", E, DEC, OPEN, "cannot open",
 		"check the path and your permission to read it" },
-	[Q2_C_IO] = { "read-error", E, DEC, "read error",
+	[Q2_C_NOT_A_FILE] = { "not-a-file", E, DEC, OPEN,
+		"not a regular file or a block device",
+		"give the image file itself (a FIFO, socket, directory or character device is never read)" },
+	[Q2_C_IO] = { "read-error", E, DEC, OPEN, "read error",
 		"the storage under the image failed; check the device and the kernel log" },
-	[Q2_C_TRUNCATED] = { "truncated", E, DEC,
+	[Q2_C_TRUNCATED] = { "truncated", E, DEC, OPEN,
 		"truncated: the file ends inside this structure", DAMAGED },
-	[Q2_C_MAGIC] = { "bad-magic", E, DEC, "not a qcow2 image: bad magic",
+	[Q2_C_MAGIC] = { "bad-magic", E, DEC, OPEN, "not a qcow2 image: bad magic",
 		"the file is not a qcow2 image (qemu-img info tells its format)" },
-	[Q2_C_VERSION] = { "unsupported-version", E, DEC,
+	[Q2_C_VERSION] = { "unsupported-version", E, DEC, OPEN,
 		"unsupported qcow2 version (only 2 and 3 exist)", DAMAGED },
-	[Q2_C_HEADER_LENGTH] = { "bad-header-length", E, DEC,
+	[Q2_C_HEADER_LENGTH] = { "bad-header-length", E, DEC, OPEN,
 		"header_length is below 104 or beyond the first cluster", DAMAGED },
-	[Q2_C_CLUSTER_BITS] = { "bad-cluster-bits", E, DEC,
+	[Q2_C_CLUSTER_BITS] = { "bad-cluster-bits", E, DEC, OPEN,
 		"cluster_bits is outside 9..21", DAMAGED },
-	[Q2_C_BACKING_NAME_SIZE] = { "backing-name-too-long", E, DEC,
+	[Q2_C_BACKING_NAME_SIZE] = { "backing-name-too-long", E, DEC, OPEN,
 		"backing file name is longer than 1023 bytes", DAMAGED },
-	[Q2_C_EXT_OVERRUN] = { "extension-overrun", E, DEC,
+	[Q2_C_EXT_OVERRUN] = { "extension-overrun", E, DEC, OPEN,
 		"header extension runs past the end of the extension area", DAMAGED },
-	[Q2_C_BITMAPS_EXT_LENGTH] = { "bitmaps-extension-too-short", E, DEC,
+	[Q2_C_BITMAPS_EXT_LENGTH] = { "bitmaps-extension-too-short", E, DEC, OPEN,
 		"bitmaps extension is shorter than its 24 bytes", DAMAGED },
-	[Q2_C_TOO_MANY_BITMAPS] = { "too-many-bitmaps", E, DEC,
+	[Q2_C_TOO_MANY_BITMAPS] = { "too-many-bitmaps", E, DEC, OPEN,
 		"nb_bitmaps exceeds QEMU's limit of 65535", DAMAGED },
-	[Q2_C_DIR_TOO_LARGE] = { "directory-too-large", E, DEC,
+	[Q2_C_DIR_TOO_LARGE] = { "directory-too-large", E, DEC, OPEN,
 		"bitmap_directory_size exceeds QEMU's limit of 67107840 bytes", DAMAGED },
-	[Q2_C_DIR_ENTRY_OVERRUN] = { "directory-entry-overrun", E, DEC,
+	[Q2_C_DIR_ENTRY_OVERRUN] = { "directory-entry-overrun", E, DEC, OPEN,
 		"bitmap directory entry runs past the end of the directory", DAMAGED },
-	[Q2_C_DIR_TOO_FEW] = { "directory-too-few-entries", E, DEC,
+	[Q2_C_DIR_TOO_FEW] = { "directory-too-few-entries", E, DEC, OPEN,
 		"bitmap directory holds fewer entries than nb_bitmaps", DAMAGED },
-	[Q2_C_DIR_TRAILING] = { "directory-trailing-bytes", E, DEC,
+	[Q2_C_DIR_TRAILING] = { "directory-trailing-bytes", E, DEC, OPEN,
 		"bitmap directory has bytes after its last entry", DAMAGED },
-	[Q2_C_TABLE_TOO_LARGE] = { "bitmap-table-too-large", E, DEC,
+	[Q2_C_TABLE_TOO_LARGE] = { "bitmap-table-too-large", E, DEC, OPEN,
 		"bitmap_table_size exceeds QEMU's limit", DAMAGED },
-	[Q2_C_TABLES_BUDGET] = { "bitmap-tables-over-budget", E, DEC,
-		"bitmap tables exceed the 256 MiB this tool loads at most", DAMAGED },
-	[Q2_C_GRANULARITY] = { "bitmap-granularity-unreadable", E, DEC,
+	[Q2_C_TABLES_BUDGET] = { "bitmap-tables-over-budget", E, DEC, OPEN,
+		"bitmap tables add up to more than the file holds: they overlap, so this tool does not load them all",
+		"the tables overlap one another; run qemu-img check, and restore the image from a backup" },
+	[Q2_C_GRANULARITY] = { "bitmap-granularity-unreadable", E, DEC, OPEN,
 		"granularity_bits is above 63: the bitmap cannot be read", DAMAGED },
-	[Q2_C_TABLE_TOO_SMALL] = { "bitmap-table-short", E, DEC,
+	[Q2_C_TABLE_TOO_SMALL] = { "bitmap-table-short", E, DEC, OPEN,
 		"bitmap table has fewer entries than the virtual size needs", DAMAGED },
-	[Q2_C_TABLE_ENTRY] = { "bitmap-table-entry-unreadable", E, DEC,
+	[Q2_C_TABLE_ENTRY] = { "bitmap-table-entry-unreadable", E, DEC, OPEN,
 		"bitmap table entry has an offset and the all-ones bit", DAMAGED },
-	[Q2_C_NO_SUCH_BITMAP] = { "no-such-bitmap", E, DEC,
+	[Q2_C_DATA_CLUSTER_SHARED] = { "data-cluster-shared", E, DEC, CHKS,
+		"this bitmap data cluster was read already, for another table entry or bitmap: it is shared, so the ranges stop here",
+		"the tables are damaged (qemu-img check reports the shared clusters); restore the image from a backup" },
+	[Q2_C_NO_SUCH_BITMAP] = { "no-such-bitmap", E, DEC, NONE,
 		"no bitmap of the name given with -n",
 		"list the image's bitmaps with qcow2dump -b and give one of their names" },
 
 	/* --check: header */
-	[Q2_C_REFCOUNT_ORDER_TOO_LARGE] = { "refcount-order-too-large", E, CHK,
-		"refcount_order is above 6 (64-bit refcounts)",
-		"the header is damaged; restore the image from a backup" },
-	[Q2_C_HEADER_LENGTH_UNALIGNED] = { "header-length-unaligned", E, CHK,
-		"header_length is not a multiple of 8",
-		"the header is damaged or written by a broken tool" },
-	[Q2_C_L1_TABLE_UNALIGNED] = { "l1-table-unaligned", E, CHK,
-		"l1_table_offset is not cluster aligned",
-		"the header is damaged; qemu-img check -r all may not help, restore from a backup" },
-	[Q2_C_REFCOUNT_TABLE_UNALIGNED] = { "refcount-table-unaligned", E, CHK,
-		"refcount_table_offset is not cluster aligned",
-		"the header is damaged; restore from a backup" },
-	[Q2_C_SNAPSHOT_TABLE_UNALIGNED] = { "snapshot-table-unaligned", E, CHK,
-		"snapshot_offset is not cluster aligned",
-		"the header is damaged; restore from a backup" },
-	[Q2_C_UNKNOWN_INCOMPATIBLE_BITS] = { "unknown-incompatible-bits", E, CHK,
+	[Q2_C_REFCOUNT_ORDER_TOO_LARGE] = { "refcount-order-too-large", E, CHK, OPEN,
+		"refcount_order is above 6 (64-bit refcounts)", REFUSED },
+	[Q2_C_HEADER_LENGTH_UNALIGNED] = { "header-length-unaligned", W, CHK, NONE,
+		"header_length is not a multiple of 8, as the spec wants",
+		"QEMU accepts it; the image was written by a broken tool" },
+	[Q2_C_L1_TABLE_UNALIGNED] = { "l1-table-unaligned", E, CHK, OPEN,
+		"l1_table_offset is not cluster aligned", REFUSED },
+	[Q2_C_L1_TABLE_TOO_SMALL] = { "l1-table-too-small", E, CHK, OPEN,
+		"l1_size is smaller than the virtual size needs", REFUSED },
+	[Q2_C_L1_TABLE_TOO_LARGE] = { "l1-table-too-large", E, CHK, OPEN,
+		"l1_size exceeds QEMU's limit of 32 MiB of L1 table", REFUSED },
+	[Q2_C_L1_TABLE_BEYOND_EOF] = { "l1-table-beyond-eof", E, CHK, CHKS,
+		"the L1 table ends a cluster or more beyond the end of the file",
+		"the image is truncated; qemu-img check fails on it; restore it from a backup" },
+	[Q2_C_REFCOUNT_TABLE_UNALIGNED] = { "refcount-table-unaligned", E, CHK, OPEN,
+		"refcount_table_offset is not cluster aligned", REFUSED },
+	[Q2_C_REFCOUNT_TABLE_EMPTY] = { "refcount-table-empty", E, CHK, OPEN,
+		"refcount_table_clusters is 0: the image has no refcount table", REFUSED },
+	[Q2_C_REFCOUNT_TABLE_TOO_LARGE] = { "refcount-table-too-large", E, CHK, OPEN,
+		"the refcount table exceeds QEMU's limit of 8 MiB", REFUSED },
+	[Q2_C_REFCOUNT_TABLE_BEYOND_EOF] = { "refcount-table-beyond-eof", E, CHK, CHKS,
+		"the refcount table ends a cluster or more beyond the end of the file",
+		"the image is truncated; qemu-img check fails on it; restore it from a backup" },
+	[Q2_C_SNAPSHOT_TABLE_UNALIGNED] = { "snapshot-table-unaligned", E, CHK, OPEN,
+		"snapshot_offset is not cluster aligned (QEMU checks it even with no snapshots)",
+		REFUSED },
+	[Q2_C_UNKNOWN_INCOMPATIBLE_BITS] = { "unknown-incompatible-bits", E, CHK, OPEN,
 		"incompatible_features has bits this spec does not define",
 		"QEMU refuses such an image; it was written by newer or foreign software" },
-	[Q2_C_DIRTY] = { "dirty", W, CHK,
+	[Q2_C_DIRTY] = { "dirty", W, CHK, NONE,
 		"the dirty bit is set: refcounts may be stale (lazy refcounts, not closed cleanly)",
 		"if no VM has the image open, run qemu-img check -r all" },
-	[Q2_C_CORRUPT] = { "corrupt", W, CHK,
+	[Q2_C_CORRUPT] = { "corrupt", W, CHK, NONE,
 		"the corrupt bit is set: QEMU found corruption and will not write the image",
 		"run qemu-img check -r all, then qemu-img amend or restore from a backup" },
-	[Q2_C_COMPRESSION_TYPE_UNKNOWN] = { "compression-type-unknown", E, CHK,
+	[Q2_C_COMPRESSION_TYPE_UNKNOWN] = { "compression-type-unknown", E, CHK, OPEN,
 		"compression_type is neither 0 (deflate) nor 1 (zstd)",
 		"QEMU refuses the image; it was written by foreign software or is damaged" },
-	[Q2_C_COMPRESSION_TYPE_WITHOUT_BIT] = { "compression-type-without-bit", E, CHK,
+	[Q2_C_COMPRESSION_TYPE_WITHOUT_BIT] = { "compression-type-without-bit", E, CHK, OPEN,
 		"compression_type is non-zero but the compression type incompatible bit is clear",
-		"the header is inconsistent; QEMU refuses it" },
-	[Q2_C_COMPRESSION_BIT_WITHOUT_TYPE] = { "compression-bit-without-type", E, CHK,
+		REFUSED },
+	[Q2_C_COMPRESSION_BIT_WITHOUT_TYPE] = { "compression-bit-without-type", E, CHK, OPEN,
 		"the compression type incompatible bit is set but compression_type is absent or zero",
-		"the header is inconsistent; QEMU refuses it" },
-	[Q2_C_UNKNOWN_CRYPT_METHOD] = { "unknown-crypt-method", E, CHK,
-		"crypt_method is not 0, 1 (AES) or 2 (LUKS)",
-		"the header is damaged" },
-	[Q2_C_BACKING_NAME_OUTSIDE_CLUSTER] = { "backing-name-outside-cluster", E, CHK,
+		REFUSED },
+	[Q2_C_EXTENDED_L2_SMALL_CLUSTERS] = { "extended-l2-small-clusters", E, CHK, OPEN,
+		"extended L2 entries need clusters of 16 KiB at least (32 subclusters of 512 bytes)",
+		REFUSED },
+	[Q2_C_UNKNOWN_CRYPT_METHOD] = { "unknown-crypt-method", E, CHK, OPEN,
+		"crypt_method is not 0, 1 (AES) or 2 (LUKS)", REFUSED },
+	[Q2_C_BACKING_NAME_OUTSIDE_CLUSTER] = { "backing-name-outside-cluster", E, CHK, OPEN,
 		"the backing file name does not lie inside the first cluster",
 		"QEMU refuses the image; rebase it with qemu-img rebase -u" },
 
 	/* --check: extensions */
-	[Q2_C_DUPLICATE_EXTENSION] = { "duplicate-extension", E, CHK,
-		"a header extension type appears more than once",
-		"QEMU reads only the first copy; the image was edited by a broken tool" },
-	[Q2_C_BITMAPS_EXTENSION_LENGTH] = { "bitmaps-extension-length", E, CHK,
-		"the bitmaps extension is not 24 bytes long",
-		"QEMU refuses the bitmaps; remove them with qemu-img bitmap --remove after a backup" },
-	[Q2_C_BITMAPS_RESERVED] = { "bitmaps-reserved", E, CHK,
-		"the bitmaps extension's reserved32 field is not zero",
-		"QEMU refuses the bitmaps" },
-	[Q2_C_BITMAPS_NONE] = { "bitmaps-none", E, CHK,
+	[Q2_C_DUPLICATE_EXTENSION] = { "duplicate-extension", W, CHK, NONE,
+		"a header extension type appears more than once; QEMU uses the last one",
+		"the image was edited by a broken tool; the last copy is the one that counts" },
+	[Q2_C_BACKING_FORMAT_TOO_LONG] = { "backing-format-too-long", E, CHK, OPEN,
+		"the backing format extension is 16 bytes or longer", REFUSED },
+	[Q2_C_BITMAPS_EXTENSION_LENGTH] = { "bitmaps-extension-length", E, CHK, OPEN,
+		"the bitmaps extension is not 24 bytes long", REMOVE },
+	[Q2_C_BITMAPS_RESERVED] = { "bitmaps-reserved", E, CHK, OPEN,
+		"the bitmaps extension's reserved32 field is not zero", REMOVE },
+	[Q2_C_BITMAPS_NONE] = { "bitmaps-none", E, CHK, OPEN,
 		"the bitmaps extension says nb_bitmaps is 0",
-		"the extension should have been removed with the last bitmap" },
-	[Q2_C_DIRECTORY_UNALIGNED] = { "directory-unaligned", E, CHK,
-		"bitmap_directory_offset is not cluster aligned",
-		"QEMU refuses the bitmaps" },
-	[Q2_C_AUTOCLEAR_BITMAPS_CLEAR] = { "autoclear-bitmaps-clear", W, CHK,
+		"QEMU refuses to open the image; the extension should have gone with the last bitmap" },
+	[Q2_C_DIRECTORY_UNALIGNED] = { "directory-unaligned", E, CHK, OPEN,
+		"bitmap_directory_offset is not cluster aligned", REMOVE },
+	[Q2_C_AUTOCLEAR_BITMAPS_CLEAR] = { "autoclear-bitmaps-clear", W, CHK, NONE,
 		"the image has bitmaps but the autoclear bitmaps bit is clear: a program without bitmap support wrote it, so every bitmap is stale",
-		"do not use the bitmaps for incremental backup; take a full backup and recreate them" },
-	[Q2_C_AUTOCLEAR_BITMAPS_WITHOUT_EXTENSION] = { "autoclear-bitmaps-without-extension", E, CHK,
+		"QEMU ignores every bitmap of the image and drops them at its next write; take a full backup and recreate them" },
+	[Q2_C_AUTOCLEAR_BITMAPS_WITHOUT_EXTENSION] = { "autoclear-bitmaps-without-extension", W, CHK, NONE,
 		"the autoclear bitmaps bit is set but there is no bitmaps extension",
-		"the header is inconsistent" },
-	[Q2_C_CRYPTO_HEADER_WITHOUT_LUKS] = { "crypto-header-without-luks", E, CHK,
-		"a crypto header extension exists but crypt_method is not LUKS",
-		"the header is inconsistent" },
-	[Q2_C_LUKS_WITHOUT_CRYPTO_HEADER] = { "luks-without-crypto-header", E, CHK,
+		"QEMU accepts it; the header is inconsistent but harmless" },
+	[Q2_C_CRYPTO_HEADER_WITHOUT_LUKS] = { "crypto-header-without-luks", E, CHK, OPEN,
+		"a crypto header extension exists but crypt_method is not LUKS", REFUSED },
+	[Q2_C_LUKS_WITHOUT_CRYPTO_HEADER] = { "luks-without-crypto-header", E, CHK, OPEN,
 		"crypt_method is LUKS but there is no crypto header extension",
-		"QEMU cannot open the image; restore from a backup" },
-	[Q2_C_CRYPTO_HEADER_UNALIGNED] = { "crypto-header-unaligned", E, CHK,
-		"the crypto header offset is not cluster aligned",
-		"the header is damaged" },
-	[Q2_C_DATA_FILE_NAME_WITHOUT_BIT] = { "data-file-name-without-bit", W, CHK,
+		"QEMU cannot open the image (qemu-img info even crashes on it); restore from a backup" },
+	[Q2_C_CRYPTO_HEADER_LENGTH] = { "crypto-header-length", E, CHK, OPEN,
+		"the crypto header extension is not 16 bytes long", REFUSED },
+	[Q2_C_CRYPTO_HEADER_UNALIGNED] = { "crypto-header-unaligned", E, CHK, OPEN,
+		"the crypto header offset is not cluster aligned", REFUSED },
+	[Q2_C_CRYPTO_HEADER_BEYOND_EOF] = { "crypto-header-beyond-eof", E, CHK, OPEN,
+		"the crypto header is empty or lies beyond the end of the file", REFUSED },
+	[Q2_C_DATA_FILE_NAME_WITHOUT_BIT] = { "data-file-name-without-bit", W, CHK, NONE,
 		"a data file name extension exists but the external data file bit is clear",
 		"QEMU ignores the name; remove the extension or set the bit with qemu-img amend" },
-	[Q2_C_RAW_EXTERNAL_DATA_WITHOUT_DATA_FILE] = { "raw-external-data-without-data-file", E, CHK,
+	[Q2_C_DATA_FILE_BIT_WITHOUT_NAME] = { "data-file-bit-without-name", E, CHK, OPEN,
+		"the external data file bit is set but no data file name extension says which file",
+		"QEMU opens the image only when given the data file (qemu-img info works, qemu-img check and qemu-nbd fail); add it with qemu-img amend -o data_file=..." },
+	[Q2_C_RAW_EXTERNAL_DATA_WITHOUT_DATA_FILE] = { "raw-external-data-without-data-file", E, CHK, OPEN,
 		"the raw external data bit is set without the external data file bit",
-		"the header is inconsistent" },
+		"QEMU refuses to open the image (qemu-img info works, qemu-img check fails)" },
 
 	/* --check: bitmap directory entries */
-	[Q2_C_TABLE_OFFSET_ZERO] = { "table-offset-zero", E, CHK,
-		"bitmap_table_offset is 0", "QEMU refuses the bitmap; remove it" },
-	[Q2_C_TABLE_UNALIGNED] = { "table-unaligned", E, CHK,
-		"bitmap_table_offset is not cluster aligned", "QEMU refuses the bitmap; remove it" },
-	[Q2_C_TABLE_BEYOND_EOF] = { "table-beyond-eof", E, CHK,
-		"the bitmap table lies (partly) beyond the end of the file",
-		"the image is truncated; the bitmap is lost, remove it" },
-	[Q2_C_TABLE_SIZE_ZERO] = { "table-size-zero", E, CHK,
-		"bitmap_table_size is 0", "QEMU refuses the bitmap; remove it" },
-	[Q2_C_TABLE_SIZE_TOO_LARGE] = { "table-too-large", E, CHK,
+	[Q2_C_TABLE_OFFSET_ZERO] = { "table-offset-zero", E, CHK, OPEN,
+		"bitmap_table_offset is 0", REMOVE },
+	[Q2_C_TABLE_UNALIGNED] = { "table-unaligned", E, CHK, OPEN,
+		"bitmap_table_offset is not cluster aligned", REMOVE },
+	[Q2_C_TABLE_BEYOND_EOF] = { "table-beyond-eof", E, CHK, CHKS,
+		"the bitmap table ends a cluster or more beyond the end of the file (QEMU reads zeroes there)",
+		"the image is truncated and the bitmap lost; qemu-img check fails; remove the bitmap" },
+	[Q2_C_TABLE_CUT_SHORT] = { "table-cut-short", W, CHK, NONE,
+		"the bitmap table ends beyond the end of the file, by less than a cluster (QEMU reads zeroes there)",
+		"the image was cut short; take a full backup before trusting the bitmap" },
+	[Q2_C_TABLE_SIZE_ZERO] = { "table-size-zero", E, CHK, OPEN,
+		"bitmap_table_size is 0", REMOVE },
+	[Q2_C_TABLE_SIZE_TOO_LARGE] = { "table-too-large", E, CHK, OPEN,
 		"bitmap_table_size exceeds QEMU's limit (0x8000000 entries, 512 MiB of bitmap)",
-		"QEMU refuses the bitmap; remove it" },
-	[Q2_C_TABLE_SIZE_TOO_SMALL] = { "table-too-small", E, CHK,
+		REMOVE },
+	[Q2_C_TABLE_SIZE_TOO_SMALL] = { "table-too-small", E, CHK, OPEN,
 		"the bitmap table is too small for the virtual size at this granularity",
-		"QEMU refuses the bitmap (was the disk grown by a tool that kept it?); remove it" },
-	[Q2_C_TABLE_SIZE_EXCESS] = { "table-size-excess", W, CHK,
-		"the bitmap table is larger than the virtual size needs at this granularity",
-		"harmless for reading; QEMU would size it exactly" },
-	[Q2_C_RESERVED_FLAGS] = { "reserved-flags", E, CHK,
-		"a reserved bitmap flag (bits 3 to 31) is set", "QEMU refuses the bitmap" },
-	[Q2_C_EXTRA_DATA_COMPATIBLE_FLAG] = { "extra-data-compatible-flag", W, CHK,
-		"flag extra_data_compatible is set; QEMU treats it as reserved",
-		"QEMU will not load this bitmap" },
-	[Q2_C_BITMAP_TYPE] = { "bitmap-type", E, CHK,
-		"the bitmap type is not 1 (dirty tracking)", "QEMU refuses the bitmap" },
-	[Q2_C_GRANULARITY_OUT_OF_RANGE] = { "granularity-out-of-range", E, CHK,
-		"granularity_bits is above 63", "the entry is damaged; remove the bitmap" },
-	[Q2_C_GRANULARITY_BEYOND_QEMU] = { "granularity-beyond-qemu", E, CHK,
-		"granularity_bits is outside QEMU's 9..31",
-		"the spec allows it but QEMU refuses the bitmap" },
-	[Q2_C_NAME_EMPTY] = { "name-empty", E, CHK,
-		"name_size is 0", "the entry is damaged; remove the bitmap" },
-	[Q2_C_NAME_TOO_LONG] = { "name-too-long", E, CHK,
-		"name_size exceeds 1023 bytes", "QEMU refuses the bitmap" },
-	[Q2_C_DUPLICATE_NAME] = { "duplicate-name", E, CHK,
-		"two bitmaps have the same name", "QEMU refuses the bitmaps; remove one" },
-	[Q2_C_NONZERO_PADDING] = { "nonzero-padding", E, CHK,
-		"the padding after a directory entry is not zero", "the directory is damaged" },
-	[Q2_C_EXTRA_DATA] = { "extra-data", W, CHK,
-		"the bitmap has extra data, which QEMU does not load",
-		"QEMU will not load this bitmap; only software that knows the extra data can" },
-	[Q2_C_EXTRA_DATA_INCOMPATIBLE] = { "extra-data-incompatible", W, CHK,
-		"the bitmap has extra data and flag extra_data_compatible is clear: it must not be used",
-		"leave it as it is; software that does not know the extra data must not use the bitmap" },
-	[Q2_C_BITMAP_IN_USE] = { "bitmap-in-use", W, CHK,
+		"QEMU refuses to open the image (was the disk grown by a tool that kept the bitmap?); remove the bitmap" },
+	[Q2_C_TABLE_SIZE_EXCESS] = { "table-size-excess", E, CHK, OPEN,
+		"the bitmap table is larger than the virtual size needs at this granularity (QEMU wants the exact size)",
+		REMOVE },
+	[Q2_C_RESERVED_FLAGS] = { "reserved-flags", E, CHK, OPEN,
+		"a reserved bitmap flag (bits 3 to 31) is set", REMOVE },
+	[Q2_C_EXTRA_DATA_COMPATIBLE_FLAG] = { "extra-data-compatible-flag", E, CHK, OPEN,
+		"flag extra_data_compatible is set; QEMU treats it as reserved", REMOVE },
+	[Q2_C_BITMAP_TYPE] = { "bitmap-type", E, CHK, OPEN,
+		"the bitmap type is not 1 (dirty tracking)", REMOVE },
+	[Q2_C_GRANULARITY_OUT_OF_RANGE] = { "granularity-out-of-range", E, CHK, OPEN,
+		"granularity_bits is above 63", REMOVE },
+	[Q2_C_GRANULARITY_BEYOND_QEMU] = { "granularity-beyond-qemu", E, CHK, OPEN,
+		"granularity_bits is outside QEMU's 9..31", REMOVE },
+	[Q2_C_NAME_EMPTY] = { "name-empty", W, CHK, NONE,
+		"name_size is 0: QEMU loads the bitmap but no NBD client can ask for it",
+		"the bitmap cannot serve a backup over NBD; remove it" },
+	[Q2_C_NAME_TOO_LONG] = { "name-too-long", E, CHK, OPEN,
+		"name_size exceeds 1023 bytes", REMOVE },
+	[Q2_C_DUPLICATE_NAME] = { "duplicate-name", E, CHK, OPEN,
+		"two bitmaps have the same name (QEMU compares names up to a NUL byte)",
+		"QEMU refuses to open the image; after a full backup remove one of them" },
+	[Q2_C_DUPLICATE_NAME_IN_USE] = { "duplicate-name-in-use", W, CHK, NONE,
+		"a bitmap in use has the name of an earlier one; QEMU ignores it",
+		"the later bitmap can never be used; remove it" },
+	[Q2_C_NONZERO_PADDING] = { "nonzero-padding", W, CHK, NONE,
+		"the padding after a directory entry is not zero",
+		"QEMU ignores it; the directory was written by a broken tool" },
+	[Q2_C_EXTRA_DATA] = { "extra-data", E, CHK, OPEN,
+		"the bitmap has extra data, which QEMU does not support", REMOVE },
+	[Q2_C_EXTRA_DATA_INCOMPATIBLE] = { "extra-data-incompatible", E, CHK, OPEN,
+		"the bitmap has extra data and flag extra_data_compatible is clear: no software that does not know the extra data may use it",
+		REMOVE },
+	[Q2_C_BITMAP_IN_USE] = { "bitmap-in-use", W, CHK, NONE,
 		"flag in_use is set: the bitmap was not saved cleanly, or a VM has the image open now",
-		"if no VM has the image open the bitmap is stale: take a full backup and recreate it" },
+		"if no VM has the image open the bitmap is inconsistent: take a full backup and recreate it" },
 
-	/* --check: bitmap tables */
-	[Q2_C_TABLE_ENTRY_RESERVED] = { "table-entry-reserved", E, CHK,
-		"a bitmap table entry has reserved bits set", "the table is damaged; remove the bitmap" },
-	[Q2_C_TABLE_ENTRY_UNALIGNED] = { "table-entry-unaligned", E, CHK,
-		"a bitmap table entry's offset is not cluster aligned", "the table is damaged; remove the bitmap" },
-	[Q2_C_TABLE_ENTRY_BEYOND_EOF] = { "table-entry-beyond-eof", E, CHK,
-		"a bitmap data cluster lies beyond the end of the file", "the image is truncated; remove the bitmap" },
-	[Q2_C_TABLE_ENTRY_INVALID] = { "table-entry-invalid", E, CHK,
-		"a bitmap table entry has both an offset and the all-ones bit", "the table is damaged; remove the bitmap" },
+	/* --check: bitmap tables and data */
+	[Q2_C_TABLE_ENTRY_RESERVED] = { "table-entry-reserved", E, CHK, OPEN,
+		"a bitmap table entry has reserved bits set", REMOVE },
+	[Q2_C_TABLE_ENTRY_UNALIGNED] = { "table-entry-unaligned", E, CHK, OPEN,
+		"a bitmap table entry's offset is not cluster aligned", REMOVE },
+	[Q2_C_TABLE_ENTRY_BEYOND_EOF] = { "table-entry-beyond-eof", E, CHK, CHKS,
+		"a bitmap data cluster lies beyond the end of the file (QEMU reads zeroes)",
+		"the image is truncated and the bitmap lost; qemu-img check fails; remove the bitmap" },
+	[Q2_C_DATA_CLUSTER_CUT_SHORT] = { "data-cluster-cut-short", W, CHK, NONE,
+		"a bitmap data cluster is cut short by the end of the file (QEMU reads zeroes for the rest)",
+		"the image was cut short: the dirty bits that were there are lost; take a full backup" },
+	[Q2_C_TABLE_ENTRY_INVALID] = { "table-entry-invalid", E, CHK, OPEN,
+		"a bitmap table entry has both an offset and the all-ones bit", REMOVE },
+
+	/* --check: refcounts of the bitmaps' clusters */
+	[Q2_C_REFCOUNT_ZERO] = { "refcount-zero", E, CHK, CHKS,
+		"a cluster of the bitmap metadata has refcount 0: QEMU may give it to guest data at any write",
+		"qemu-img check reports it as an error; do not trust the bitmap: take a full backup and recreate it" },
+	[Q2_C_REFCOUNT_EXCESS] = { "refcount-excess", W, CHK, NONE,
+		"a cluster of the bitmap metadata has a refcount above its one reference (a leak)",
+		"harmless; qemu-img check -r leaks reclaims it" },
+	[Q2_C_REFCOUNT_UNREADABLE] = { "refcount-unreadable", E, CHK, CHKS,
+		"the refcount block of a bitmap metadata cluster is unaligned or beyond the end of the file",
+		"qemu-img check fails on the image; restore it from a backup" },
 
 	/* --check: layout */
-	[Q2_C_OVERLAP] = { "overlap", E, CHK,
+	[Q2_C_OVERLAP] = { "overlap", E, CHK, CHKS,
 		"two metadata structures share bytes of the file",
-		"one of them is damaged; run qemu-img check and restore from a backup" },
+		"qemu-img check reports the shared clusters; one structure is damaged: restore from a backup" },
+
+	/* the run's verdict */
+	[Q2_C_BITMAP_NOT_USABLE] = { "bitmap-not-usable", E, CHK, NONE,
+		"not usable for an incremental backup now",
+		"take a full backup and recreate the bitmap (qemu-img bitmap --remove, then --add); for a running VM, use QEMU's backup API (libvirt: virsh backup-begin) instead of the disk copy" },
 };
 
 static const char *const where_names[Q2_W_COUNT_] = {
@@ -227,9 +287,9 @@ const char *q2_severity_name(enum q2_severity s)
 	return s == Q2_SEV_ERROR ? "error" : "warning";
 }
 
-void q2_problems_add(struct q2_problems *p, enum q2_code code,
-		     uint64_t offset, uint32_t bitmap, bool from_check,
-		     char *message)
+struct q2_problem *q2_problems_add(struct q2_problems *p, enum q2_code code,
+				   uint64_t offset, uint32_t bitmap,
+				   enum q2_origin origin, char *message)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;
@@ -238,16 +298,17 @@ void q2_problems_add(struct q2_problems *p, enum q2_code code,
 		if (!v) {
 			free(message);
 			p->lost = true;
-			return;
+			return NULL;
 		}
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = (struct q2_problem){
+	p->v[p->n] = (struct q2_problem){
 		.code = code, .offset = offset, .bitmap = bitmap,
-		.index = Q2_NO_INDEX, .from_check = from_check,
-		.message = message,
+		.index = Q2_NO_INDEX, .origin = origin,
+		.scope = q2_codes[code].scope, .message = message,
 	};
+	return &p->v[p->n++];
 }
 
 void q2_problems_add_decode(struct q2_problems *p, enum q2_code code,
@@ -255,25 +316,35 @@ void q2_problems_add_decode(struct q2_problems *p, enum q2_code code,
 			    uint64_t offset, int sys_errno, uint32_t bitmap)
 {
 	char idx[16] = "";
+	struct q2_problem *pb;
 	char *msg;
 
 	if (index != Q2_NO_INDEX)
 		snprintf(idx, sizeof idx, " %" PRIu32, index);
-	if (asprintf(&msg, "%s%s%s (where: %s%s, offset 0x%" PRIx64 ")",
-		     q2_codes[code].message, sys_errno ? ": " : "",
-		     sys_errno ? strerror(sys_errno) : "",
-		     (unsigned)where < Q2_W_COUNT_ ? where_names[where] : "structure",
-		     idx, offset) < 0)
+	/* the file as a whole needs no "where" */
+	if (where == Q2_W_FILE) {
+		if (asprintf(&msg, "%s%s%s", q2_codes[code].message,
+			     sys_errno ? ": " : "",
+			     sys_errno ? strerror(sys_errno) : "") < 0)
+			msg = NULL;
+	} else if (asprintf(&msg, "%s%s%s (where: %s%s, offset 0x%" PRIx64 ")",
+			    q2_codes[code].message, sys_errno ? ": " : "",
+			    sys_errno ? strerror(sys_errno) : "",
+			    (unsigned)where < Q2_W_COUNT_ ? where_names[where]
+							  : "structure",
+			    idx, offset) < 0) {
 		msg = NULL;
-	q2_problems_add(p, code, offset, bitmap, false, msg);
-	if (p->n && p->v[p->n - 1].message == msg) {
-		p->v[p->n - 1].where = where;
-		p->v[p->n - 1].index = index;
+	}
+	pb = q2_problems_add(p, code, offset, bitmap, Q2_FROM_DECODE, msg);
+	if (pb) {
+		pb->where = where;
+		pb->index = index;
 	}
 }
 
-void q2_problems_addf(struct q2_problems *p, enum q2_code code,
-		      uint64_t offset, uint32_t bitmap, const char *fmt, ...)
+struct q2_problem *q2_problems_addf(struct q2_problems *p, enum q2_origin origin,
+				    enum q2_code code, uint64_t offset,
+				    uint32_t bitmap, const char *fmt, ...)
 {
 	char *detail = NULL, *msg = NULL;
 	va_list ap;
@@ -286,7 +357,7 @@ void q2_problems_addf(struct q2_problems *p, enum q2_code code,
 		     detail && *detail ? ": " : "", detail ? detail : "") < 0)
 		msg = NULL;
 	free(detail);
-	q2_problems_add(p, code, offset, bitmap, true, msg);
+	return q2_problems_add(p, code, offset, bitmap, origin, msg);
 }
 
 void q2_problems_truncate(struct q2_problems *p, size_t n)

@@ -15,10 +15,23 @@ enum q2_severity { Q2_SEV_WARNING, Q2_SEV_ERROR };
  * structure (exit status 2); a check code is a finding of --check. */
 enum q2_code_kind { Q2_KIND_DECODE, Q2_KIND_CHECK };
 
+/* What QEMU 7.2 does about an error: refuses to open the image at all
+ * (so no bitmap of it can be used), or opens it and only qemu-img check
+ * fails (the problem concerns the structures it names).  Warnings have
+ * no scope: QEMU accepts them. */
+enum q2_scope { Q2_SCOPE_NONE, Q2_SCOPE_OPEN, Q2_SCOPE_CHECK };
+
+/* Who found a problem, which decides where it goes and the exit status:
+ * the decoder (stderr; an error is exit 2), --check (its output; an
+ * error is exit 1 with -c), the run's verdict on a bitmap it shows
+ * (stderr and JSON; an error is exit 1). */
+enum q2_origin { Q2_FROM_DECODE, Q2_FROM_CHECK, Q2_FROM_RUN };
+
 enum q2_code {
 	/* ---- decoding stopped ---- */
 	Q2_C_NOMEM,
 	Q2_C_OPEN,
+	Q2_C_NOT_A_FILE,
 	Q2_C_IO,
 	Q2_C_TRUNCATED,
 	Q2_C_MAGIC,
@@ -38,12 +51,19 @@ enum q2_code {
 	Q2_C_GRANULARITY,
 	Q2_C_TABLE_TOO_SMALL,
 	Q2_C_TABLE_ENTRY,
+	Q2_C_DATA_CLUSTER_SHARED,
 	Q2_C_NO_SUCH_BITMAP,
 	/* ---- --check: header ---- */
 	Q2_C_REFCOUNT_ORDER_TOO_LARGE,
 	Q2_C_HEADER_LENGTH_UNALIGNED,
 	Q2_C_L1_TABLE_UNALIGNED,
+	Q2_C_L1_TABLE_TOO_SMALL,
+	Q2_C_L1_TABLE_TOO_LARGE,
+	Q2_C_L1_TABLE_BEYOND_EOF,
 	Q2_C_REFCOUNT_TABLE_UNALIGNED,
+	Q2_C_REFCOUNT_TABLE_EMPTY,
+	Q2_C_REFCOUNT_TABLE_TOO_LARGE,
+	Q2_C_REFCOUNT_TABLE_BEYOND_EOF,
 	Q2_C_SNAPSHOT_TABLE_UNALIGNED,
 	Q2_C_UNKNOWN_INCOMPATIBLE_BITS,
 	Q2_C_DIRTY,
@@ -51,10 +71,12 @@ enum q2_code {
 	Q2_C_COMPRESSION_TYPE_UNKNOWN,
 	Q2_C_COMPRESSION_TYPE_WITHOUT_BIT,
 	Q2_C_COMPRESSION_BIT_WITHOUT_TYPE,
+	Q2_C_EXTENDED_L2_SMALL_CLUSTERS,
 	Q2_C_UNKNOWN_CRYPT_METHOD,
 	Q2_C_BACKING_NAME_OUTSIDE_CLUSTER,
 	/* ---- --check: extensions ---- */
 	Q2_C_DUPLICATE_EXTENSION,
+	Q2_C_BACKING_FORMAT_TOO_LONG,
 	Q2_C_BITMAPS_EXTENSION_LENGTH,
 	Q2_C_BITMAPS_RESERVED,
 	Q2_C_BITMAPS_NONE,
@@ -63,13 +85,17 @@ enum q2_code {
 	Q2_C_AUTOCLEAR_BITMAPS_WITHOUT_EXTENSION,
 	Q2_C_CRYPTO_HEADER_WITHOUT_LUKS,
 	Q2_C_LUKS_WITHOUT_CRYPTO_HEADER,
+	Q2_C_CRYPTO_HEADER_LENGTH,
 	Q2_C_CRYPTO_HEADER_UNALIGNED,
+	Q2_C_CRYPTO_HEADER_BEYOND_EOF,
 	Q2_C_DATA_FILE_NAME_WITHOUT_BIT,
+	Q2_C_DATA_FILE_BIT_WITHOUT_NAME,
 	Q2_C_RAW_EXTERNAL_DATA_WITHOUT_DATA_FILE,
 	/* ---- --check: bitmap directory entries ---- */
 	Q2_C_TABLE_OFFSET_ZERO,
 	Q2_C_TABLE_UNALIGNED,
 	Q2_C_TABLE_BEYOND_EOF,
+	Q2_C_TABLE_CUT_SHORT,
 	Q2_C_TABLE_SIZE_ZERO,
 	Q2_C_TABLE_SIZE_TOO_LARGE,
 	Q2_C_TABLE_SIZE_TOO_SMALL,
@@ -82,17 +108,25 @@ enum q2_code {
 	Q2_C_NAME_EMPTY,
 	Q2_C_NAME_TOO_LONG,
 	Q2_C_DUPLICATE_NAME,
+	Q2_C_DUPLICATE_NAME_IN_USE,
 	Q2_C_NONZERO_PADDING,
 	Q2_C_EXTRA_DATA,
 	Q2_C_EXTRA_DATA_INCOMPATIBLE,
 	Q2_C_BITMAP_IN_USE,
-	/* ---- --check: bitmap tables ---- */
+	/* ---- --check: bitmap tables and data ---- */
 	Q2_C_TABLE_ENTRY_RESERVED,
 	Q2_C_TABLE_ENTRY_UNALIGNED,
 	Q2_C_TABLE_ENTRY_BEYOND_EOF,
+	Q2_C_DATA_CLUSTER_CUT_SHORT,
 	Q2_C_TABLE_ENTRY_INVALID,
+	/* ---- --check: refcounts of the bitmaps' clusters ---- */
+	Q2_C_REFCOUNT_ZERO,
+	Q2_C_REFCOUNT_EXCESS,
+	Q2_C_REFCOUNT_UNREADABLE,
 	/* ---- --check: layout ---- */
 	Q2_C_OVERLAP,
+	/* ---- the run's verdict on a bitmap it shows ---- */
+	Q2_C_BITMAP_NOT_USABLE,
 	Q2_CODE_COUNT_ /* number of codes, not a code */
 };
 
@@ -100,6 +134,7 @@ struct q2_code_info {
 	const char *name;        /* stable, kebab-case, for scripts */
 	enum q2_severity severity;
 	enum q2_code_kind kind;
+	enum q2_scope scope;     /* for an error: what QEMU refuses */
 	const char *message;     /* what is wrong, one line */
 	const char *advice;      /* what to do about it */
 };
@@ -138,8 +173,8 @@ struct q2_problem {
 	uint32_t bitmap;      /* directory index, or Q2_NO_INDEX */
 	enum q2_where where;  /* decoding problems: the structure */
 	uint32_t index;       /* and its number, or Q2_NO_INDEX */
-	bool from_check;      /* found by --check: part of its output, not
-			       * a message for stderr */
+	enum q2_origin origin;
+	enum q2_scope scope;  /* the code's, unless the case says otherwise */
 	char *message;        /* owned; the whole message */
 };
 
@@ -150,19 +185,21 @@ struct q2_problems {
 };
 
 /* Appends a problem that takes message (which may be NULL: the code's
- * message is used).  Out of memory, the problem is counted as lost. */
-void q2_problems_add(struct q2_problems *p, enum q2_code code,
-		     uint64_t offset, uint32_t bitmap, bool from_check,
-		     char *message);
+ * message is used); returns it, or NULL when out of memory (the problem
+ * is then counted as lost). */
+struct q2_problem *q2_problems_add(struct q2_problems *p, enum q2_code code,
+				   uint64_t offset, uint32_t bitmap,
+				   enum q2_origin origin, char *message);
 /* A decoding problem, its message "MESSAGE[: strerror] (where: STRUCTURE
  * [INDEX], offset 0xOFFSET)". */
 void q2_problems_add_decode(struct q2_problems *p, enum q2_code code,
 			    enum q2_where where, uint32_t index,
 			    uint64_t offset, int sys_errno, uint32_t bitmap);
-/* A check finding, its message "MESSAGE[: DETAIL]" with DETAIL from fmt. */
-__attribute__((format(printf, 5, 6)))
-void q2_problems_addf(struct q2_problems *p, enum q2_code code,
-		      uint64_t offset, uint32_t bitmap, const char *fmt, ...);
+/* A finding, its message "MESSAGE[: DETAIL]" with DETAIL from fmt. */
+__attribute__((format(printf, 6, 7)))
+struct q2_problem *q2_problems_addf(struct q2_problems *p, enum q2_origin origin,
+				    enum q2_code code, uint64_t offset,
+				    uint32_t bitmap, const char *fmt, ...);
 /* Drops the problems from n on. */
 void q2_problems_truncate(struct q2_problems *p, size_t n);
 void q2_problems_free(struct q2_problems *p);

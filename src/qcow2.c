@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "be.h"
+#include "refcount.h"
 
 #define FIELD(type, member, off, fmt)                                        \
 	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
@@ -149,10 +150,12 @@ const char *q2_bte_type_name(enum q2_bte_type t)
 
 const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img)
 {
-	for (size_t i = 0; i < img->n_exts; i++)
-		if (img->exts[i].bitmaps && img->exts[i].bitmaps->dir_decoded)
-			return img->exts[i].bitmaps;
-	return NULL;
+	return img->dir;
+}
+
+size_t q2_bitmap_qemu_name_len(const struct q2_bitmap *bm)
+{
+	return bm->name ? strnlen(bm->name, bm->name_size) : 0;
 }
 
 const struct q2_bitmap *q2_image_bitmap(const struct q2_image *img, uint32_t i)
@@ -195,8 +198,7 @@ struct decoder {
 	const struct q2_decode_opts *opts;
 	struct q2_image *img;
 	uint64_t cluster_size;
-	uint64_t tables_loaded; /* bytes, against Q2_MAX_TABLES_TOTAL */
-	bool dir_seen;          /* a directory was already decoded */
+	uint64_t tables_loaded; /* bytes, against the file's size */
 	const struct q2_bitmaps_ext *bx; /* the directory being decoded */
 };
 
@@ -326,10 +328,17 @@ static void decode_backing_name(struct decoder *d)
 				   Q2_NO_INDEX);
 }
 
+/* Loads the entries of bm's table that lie in the file; QEMU reads
+ * zeroes beyond its end, and so do the users of the model.  Bound: the
+ * entries held across all tables never exceed the file's size (tables
+ * that do not overlap fit in it), so tables that all claim the same bytes
+ * cannot cost more memory than the file has bytes. */
 static void load_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
 {
 	uint64_t n = bm->bitmap_table_size;
-	uint64_t bytes = n * 8;
+	uint64_t off = bm->bitmap_table_offset;
+	uint64_t size = d->r->size;
+	uint64_t in_file = off >= size ? 0 : (size - off) / 8;
 	uint8_t *raw;
 
 	if (n > Q2_MAX_TABLE_ENTRIES || n * d->cluster_size > Q2_MAX_BITMAP_PHYS) {
@@ -337,25 +346,26 @@ static void load_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
 		     q2_dir_entry_at(bm, Q2_DF_TABLE_SIZE), 0);
 		return;
 	}
-	if (bytes > Q2_MAX_TABLES_TOTAL - d->tables_loaded) {
-		fail(d, Q2_C_TABLES_BUDGET, Q2_W_TABLE, idx,
-		     bm->bitmap_table_offset, 0);
+	if (in_file > n)
+		in_file = n;
+	if (in_file * 8 > size - d->tables_loaded) {
+		fail(d, Q2_C_TABLES_BUDGET, Q2_W_TABLE, idx, off, 0);
 		return;
 	}
-	if (n == 0) {
-		bm->table_loaded = true;
-		return;
+	if (in_file) {
+		raw = read_alloc(d, off, in_file * 8, Q2_W_TABLE, idx);
+		if (!raw)
+			return;
+		/* Converted in place: each entry is read whole before it is
+		 * overwritten, and the buffer came from malloc, so it is
+		 * aligned. */
+		bm->table = (uint64_t *)(void *)raw;
+		for (uint64_t i = 0; i < in_file; i++)
+			bm->table[i] = be64_at(raw + i * 8);
 	}
-	raw = read_alloc(d, bm->bitmap_table_offset, bytes, Q2_W_TABLE, idx);
-	if (!raw)
-		return;
-	/* Converted in place: each entry is read whole before it is
-	 * overwritten, and the buffer came from malloc, so it is aligned. */
-	bm->table = (uint64_t *)(void *)raw;
-	for (uint64_t i = 0; i < n; i++)
-		bm->table[i] = be64_at(raw + i * 8);
+	bm->table_in_file = (uint32_t)in_file;
 	bm->table_loaded = true;
-	d->tables_loaded += bytes;
+	d->tables_loaded += in_file * 8;
 }
 
 /* Decodes one directory entry at pos; returns its padded size, or 0 after
@@ -440,6 +450,7 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 		}
 	}
 	bx->dir_decoded = true;
+	d->img->dir = bx;
 	while (i < bx->nb_bitmaps && pos < size) {
 		struct q2_bitmap *bm = &bx->bitmaps[i];
 		uint64_t used = decode_dir_entry(d, dir, size, offset, pos, i, bm);
@@ -509,11 +520,6 @@ static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
 		fields_decode(x->bitmaps, q2_bitmaps_ext_fields,
 			      q2_n_bitmaps_ext_fields, x->data,
 			      Q2_BITMAPS_EXT_SIZE);
-		/* QEMU uses the first; a second copy is only shown. */
-		if (!d->dir_seen) {
-			d->dir_seen = true;
-			decode_directory(d, x->bitmaps, x->offset);
-		}
 		break;
 	default:
 		break;
@@ -542,12 +548,13 @@ static void decode_extensions(struct decoder *d)
 		}
 		if (!read_or_fail(d, pos, hdr, sizeof hdr, Q2_W_EXT, idx, pos))
 			return;
-		if (be32_at(hdr + Q2_EXT_MAGIC_AT) == Q2_EXT_END)
-			return;
+		/* as QEMU does: the length first, even the end marker's */
 		if (be32_at(hdr + Q2_EXT_LENGTH_AT) > end - pos - sizeof hdr) {
 			fail(d, Q2_C_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
 			return;
 		}
+		if (be32_at(hdr + Q2_EXT_MAGIC_AT) == Q2_EXT_END)
+			return;
 		if (img->n_exts == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			struct q2_ext *grown =
@@ -576,6 +583,19 @@ static void decode_extensions(struct decoder *d)
 	}
 }
 
+/* QEMU reads every bitmaps extension and keeps the last one's values:
+ * that directory is the one it loads, so it is the one decoded. */
+static void decode_last_directory(struct decoder *d)
+{
+	struct q2_image *img = d->img;
+
+	for (size_t i = img->n_exts; i-- > 0;)
+		if (img->exts[i].bitmaps) {
+			decode_directory(d, img->exts[i].bitmaps, img->exts[i].offset);
+			return;
+		}
+}
+
 size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 		 struct q2_image *img)
 {
@@ -586,8 +606,18 @@ size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 	if (decode_header(&d)) {
 		decode_backing_name(&d);
 		decode_extensions(&d);
+		decode_last_directory(&d);
+		if (opts && opts->load_refcounts && q2_image_bitmaps(img))
+			q2_read_bitmap_refcounts(r, img);
 	}
 	return img->problems.n;
+}
+
+void q2_image_unopened(struct q2_image *img, enum q2_code code, int sys_errno)
+{
+	memset(img, 0, sizeof *img);
+	q2_problems_add_decode(&img->problems, code, Q2_W_FILE, Q2_NO_INDEX, 0,
+			       sys_errno, Q2_NO_INDEX);
 }
 
 static void bitmaps_ext_free(struct q2_bitmaps_ext *bx)
@@ -612,6 +642,7 @@ void q2_image_free(struct q2_image *img)
 	}
 	free(img->exts);
 	free(img->backing_file);
+	free(img->refcount_faults);
 	q2_problems_free(&img->problems);
 	memset(img, 0, sizeof *img);
 }

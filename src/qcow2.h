@@ -114,6 +114,27 @@ enum q2_bte_type {
 	Q2_BTE_INVALID, /* an offset with the all-ones bit set */
 };
 
+/* Whether a bitmap's data can be trusted now as "every write since it
+ * started recording" (verdict.c decides it, once, for every bitmap). */
+enum q2_state {
+	Q2_STATE_USABLE,        /* recording, consistent, QEMU would load it */
+	Q2_STATE_DISABLED,      /* auto clear: later writes are not in it */
+	Q2_STATE_LIVE,          /* in_use, and a QEMU holds the image for writing */
+	Q2_STATE_INCONSISTENT,  /* in_use, and nobody holds the image */
+	Q2_STATE_STALE,         /* the autoclear bitmaps bit is clear */
+	Q2_STATE_INVALID,       /* QEMU refuses its metadata or the image */
+	Q2_STATE_UNSUPPORTED,   /* extra data or flags QEMU does not know */
+	Q2_STATE_COUNT_
+};
+
+/* What a read-only probe of QEMU's lock bytes says (lock.c). */
+enum q2_lock {
+	Q2_LOCK_UNKNOWN,        /* not probed, or the probe failed */
+	Q2_LOCK_NONE,           /* no QEMU holds the image */
+	Q2_LOCK_READ,           /* a QEMU holds it, without write permission */
+	Q2_LOCK_WRITE,          /* a QEMU holds it with write permission */
+};
+
 struct q2_bitmap {
 	uint64_t bitmap_table_offset;
 	uint32_t bitmap_table_size;
@@ -127,8 +148,16 @@ struct q2_bitmap {
 	bool padding_nonzero;   /* the entry's padding holds a non-zero byte */
 	uint8_t *extra_data;    /* extra_data_size bytes, or NULL */
 	char *name;             /* name_size bytes plus a NUL; may hold NULs */
-	uint64_t *table;        /* bitmap_table_size entries when loaded */
+	/* The table's entries that lie in the file (QEMU reads zeroes for
+	 * the rest); table_loaded says the rest are zeroes, not unknown. */
+	uint64_t *table;
+	uint32_t table_in_file;
 	bool table_loaded;
+
+	/* the verdict (verdict.c) */
+	enum q2_state state;
+	bool has_reason;
+	enum q2_code reason;    /* the problem behind a state other than usable */
 };
 
 struct q2_bitmaps_ext {
@@ -138,7 +167,7 @@ struct q2_bitmaps_ext {
 	uint64_t bitmap_directory_offset;
 
 	/* Directory entries decoded soundly, in directory order.  Only the
-	 * first bitmaps extension of an image has its directory decoded. */
+	 * last bitmaps extension has its directory decoded: QEMU uses it. */
 	struct q2_bitmap *bitmaps;
 	size_t n_bitmaps;
 	bool dir_decoded;
@@ -176,12 +205,30 @@ struct q2_image {
 	struct q2_ext *exts;
 	size_t n_exts;
 	bool exts_decoded;     /* the extension area was walked */
-	/* Decoding problems, then what --check and -x add. */
+	/* The directory decoded, of the last bitmaps extension: found once,
+	 * not searched for each time among up to 2^18 extensions. */
+	struct q2_bitmaps_ext *dir;
+	/* Clusters of the bitmaps' metadata whose refcount is not 1. */
+	struct q2_refcount_fault *refcount_faults;
+	size_t n_refcount_faults;
+	bool refcounts_read;
+	enum q2_lock lock;     /* set by whoever probed the file */
+	/* Decoding problems, then what --check and the run add. */
 	struct q2_problems problems;
+};
+
+/* A cluster of the directory, a bitmap table or a data cluster whose
+ * refcount is not the 1 its single reference calls for. */
+struct q2_refcount_fault {
+	uint64_t offset;       /* of the cluster */
+	uint64_t refcount;
+	uint32_t bitmap;       /* whose table or data; Q2_NO_INDEX: directory */
+	bool unreadable;       /* its refcount block could not be read */
 };
 
 struct q2_decode_opts {
 	bool load_tables;      /* read each bitmap's table entries */
+	bool load_refcounts;   /* and the refcounts of the bitmaps' clusters */
 };
 
 /* Fills img from r.  Everything sound is kept; each problem that stops
@@ -190,6 +237,9 @@ struct q2_decode_opts {
 size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 		 struct q2_image *img);
 void q2_image_free(struct q2_image *img);
+/* An image that could not be opened: no structure, one problem (code and
+ * errno as the reader gave them). */
+void q2_image_unopened(struct q2_image *img, enum q2_code code, int sys_errno);
 
 /* Helpers shared by the emitters. */
 const char *q2_ext_name(uint32_t magic); /* qcow2.py's names, "<unknown>" */
@@ -283,6 +333,31 @@ static inline uint64_t q2_dir_entry_at(const struct q2_bitmap *bm,
 				       enum q2_dir_field f)
 {
 	return bm->entry_offset + q2_dir_entry_fields[f].disk_offset;
+}
+
+/* Entry k of bm's table (zero beyond what lies in the file). */
+static inline uint64_t q2_bitmap_table_entry(const struct q2_bitmap *bm,
+					     uint32_t k)
+{
+	return k < bm->table_in_file ? bm->table[k] : 0;
+}
+
+/* The name QEMU knows the bitmap by: its bytes up to the first NUL. */
+size_t q2_bitmap_qemu_name_len(const struct q2_bitmap *bm);
+
+/* The disk length QEMU sizes bitmaps for: the virtual size rounded down
+ * to whole 512-byte sectors. */
+static inline uint64_t q2_disk_bytes(const struct q2_image *img)
+{
+	return img->header.size & ~(uint64_t)511;
+}
+
+/* The file length QEMU's checks hold structures to: whole 512-byte
+ * sectors, rounded up. */
+static inline uint64_t q2_file_bytes(const struct q2_image *img)
+{
+	return img->file_size > UINT64_MAX - 511 ? UINT64_MAX
+						: (img->file_size + 511) & ~(uint64_t)511;
 }
 
 /* The number of table entries the bitmap needs for a virtual disk of

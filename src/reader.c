@@ -8,24 +8,39 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A FIFO without a writer would block open() for ever, and a character
+ * device or socket is never an image: the file is opened without
+ * blocking, its type checked, and only then read as usual. */
 bool q2_reader_open(struct q2_reader *r, const char *path,
 		    enum q2_code *code, int *sys_errno)
 {
 	struct stat st;
 	off_t end;
-	int fd;
+	int fd, flags;
 
 	memset(r, 0, sizeof *r);
 	r->fd = -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	*code = Q2_C_OPEN;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		*sys_errno = errno;
 		return false;
 	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		*sys_errno = errno;
 		close(fd);
-		*sys_errno = EISDIR;
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		*code = Q2_C_NOT_A_FILE;
+		*sys_errno = S_ISDIR(st.st_mode) ? EISDIR : 0;
+		close(fd);
+		return false;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+		*sys_errno = errno;
+		close(fd);
 		return false;
 	}
 	/* st_size is 0 for a block device; the end offset is right for both. */

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "extents.h"
+#include "verdict.h"
 
 /* ---- the document of one image, per view ---- */
 
@@ -33,8 +34,20 @@ static void get_backing_file(const struct q2_walker *w, const void *obj,
 	v->n = img->header.backing_file_size;
 }
 
+/* what the lock probe saw: null when it could not tell */
+static void get_locked(const struct q2_walker *w, const void *obj,
+		       struct q2_value *v)
+{
+	enum q2_lock lock = ((const struct q2_image *)obj)->lock;
+
+	(void)w;
+	v->type = lock == Q2_LOCK_UNKNOWN ? Q2_V_NULL : Q2_V_BOOL;
+	v->u = lock == Q2_LOCK_READ || lock == Q2_LOCK_WRITE;
+}
+
 #define IMAGE_COL { .key = "image", .in = Q2_IN_JSON, .hex_key = "image_hex", \
-		    .get = get_image }
+		    .get = get_image }, \
+		  { .key = "locked", .in = Q2_IN_JSON, .get = get_locked }
 #define PROBLEMS_IF_ANY { .key = "problems", .in = Q2_IN_JSON, \
 			  .walk = q2_walk_problems_if_any, .child = &q2_desc_problem }
 #define EXTENSIONS_COL { .key = "header_extensions", .in = Q2_IN_ALL, \
@@ -102,14 +115,18 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_CHECK] = {
 		.image = &check_image, .csv_row = &q2_desc_problem,
 		.csv_row_table = &q2_desc_problem,
-		.load_tables = true, .check = true,
+		.load_tables = true, .check = true, .verdict = true,
 	},
 	[Q2_VIEW_EXTENTS] = {
 		.image = &extents_image, .csv_row = &q2_desc_extent,
-		.csv_row_table = &q2_desc_extent,
-		.load_tables = true,
+		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_xbitmap,
+		.load_tables = true, .verdict = true,
 		/* each bitmap already ends with a blank line */
 		.text_label = true, .text_label_blank = false,
+	},
+	[Q2_VIEW_CODES] = {
+		.csv_row = &q2_desc_code, .csv_row_table = &q2_desc_code,
+		.csv_no_image = true,
 	},
 };
 
@@ -254,28 +271,46 @@ void q2_walk_bitmap_table(struct q2_walker *w, const void *obj,
 	if (!w->opts->bitmap_table || !bm->table_loaded)
 		return;
 	list_begin(w, col);
-	for (uint32_t i = 0; i < bm->bitmap_table_size; i++)
-		q2_walk_record(w, col->child, &bm->table[i], NULL);
+	for (uint32_t i = 0; i < bm->bitmap_table_size; i++) {
+		struct q2_table_ref ref = { i, q2_bitmap_table_entry(bm, i) };
+
+		q2_walk_record(w, col->child, &ref, NULL);
+	}
 	list_end(w, col, bm->bitmap_table_size);
+}
+
+/* The verdict on a bitmap shown (-x) or named (-c -n) that is not
+ * usable: an error, so that the exit status says it too. */
+static void add_not_usable(struct q2_image *img, const struct q2_bitmap *bm,
+			   uint32_t i)
+{
+	if (q2_state_usable(bm->state))
+		return;
+	q2_problems_addf(&img->problems, Q2_FROM_RUN, Q2_C_BITMAP_NOT_USABLE,
+			 q2_dir_entry_at(bm, Q2_DF_FLAGS), i, "%s: %s%s%s",
+			 q2_state_name(bm->state), q2_state_meaning(bm->state),
+			 bm->has_reason ? "; see " : "",
+			 bm->has_reason ? q2_codes[bm->reason].name : "");
 }
 
 void q2_walk_xbitmaps(struct q2_walker *w, const void *obj,
 		      const struct q2_col *col)
 {
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(obj);
-	struct q2_problems *problems = &w->src->img->problems;
+	struct q2_seen seen;
 	size_t n = 0;
 
+	if (!q2_seen_init(&seen, obj))
+		q2_problems_add(&w->src->img->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX,
+				Q2_FROM_DECODE, NULL);
+	w->seen = &seen;
 	list_begin(w, col);
 	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++) {
 		const struct q2_bitmap *bm = &bx->bitmaps[i];
 
 		if (!selected(w, i))
 			continue;
-		if (bm->flags & Q2_BME_FLAG_IN_USE)
-			q2_problems_add(problems, Q2_C_BITMAP_IN_USE,
-					q2_dir_entry_at(bm, Q2_DF_FLAGS), i, false,
-					strdup("in use, so its data may be stale"));
+		add_not_usable(w->src->img, bm, i);
 		w->bitmap = bm;
 		w->bitmap_index = i;
 		w->dirty_bytes = 0;
@@ -283,6 +318,8 @@ void q2_walk_xbitmaps(struct q2_walker *w, const void *obj,
 		n++;
 	}
 	list_end(w, col, n);
+	w->seen = NULL;
+	q2_seen_free(&seen);
 }
 
 struct extent_sink {
@@ -308,36 +345,63 @@ void q2_walk_extents(struct q2_walker *w, const void *obj,
 
 	(void)obj;
 	list_begin(w, col);
-	q2_extents_scan(w->src->r, w->src->img, w->bitmap_index, on_extent, &sink,
-			&w->dirty_bytes, &w->src->img->problems);
+	if (w->src->r)
+		q2_extents_scan(w->src->r, w->src->img, w->bitmap_index, on_extent,
+				&sink, &w->dirty_bytes, &w->src->img->problems,
+				w->seen && w->seen->pages ? w->seen : NULL);
 	list_end(w, col, sink.n);
+}
+
+/* The problems a view shows: --check's findings only in -c. */
+static bool shown(const struct q2_walker *w, const struct q2_problem *pb)
+{
+	return pb->origin != Q2_FROM_CHECK || q2_views[w->opts->view].check;
 }
 
 void q2_walk_problems(struct q2_walker *w, const void *obj,
 		      const struct q2_col *col)
 {
 	const struct q2_problems *p = &((const struct q2_image *)obj)->problems;
+	size_t n = 0;
 
 	list_begin(w, col);
 	for (size_t i = 0; i < p->n; i++)
-		q2_walk_record(w, col->child, &p->v[i], NULL);
-	list_end(w, col, p->n);
+		if (shown(w, &p->v[i])) {
+			q2_walk_record(w, col->child, &p->v[i], NULL);
+			n++;
+		}
+	list_end(w, col, n);
 }
 
 void q2_walk_problems_if_any(struct q2_walker *w, const void *obj,
 			     const struct q2_col *col)
 {
-	if (((const struct q2_image *)obj)->problems.n)
-		q2_walk_problems(w, obj, col);
+	const struct q2_problems *p = &((const struct q2_image *)obj)->problems;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (shown(w, &p->v[i])) {
+			q2_walk_problems(w, obj, col);
+			return;
+		}
 }
 
 /* ---- the run ---- */
 
-struct q2_decode_opts q2_run_decode_opts(const struct q2_run_opts *opts)
+/* The verdict needs the tables and the checks; text shows it in -x and
+ * -c only, the structured formats wherever a bitmap appears. */
+static bool needs_verdict(const struct q2_run *run)
 {
+	return q2_views[run->opts->view].verdict || run->em.fmt != &q2_format_text;
+}
+
+struct q2_decode_opts q2_run_decode_opts(const struct q2_run *run)
+{
+	const struct q2_run_opts *opts = run->opts;
+	bool verdict = needs_verdict(run);
 	struct q2_decode_opts d = {
-		.load_tables = opts->bitmap_table ||
+		.load_tables = opts->bitmap_table || verdict ||
 			       q2_views[opts->view].load_tables,
+		.load_refcounts = verdict || q2_views[opts->view].check,
 	};
 
 	return d;
@@ -361,10 +425,13 @@ bool q2_run_begin(struct q2_run *run, const struct q2_format *fmt,
 	return true;
 }
 
+/* QEMU, and so libvirt and qemu-nbd -B, know a bitmap by its name up
+ * to the first NUL */
 static bool name_is(const struct q2_bitmap *bm, const char *name)
 {
-	return bm->name_size == strlen(name) &&
-	       memcmp(bm->name, name, bm->name_size) == 0;
+	size_t len = q2_bitmap_qemu_name_len(bm);
+
+	return len == strlen(name) && memcmp(bm->name, name, len) == 0;
 }
 
 /* "no bitmap named 'NAME' (bitmaps: a, b, and N more)" */
@@ -405,7 +472,7 @@ static bool *select_bitmaps(const struct q2_run_opts *opts,
 	sel = calloc(n ? n : 1, sizeof *sel);
 	if (!sel) {
 		q2_problems_add(&img->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX,
-				false, NULL);
+				Q2_FROM_DECODE, NULL);
 		return NULL;
 	}
 	for (size_t k = 0; k < opts->n_names; k++) {
@@ -417,10 +484,34 @@ static bool *select_bitmaps(const struct q2_run_opts *opts,
 		if (!found)
 			q2_problems_add(&img->problems, Q2_C_NO_SUCH_BITMAP,
 					bx ? bx->bitmap_directory_offset : 0,
-					Q2_NO_INDEX, false,
+					Q2_NO_INDEX, Q2_FROM_DECODE,
 					missing_message(opts->names[k], bx));
 	}
 	return sel;
+}
+
+/* -c -n NAME: the findings about NAME and about the whole image, and
+ * the verdict on NAME as an error when it is not usable. */
+static void keep_selected(struct q2_image *img, const bool *sel)
+{
+	struct q2_problems *p = &img->problems;
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct q2_problem *pb = &p->v[i];
+
+		if (pb->origin == Q2_FROM_CHECK && pb->bitmap != Q2_NO_INDEX &&
+		    !sel[pb->bitmap]) {
+			free(pb->message);
+			continue;
+		}
+		p->v[kept++] = *pb;
+	}
+	p->n = kept;
+	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++)
+		if (sel[i])
+			add_not_usable(img, &bx->bitmaps[i], i);
 }
 
 void q2_run_image(struct q2_run *run, const struct q2_source *src)
@@ -433,12 +524,32 @@ void q2_run_image(struct q2_run *run, const struct q2_source *src)
 	if (run->opts->n_names && !sel)
 		return;
 	w.selected = sel;
-	if (view->check)
+	w.verdict = needs_verdict(run);
+	if (view->check || w.verdict)
 		q2_check(src->img);
+	if (w.verdict)
+		q2_verdict(src->img);
+	if (view->check && sel)
+		keep_selected(src->img, sel);
 	run->em.image = src->path;
+	run->em.unopened = src->unopened;
 	q2_walk_record(&w, view->image, src->img, NULL);
 	run->em.images_shown++;
 	free(sel);
+}
+
+void q2_run_codes(struct q2_run *run)
+{
+	struct q2_emitter *em = &run->em;
+
+	em->fmt->list_begin(em, &q2_desc_code, NULL);
+	for (size_t i = 0; i < Q2_CODE_COUNT_; i++) {
+		struct q2_source src = { .path = "" };
+		struct q2_walker w = { .em = em, .opts = run->opts, .src = &src };
+
+		q2_walk_record(&w, &q2_desc_code, &q2_codes[i], NULL);
+	}
+	em->fmt->list_end(em, &q2_desc_code, Q2_CODE_COUNT_);
 }
 
 void q2_run_end(struct q2_run *run)

@@ -10,6 +10,7 @@
 
 #include "describe.h"
 #include "emit.h"
+#include "extents.h"
 #include "out.h"
 #include "qcow2.h"
 #include "reader.h"
@@ -20,6 +21,7 @@ enum q2_view_id {
 	Q2_VIEW_BITMAPS,     /* bitmap directory entries only */
 	Q2_VIEW_CHECK,       /* problems found against the spec */
 	Q2_VIEW_EXTENTS,     /* dirty ranges of each bitmap */
+	Q2_VIEW_CODES,       /* --list-checks: the problem table */
 	Q2_VIEW_COUNT_
 };
 
@@ -34,10 +36,15 @@ struct q2_run_opts {
 
 struct q2_view {
 	const struct q2_desc *image;   /* one image's document */
-	/* CSV's table: the record each row shows, and with -t */
-	const struct q2_desc *csv_row, *csv_row_table;
+	/* CSV's table: the record each row shows, and with -t; a group
+	 * record's columns go around each of its rows' (and a group with
+	 * no rows still gets one) */
+	const struct q2_desc *csv_row, *csv_row_table, *csv_group;
 	bool load_tables;              /* reads the bitmap tables */
 	bool check;                    /* runs --check */
+	bool verdict;                  /* shows the usable verdict (in JSON
+					* and CSV it always does) */
+	bool csv_no_image;             /* CSV rows are not about an image */
 	bool text_label;               /* text heads each image (several) */
 	bool text_label_blank;         /* with a blank line before it */
 };
@@ -49,6 +56,8 @@ struct q2_source {
 	const char *path;
 	const struct q2_reader *r;     /* -x reads the data clusters */
 	struct q2_image *img;          /* the walk adds problems to it */
+	bool unopened;                 /* img only says why it could not be
+					* opened */
 };
 
 struct q2_walker {
@@ -56,10 +65,18 @@ struct q2_walker {
 	const struct q2_run_opts *opts;
 	const struct q2_source *src;
 	const bool *selected;          /* per directory entry; NULL: all */
+	bool verdict;                  /* the bitmaps' states are computed */
 	/* the bitmap being walked, for records under it */
 	const struct q2_bitmap *bitmap;
 	uint32_t bitmap_index;
 	uint64_t dirty_bytes;          /* of the -x bitmap being walked */
+	struct q2_seen *seen;          /* -x: data clusters read so far */
+};
+
+/* A bitmap table entry, for the records that show one. */
+struct q2_table_ref {
+	uint32_t index;
+	uint64_t entry;
 };
 
 /* A run: one format over the images given, in order. */
@@ -68,15 +85,18 @@ struct q2_run {
 	const struct q2_run_opts *opts;
 };
 
-/* What the decoder must load for the run's view. */
-struct q2_decode_opts q2_run_decode_opts(const struct q2_run_opts *opts);
 /* false when out of memory */
 bool q2_run_begin(struct q2_run *run, const struct q2_format *fmt,
 		  const struct q2_run_opts *opts, struct q2_out *out);
+/* What the decoder must load for the run's view and format. */
+struct q2_decode_opts q2_run_decode_opts(const struct q2_run *run);
 /* Selects the bitmaps -n names (a NAME the image lacks is a problem),
- * runs the checks the view asks for, and walks the image. */
+ * runs the checks and the verdict the view asks for, and walks the
+ * image.  src->img->lock must hold the lock probe's answer. */
 void q2_run_image(struct q2_run *run, const struct q2_source *src);
 void q2_run_end(struct q2_run *run);
+/* --list-checks: every code of the problem table, as one list. */
+void q2_run_codes(struct q2_run *run);
 
 /* ---- for the descriptions' columns ---- */
 

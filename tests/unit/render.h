@@ -16,18 +16,20 @@ static inline char *render_image(const struct q2_format *fmt,
 				 const char *path)
 {
 	static struct q2_out out;
-	struct q2_decode_opts dopts = q2_run_decode_opts(opts);
+	struct q2_decode_opts dopts;
 	struct q2_reader r;
 	struct q2_image img;
 	struct q2_source src = { .path = path, .r = &r, .img = &img };
 	struct q2_run run;
 	char *s;
 
-	q2_reader_from_memory(&r, b, len);
-	q2_decode(&r, &dopts, &img);
 	q2_out_init_mem(&out);
 	if (!q2_run_begin(&run, fmt, opts, &out))
 		abort();
+	dopts = q2_run_decode_opts(&run);
+	q2_reader_from_memory(&r, b, len);
+	q2_decode(&r, &dopts, &img);
+	img.lock = Q2_LOCK_NONE;
 	q2_run_image(&run, &src);
 	q2_run_end(&run);
 	if (!q2_out_flush(&out))

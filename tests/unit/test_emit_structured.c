@@ -29,11 +29,14 @@ static void test_json_bitmaps_compact(void **state)
 	(void)state;
 
 	assert_string_equal(got,
-		"{\"image\":\"img.qcow2\",\"bitmaps\":["
+		"{\"image\":\"img.qcow2\",\"locked\":false,\"bitmaps\":["
 		"{\"name\":\"b1\",\"bitmap_table_offset\":1536,"
 		"\"bitmap_table_size\":2,\"flags\":2,\"flag_names\":[\"auto\"],"
 		"\"type\":1,\"granularity_bits\":16,\"granularity\":65536,"
-		"\"name_size\":2,\"extra_data_size\":0,\"bitmap_table\":["
+		"\"name_size\":2,\"extra_data_size\":0,"
+		/* b1's table is too small for the disk: QEMU refuses it */
+		"\"usable\":false,\"state\":\"invalid\",\"reason\":\"table-too-small\","
+		"\"bitmap_table\":["
 		"{\"type\":\"serialized\",\"offset\":2048,\"reserved\":0},"
 		"{\"type\":\"all-ones\",\"offset\":0,\"reserved\":0}]},"
 		"{\"name\":\"bitmap-two\",\"bitmap_table_offset\":1552,"
@@ -41,7 +44,9 @@ static void test_json_bitmaps_compact(void **state)
 		"[\"in_use\",\"auto\",\"extra_data_compatible\"],"
 		"\"type\":1,\"granularity_bits\":19,\"granularity\":524288,"
 		"\"name_size\":10,\"extra_data_size\":4,"
-		"\"extra_data_hex\":\"a0a1a2a3\",\"bitmap_table\":["
+		"\"extra_data_hex\":\"a0a1a2a3\","
+		"\"usable\":false,\"state\":\"invalid\",\"reason\":\"table-unaligned\","
+		"\"bitmap_table\":["
 		"{\"type\":\"invalid\",\"offset\":2560,\"reserved\":0}]}]}\n");
 	free(got);
 	free(b);
@@ -96,6 +101,7 @@ static void test_json_indented_and_problems(void **state)
 	assert_string_equal(got,
 		"{\n"
 		"  \"image\": \"img.qcow2\",\n"
+		"  \"locked\": false,\n"
 		"  \"header_extensions\": [],\n"
 		"  \"problems\": [\n"
 		"    {\n"
@@ -140,10 +146,11 @@ static void test_csv_bitmaps(void **state)
 	assert_string_equal(got,
 		"image,name,bitmap_table_offset,bitmap_table_size,flags,"
 		"flag_names,type,granularity_bits,granularity,name_size,"
-		"extra_data_size\n"
-		"img.qcow2,b1,1536,2,2,auto,1,16,65536,2,0\n"
+		"extra_data_size,usable,state,reason\n"
+		"img.qcow2,b1,1536,2,2,auto,1,16,65536,2,0,false,invalid,"
+		"table-too-small\n"
 		"img.qcow2,bitmap-two,1552,1,7,in_use auto extra_data_compatible,"
-		"1,19,524288,10,4\n");
+		"1,19,524288,10,4,false,invalid,table-unaligned\n");
 	free(got);
 	free(b);
 }
@@ -207,7 +214,7 @@ static void test_csv_quoting(void **state)
 		tb_dir_entry(b, 1024, 0, 0, 0, 16, cases[i].name,
 			     strlen(cases[i].name), 0);
 		got = render(&q2_format_csv, b, sizeof b, &opts);
-		snprintf(want, sizeof want, "\nimg.qcow2,%s,0,0,0,,1,16,65536,%zu,0\n",
+		snprintf(want, sizeof want, "\nimg.qcow2,%s,0,0,0,,1,16,65536,%zu,0,false,",
 			 cases[i].field, strlen(cases[i].name));
 		assert_non_null(strstr(got, want));
 		free(got);

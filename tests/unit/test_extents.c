@@ -71,7 +71,7 @@ static int scan(const uint8_t *b, struct collected *c, uint64_t *dirty,
 
 	q2_reader_from_memory(&r, b, IMG);
 	assert_int_equal(q2_decode(&r, &opts, &img), 0);
-	ret = q2_extents_scan(&r, &img, 0, collect, c, dirty, &img.problems);
+	ret = q2_extents_scan(&r, &img, 0, collect, c, dirty, &img.problems, NULL);
 	/* a problem exactly when the scan failed */
 	assert_int_equal(img.problems.n, ret == -1 ? 1 : 0);
 	if (img.problems.n) {
@@ -135,8 +135,9 @@ static void test_all_ones_zeroes_and_clamp(void **state)
 
 static void test_tail_bits_and_partial_granule(void **state)
 {
-	/* 1000 bytes at 512-byte granularity: 2 bits, the second granule
-	 * only 488 bytes long; bits past them are tail bits */
+	/* 1000 bytes at 512-byte granularity: QEMU sizes the disk in whole
+	 * sectors, 512 bytes, so only bit 0 counts; every bit past it is a
+	 * tail bit */
 	uint8_t *b = image(1000, 9, 1);
 	struct collected c = { 0 };
 	struct scan_error err = { 0 };
@@ -148,8 +149,32 @@ static void test_tail_bits_and_partial_granule(void **state)
 	for (uint64_t i = 2; i < 4096; i += 3)
 		set_bit(b, 0, i);
 	assert_int_equal(scan(b, &c, &dirty, &err), 0);
-	assert_string_equal(c.text, "512+488");
-	assert_int_equal(dirty, 488);
+	assert_string_equal(c.text, "");
+	assert_int_equal(dirty, 0);
+	set_bit(b, 0, 0);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(scan(b, &c, &dirty, &err), 0);
+	assert_string_equal(c.text, "0+512");
+	free(b);
+}
+
+static void test_partial_granule(void **state)
+{
+	/* 1536 bytes at 1 KiB granularity: 2 bits, the second granule
+	 * only 512 bytes long */
+	uint8_t *b = image(1536, 10, 1);
+	struct collected c = { 0 };
+	struct scan_error err = { 0 };
+	uint64_t dirty;
+	(void)state;
+
+	put64(b + TABLE, DATA);
+	set_bit(b, 0, 1);
+	for (uint64_t i = 2; i < 4096; i += 3)
+		set_bit(b, 0, i);
+	assert_int_equal(scan(b, &c, &dirty, &err), 0);
+	assert_string_equal(c.text, "1024+512");
+	assert_int_equal(dirty, 512);
 	free(b);
 }
 
@@ -213,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_runs_across_words_and_clusters),
 		cmocka_unit_test(test_all_ones_zeroes_and_clamp),
 		cmocka_unit_test(test_tail_bits_and_partial_granule),
+		cmocka_unit_test(test_partial_granule),
 		cmocka_unit_test(test_callback_stops),
 		cmocka_unit_test(test_errors),
 	};

@@ -165,6 +165,23 @@ static void test_truncated_at_every_offset(void **state)
 		struct q2_image img;
 
 		memcpy(p, b, cut);
+		/* a table cut short reads as zeroes past the cut, as in
+		 * QEMU: the only prefixes that decode whole */
+		if (cut >= TB_DIR_OFFSET + TB_DIR_SIZE) {
+			const struct q2_bitmaps_ext *bx;
+
+			assert_int_equal(decode_buf(p, cut, true, &img), 0);
+			bx = q2_image_bitmaps(&img);
+			assert_int_equal(bx->bitmaps[0].table_in_file,
+					 cut >= 1552 ? 2 : cut < 1536 ? 0 : (cut - 1536) / 8);
+			assert_int_equal(bx->bitmaps[1].table_in_file,
+					 cut >= 1560 ? 1 : 0);
+			assert_int_equal(q2_bitmap_table_entry(&bx->bitmaps[1], 0),
+					 cut >= 1560 ? (2560 | 1) : 0);
+			q2_image_free(&img);
+			free(p);
+			continue;
+		}
 		assert_true(decode_buf(p, cut, true, &img) >= 1);
 		if (cut < 112) {
 			assert_int_equal(img.problems.v[0].code, Q2_C_TRUNCATED);
@@ -342,10 +359,24 @@ static void test_hostile_sizes(void **state)
 	assert_true(q2_image_bitmaps(&img)->bitmaps[1].table_loaded);
 	q2_image_free(&img);
 
-	put32(b + TB_DIR_OFFSET + 8, 3000); /* fits the limits, not the file */
+	/* fits the limits, not the file: the part in it is loaded, QEMU
+	 * reads zeroes for the rest */
+	put32(b + TB_DIR_OFFSET + 8, 3000);
 	decode_buf(b, len, true, &img);
-	assert_one_error(&img, Q2_C_TRUNCATED, Q2_W_TABLE, 1536);
-	assert_int_equal(img.problems.v[0].index, 0);
+	assert_int_equal(img.problems.n, 0);
+	assert_int_equal(q2_image_bitmaps(&img)->bitmaps[0].table_in_file,
+			 (TB_SIZE - 1536) / 8);
+	assert_int_equal(q2_bitmap_table_entry(&q2_image_bitmaps(&img)->bitmaps[0],
+					       2999), 0);
+	q2_image_free(&img);
+
+	/* a table entirely past the file holds nothing in memory */
+	put64(b + TB_DIR_OFFSET, 1ull << 40);
+	decode_buf(b, len, true, &img);
+	assert_int_equal(img.problems.n, 0);
+	assert_true(q2_image_bitmaps(&img)->bitmaps[0].table_loaded);
+	assert_int_equal(q2_image_bitmaps(&img)->bitmaps[0].table_in_file, 0);
+	assert_null(q2_image_bitmaps(&img)->bitmaps[0].table);
 	q2_image_free(&img);
 	free(b);
 }
@@ -393,7 +424,9 @@ static void test_directory_counts(void **state)
 	free(b);
 }
 
-static void test_only_first_bitmaps_ext_has_directory(void **state)
+/* QEMU keeps the values of the last bitmaps extension it reads: that
+ * directory is the one it loads, so it is the one decoded. */
+static void test_last_bitmaps_ext_has_directory(void **state)
 {
 	uint8_t b[2048] = { 0 };
 	struct q2_image img;
@@ -401,15 +434,46 @@ static void test_only_first_bitmaps_ext_has_directory(void **state)
 	(void)state;
 
 	tb_header(b, 3, 9, 104);
-	pos = tb_bitmaps_ext(b, 104, 1, 32, 1024);
-	tb_bitmaps_ext(b, pos, 0xffffffff, 1ull << 62, 0); /* never followed */
+	pos = tb_bitmaps_ext(b, 104, 0xffffffff, 1ull << 62, 0); /* not followed */
+	tb_bitmaps_ext(b, pos, 1, 32, 1024);
 	tb_dir_entry(b, 1024, 1536, 0, 0, 16, "x", 1, 0);
 	assert_int_equal(decode_buf(b, sizeof b, false, &img), 0);
 	assert_int_equal(img.n_exts, 2);
-	assert_true(img.exts[0].bitmaps->dir_decoded);
-	assert_false(img.exts[1].bitmaps->dir_decoded);
-	assert_int_equal(img.exts[1].bitmaps->nb_bitmaps, 0xffffffff);
+	assert_false(img.exts[0].bitmaps->dir_decoded);
+	assert_true(img.exts[1].bitmaps->dir_decoded);
+	assert_ptr_equal(q2_image_bitmaps(&img), img.exts[1].bitmaps);
+	assert_int_equal(img.exts[0].bitmaps->nb_bitmaps, 0xffffffff);
 	q2_image_free(&img);
+}
+
+/* An end marker whose length runs past the area stops QEMU too: it
+ * tests the length before the magic. */
+static void test_end_marker_length(void **state)
+{
+	uint8_t b[1024] = { 0 };
+	struct q2_image img;
+	(void)state;
+
+	tb_header(b, 3, 9, 104);
+	put32(b + 104 + 4, 4096);
+	decode_buf(b, sizeof b, false, &img);
+	assert_one_error(&img, Q2_C_EXT_OVERRUN, Q2_W_EXT, 104);
+	q2_image_free(&img);
+	put32(b + 104 + 4, 8);
+	assert_int_equal(decode_buf(b, sizeof b, false, &img), 0);
+	assert_int_equal(img.n_exts, 0);
+	q2_image_free(&img);
+}
+
+/* A name with a NUL is known to QEMU by its bytes before it. */
+static void test_qemu_name(void **state)
+{
+	struct q2_bitmap bm = { .name = "a\0b", .name_size = 3 };
+	(void)state;
+
+	assert_int_equal(q2_bitmap_qemu_name_len(&bm), 1);
+	bm.name = "abc";
+	assert_int_equal(q2_bitmap_qemu_name_len(&bm), 3);
 }
 
 static void test_bte_classify(void **state)
@@ -465,7 +529,9 @@ int main(void)
 		cmocka_unit_test(test_bitmaps_ext_short),
 		cmocka_unit_test(test_hostile_sizes),
 		cmocka_unit_test(test_directory_counts),
-		cmocka_unit_test(test_only_first_bitmaps_ext_has_directory),
+		cmocka_unit_test(test_last_bitmaps_ext_has_directory),
+		cmocka_unit_test(test_end_marker_length),
+		cmocka_unit_test(test_qemu_name),
 		cmocka_unit_test(test_bte_classify),
 		cmocka_unit_test(test_error_format),
 	};

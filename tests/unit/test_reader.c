@@ -87,7 +87,7 @@ static void test_open_errors(void **state)
 	assert_int_equal(op(&r, "/nonexistent/x.qcow2", &e),
 			 Q2_C_OPEN);
 	assert_int_equal(e, ENOENT);
-	assert_int_equal(op(&r, "/tmp", &e), Q2_C_OPEN);
+	assert_int_equal(op(&r, "/tmp", &e), Q2_C_NOT_A_FILE);
 	assert_int_equal(e, EISDIR);
 }
 
