@@ -16,16 +16,21 @@ image should look like; -c is not predicted either.
   q2oracle.py show [-f text|json|csv] [-e|-b|-x] [-t] IMAGE...
       print what qcow2dump must print for these arguments (JSON
       pretty-printed, not byte-identical to qcow2dump's layout)
-  q2oracle.py verify MANIFEST
-      compare recorded qcow2dump runs with the oracle; MANIFEST has one
-      run per line, tab-separated: description, format, options (space
-      separated), exit status, stdout file, stderr file, then each IMAGE
-      argument in hex.  Prints one TAP line ("ok - ..." or "not ok - ...")
-      per assertion, then a diff for each failure.
-  q2oracle.py qemu-info IMAGE INFO.json
-  q2oracle.py qemu-check IMAGE CHECK.json
-      compare the oracle's decoding with what qemu-img info / check
-      --output=json says about the same image (one TAP line per fact)
+  q2oracle.py verify [--known NAME]... MANIFEST IMAGES
+      compare recorded qcow2dump runs with the oracle.  IMAGES lists IMAGE
+      arguments, one a line, in hex; MANIFEST has one run per line,
+      tab-separated: description, format, options (space separated), exit
+      status, stdout file, stderr file, then the line numbers in IMAGES
+      of the run's IMAGE arguments (space separated).  Prints one TAP line
+      ("ok - ..." or "not ok - ...") per assertion, with the difference
+      under each failure, and exits 0 once every run is compared.  Each
+      --known NAME accepts one known disagreement (see KNOWN) and fails
+      if it is no longer seen.
+  q2oracle.py qemu LIST
+      compare the oracle's decoding with what qemu-img info and qemu-img
+      check (--output=json) say about the same image; LIST has one image
+      per line: IMAGE, INFO.json, CHECK.json, tab-separated.  One TAP line
+      per fact; exits 0 once every image is compared.
   q2oracle.py offsets IMAGE
       shell assignments of the offsets of the extensions, the bitmap
       directory, its entries, tables and data clusters (for tests that
@@ -387,15 +392,19 @@ class Image:
 
     # ---- names
 
-    def feature_name_list(self, kind):
+    def feature_name_list(self, kind, dev=frozenset()):
         value = self.header[kind + "_features"]
         ktype = FEATURE_KINDS.index(kind)
         names = []
         for b in bit_list(value):
+            table_name = self.feature_names.get((ktype, b))
             if b in KNOWN_FEATURES[kind]:
                 names.append(KNOWN_FEATURES[kind][b])
-            elif self.feature_names.get((ktype, b)):
-                names.append(json_text(self.feature_names[(ktype, b)]))
+            elif table_name and not is_utf8(table_name) and \
+                    "feature-name-not-utf8-dropped" in dev:
+                continue
+            elif table_name:
+                names.append(json_text(table_name))
             else:
                 names.append("bit-%d" % b)
         return names
@@ -527,37 +536,42 @@ def text_one(img, view):
     return out
 
 
-def expect_text(images, args, view):
+def expect_text(images, args, view, dev=frozenset()):
     """stdout of qcow2dump in text for IMAGES (their arguments ARGS)."""
     if len(images) == 1:
         return text_one(images[0], view)
     parts = []
     for img, arg in zip(images, args):
         parts.append("==> %s <==\n" % text_escape(os.fsencode(arg)) + text_one(img, view))
+    if view.what == "x" and "x-no-label-separator" in dev:
+        return "".join(parts)
     return "\n".join(parts)
 
 
 def expect_stderr(images, args, view):
-    """-x warns on stderr for each in_use bitmap it shows."""
-    out = ""
+    """-x warns on stderr for each in_use bitmap it shows: IMAGE as
+    given, the bitmap name escaped as in text.  (Bytes: IMAGE need not be
+    UTF-8.)"""
+    out = b""
     if view.what != "x":
         return out
     for img, arg in zip(images, args):
         for bm in img.bitmaps:
             if bm["flags"] & 1:
-                out += "qcow2dump: %s: warning: bitmap '%s': %s\n" % (
-                    text_escape(os.fsencode(arg)), text_escape(bm["name"]), IN_USE_MESSAGE)
+                out += b"qcow2dump: %s: warning: bitmap '%s': %s\n" % (
+                    os.fsencode(arg), text_escape(bm["name"]).encode(),
+                    IN_USE_MESSAGE.encode())
     return out
 
 
 # ---- JSON
 
-def json_header(img):
+def json_header(img, dev=frozenset()):
     h = {key: img.header[key] for key, _ in HEADER_TEXT}
     if img.compression_type is not None:
         h["compression_type"] = img.compression_type
     for kind in FEATURE_KINDS:
-        h[kind + "_feature_names"] = img.feature_name_list(kind)
+        h[kind + "_feature_names"] = img.feature_name_list(kind, dev)
     return h
 
 
@@ -612,7 +626,7 @@ def json_extension(img, ext, with_table):
     return e
 
 
-def json_one(img, arg, view):
+def json_one(img, arg, view, dev=frozenset()):
     doc = {}
     argb = os.fsencode(arg)
     json_name(doc, "image", argb)
@@ -641,7 +655,7 @@ def json_one(img, arg, view):
             doc["problems"] = problems
         return doc
     if view.what == "default":
-        doc["header"] = json_header(img)
+        doc["header"] = json_header(img, dev)
         if img.backing_file is not None:
             json_name(doc, "backing_file", img.backing_file)
     doc["header_extensions"] = [json_extension(img, ext, view.table)
@@ -649,8 +663,8 @@ def json_one(img, arg, view):
     return doc
 
 
-def expect_json(images, args, view):
-    return [json_one(img, arg, view) for img, arg in zip(images, args)]
+def expect_json(images, args, view, dev=frozenset()):
+    return [json_one(img, arg, view, dev) for img, arg in zip(images, args)]
 
 
 # ---- CSV (rows of bytes: CSV carries the image's bytes as they are)
@@ -764,6 +778,17 @@ def first_difference(got, want, where="$"):
     return None
 
 
+def lf_records(raw):
+    """Every CSV record ends in LF: a CR only inside a quoted field."""
+    quoted = False
+    for c in raw:
+        if c == 0x22:
+            quoted = not quoted
+        elif c == 0x0D and not quoted:
+            return False
+    return not quoted and raw.endswith(b"\n")
+
+
 def text_diff(got, want):
     import difflib
     return "".join(difflib.unified_diff(
@@ -776,6 +801,8 @@ class Checker:
         self.cache = {}
         self.n_ok = 0
         self.n_bad = 0
+        self.known = frozenset()
+        self.seen = {}
 
     def image(self, path):
         if path not in self.cache:
@@ -801,76 +828,131 @@ class Checker:
         for a in args:
             img = self.image(a)
             if isinstance(img, OutOfScope):
-                self.report(False, "%s: the oracle decodes the image" % desc,
+                self.report(False, "%s: exit status (the oracle cannot "
+                            "decode the image)" % desc,
                             "%s: out of the oracle's scope: %s" % (a, img))
                 return
             images.append(img)
         out = open(out_path, "rb").read()
         err = open(err_path, "rb").read()
         try:
-            if fmt == "text":
-                want = expect_text(images, args, view)
-            elif fmt == "json":
-                want = expect_json(images, args, view)
-            else:
-                want = expect_csv(images, args, view)
+            want = expect(fmt, images, args, view, frozenset())
         except OutOfScope as e:
-            self.report(False, "%s: the oracle predicts the view" % desc,
-                        "out of the oracle's scope: %s" % e)
+            self.report(False, "%s: exit status (the oracle cannot predict "
+                        "the view)" % desc, "out of the oracle's scope: %s" % e)
             return
-        self.report(status == 0, "%s: exit status 0" % desc,
-                    "exit status %d" % status)
-        want_err = expect_stderr(images, args, view).encode("utf-8")
+        self.report(status == 0, "%s: exit status" % desc,
+                    "exit status %d, want 0" % status)
+        want_err = expect_stderr(images, args, view)
         self.report(err == want_err, "%s: stderr" % desc,
                     text_diff(err.decode("utf-8", "replace"),
-                              want_err.decode("utf-8")))
-        if fmt == "text":
-            wantb = want.encode("utf-8")
-            self.report(out == wantb, "%s: text byte for byte" % desc,
-                        text_diff(out.decode("utf-8", "replace"), want))
-        elif fmt == "json":
-            try:
-                got = parse_json_stream(out.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as e:
-                self.report(False, "%s: JSON parses" % desc, str(e))
-                return
-            d = first_difference(got, as_pairs(want))
-            self.report(d is None and from_pairs(got) == want,
-                        "%s: JSON documents equal, keys in order" % desc,
-                        d or "differs")
-        else:
-            self.report(out.endswith(b"\n") and b"\r\n" not in
-                        out.replace(b'"\r\n', b"").replace(b'\r\n"', b""),
-                        "%s: CSV has LF line ends" % desc)
-            rows = list(csv.reader(io.StringIO(
-                out.decode("utf-8", "surrogateescape"), newline="")))
-            got = [[c.encode("utf-8", "surrogateescape") for c in r]
-                   for r in rows]
-            detail = ""
-            if got != want:
-                for i in range(max(len(got), len(want))):
-                    g = got[i] if i < len(got) else None
-                    w = want[i] if i < len(want) else None
-                    if g != w:
-                        detail = "row %d: got %r\n       want %r" % (i, g, w)
-                        break
-            self.report(got == want, "%s: CSV rows equal" % desc, detail)
+                              want_err.decode("utf-8", "replace")))
+        what = {"text": "text byte for byte",
+                "json": "JSON documents equal, keys in order",
+                "csv": "CSV rows equal"}[fmt]
+        if fmt == "csv":
+            self.report(lf_records(out), "%s: CSV has LF line ends" % desc,
+                        "a CR outside quotes, or no LF at the end")
+        ok, detail = compare(fmt, out, want)
+        if not ok and self.known:
+            # what qcow2dump does where it is known to disagree with the
+            # contract: accepted, counted, and named in the assertion
+            if compare(fmt, out, expect(fmt, images, args, view,
+                                        self.known))[0]:
+                which = sorted(d for d in self.known
+                               if expect(fmt, images, args, view,
+                                         frozenset([d])) != want)
+                for d in which:
+                    self.seen[d] += 1
+                ok = True
+                what += " but for known disagreement " + ", ".join(which)
+        self.report(ok, "%s: %s" % (desc, what), detail)
 
 
-def verify(manifest):
+def expect(fmt, images, args, view, dev):
+    if fmt == "text":
+        return expect_text(images, args, view, dev)
+    if fmt == "json":
+        return expect_json(images, args, view, dev)
+    return expect_csv(images, args, view)
+
+
+def compare(fmt, out, want):
+    """(output is as predicted, what differs)"""
+    if fmt == "text":
+        if out == want.encode("utf-8"):
+            return True, ""
+        return False, text_diff(out.decode("utf-8", "replace"), want)
+    if fmt == "json":
+        try:
+            got = parse_json_stream(out.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            return False, "does not parse: %s" % e
+        d = first_difference(got, as_pairs(want))
+        if d is None and from_pairs(got) == want:
+            return True, ""
+        return False, d or "differs"
+    rows = list(csv.reader(io.StringIO(out.decode("utf-8", "surrogateescape"),
+                                       newline="")))
+    got = [[c.encode("utf-8", "surrogateescape") for c in r] for r in rows]
+    if got == want:
+        return True, ""
+    for i in range(max(len(got), len(want))):
+        g = got[i] if i < len(got) else None
+        w = want[i] if i < len(want) else None
+        if g != w:
+            return False, "row %d: got %r\n       want %r" % (i, g, w)
+    return False, "differs"
+
+
+# Where qcow2dump is known to disagree with the contract (reported, not
+# yet fixed).  verify --known NAME accepts that difference, and only it,
+# and fails once it is no longer seen, so that the list stays true.
+KNOWN = {
+    "x-no-label-separator":
+        "-x in text with several images puts no blank line before the "
+        "'==> IMAGE <==' label of the second and later images, where "
+        "head(1), and every other view, put one",
+    "feature-name-not-utf8-dropped":
+        "a set feature bit that the feature name table names with bytes "
+        "that are not UTF-8 is left out of *_feature_names altogether; the "
+        "contract names an unknown bit from the table (U+FFFD for each bad "
+        "byte, as every other text) or else bit-N",
+}
+
+
+def verify(*argv):
+    known = []
+    argv = list(argv)
+    while argv and argv[0] == "--known":
+        if argv[1] not in KNOWN:
+            sys.exit("q2oracle.py: no known disagreement %r" % argv[1])
+        known.append(argv[1])
+        argv[:2] = []
+    manifest, images_list = argv
     checker = Checker()
+    checker.known = frozenset(known)
+    checker.seen = {d: 0 for d in known}
+    names = [os.fsdecode(bytes.fromhex(h))
+             for h in open(images_list).read().split("\n") if h]
     runs = 0
     for raw in open(manifest, "rb").read().split(b"\n"):
         if not raw:
             continue
-        fields = raw.decode("utf-8").split("\t")
-        desc, fmt, opts, status, out_path, err_path = fields[:6]
-        args = [os.fsdecode(bytes.fromhex(h)) for h in fields[6:]]
+        desc, fmt, opts, status, out_path, err_path, nums = \
+            raw.decode("utf-8").split("\t")
+        args = [names[int(k) - 1] for k in nums.split()]
         checker.verify_run(desc, fmt, opts.split(), int(status), out_path,
                            err_path, args)
         runs += 1
     checker.report(runs > 0, "manifest %s lists runs (%d)" % (manifest, runs))
-    return 1 if checker.n_bad else 0
+    for d in known:
+        checker.report(checker.seen[d] > 0,
+                       "known disagreement %s still seen, in %d runs: %s"
+                       % (d, checker.seen[d], KNOWN[d]),
+                       "qcow2dump no longer shows it: take it out of the "
+                       "known disagreements in oracle.sh")
+    return 0
 
 
 # ------------------------------------------------------- qemu-img compare
@@ -902,8 +984,7 @@ def refcounts(img):
     return counts
 
 
-def qemu_check(path, check_path):
-    c = Checker()
+def qemu_check(c, path, check_path):
     img = Image(path)
     q = json.load(open(check_path))
     cs = img.cluster_size
@@ -939,11 +1020,9 @@ def qemu_check(path, check_path):
                 wrong.append("cluster %d: refcount %s" % (cl, counts.get(cl)))
     c.report(not wrong, "%s: the %d clusters of bitmap metadata have refcount 1"
              % (path, n), "\n".join(wrong[:10]))
-    return 1 if c.n_bad else 0
 
 
-def qemu_info(path, info_path):
-    c = Checker()
+def qemu_info(c, path, info_path):
     img = Image(path)
     q = json.load(open(info_path))
     h = img.header
@@ -993,7 +1072,20 @@ def qemu_info(path, info_path):
          [{"flags": [qemu_flags[b] for b in bit_list(bm["flags"])],
            "name": json_text(bm["name"]),
            "granularity": granularity(bm)} for bm in img.bitmaps])
-    return 1 if c.n_bad else 0
+
+
+def qemu(listing):
+    c = Checker()
+    for l in open(listing).read().split("\n"):
+        if not l:
+            continue
+        path, info, check = l.split("\t")
+        try:
+            qemu_info(c, path, info)
+            qemu_check(c, path, check)
+        except (OutOfScope, ValueError, KeyError) as e:
+            c.report(False, "%s: compared with qemu-img" % path, repr(e))
+    return 0
 
 
 # ----------------------------------------------------------------- offsets
@@ -1005,6 +1097,8 @@ def offsets(path):
     cluster of serialized table entry j)."""
     img = Image(path)
     out = []
+    if img.header["backing_file_offset"]:
+        out.append("backing_file=%d" % img.header["backing_file_offset"])
     for ext in img.extensions:
         slug = EXT_NAMES.get(ext["magic"], "unknown_%08x" % ext["magic"])
         out.append("ext_%s=%d" % (slug.lower().replace(" ", "_"),
@@ -1057,7 +1151,8 @@ def show(argv):
             out.write(b",".join(cells) + b"\n")
         sys.stdout.flush()
         sys.stdout.buffer.write(out.getvalue())
-    sys.stderr.write(expect_stderr(images, args, view))
+    sys.stderr.flush()
+    sys.stderr.buffer.write(expect_stderr(images, args, view))
     return 0
 
 
@@ -1070,10 +1165,8 @@ def main(argv):
             return show(rest)
         if cmd == "verify":
             return verify(*rest)
-        if cmd == "qemu-info":
-            return qemu_info(*rest)
-        if cmd == "qemu-check":
-            return qemu_check(*rest)
+        if cmd == "qemu":
+            return qemu(*rest)
         if cmd == "offsets":
             return offsets(*rest)
     except OutOfScope as e:
