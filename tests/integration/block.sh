@@ -12,8 +12,8 @@ dev=$(losetup -f --show -r t.qcow2) || fail "losetup"
 trap 'losetup -d "$dev"; rm -rf "$WORK"' EXIT
 check "$dev is a block device" test -b "$dev"
 for view in "" -e -b -t -c -x "-x -f json" "-c -f csv"; do
-	"$QCOW2DUMP" $view t.qcow2 > file.out 2>&1
-	"$QCOW2DUMP" $view "$dev" 2>&1 | sed "s|$dev|t.qcow2|g" > dev.out
+	qdump $view t.qcow2 > file.out 2>&1
+	qdump $view "$dev" 2>&1 | sed "s|$dev|t.qcow2|g" > dev.out
 	expect_file "block device ${view:-default view}: as from the file" dev.out file.out
 done
 finish

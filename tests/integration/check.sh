@@ -3,9 +3,12 @@
 # level, and the code, severity, offset and exit status asserted.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
+# Every offset poked below comes from the independent oracle
+# (tests/oracle/q2oracle.py offsets), never from qcow2dump's own output.
+
 # problem IMAGE CODE: "severity offset status" of the first such problem
 problem() {
-	"$QCOW2DUMP" -f csv -c "$1" > p.csv 2>/dev/null
+	qdump -f csv -c "$1" > p.csv 2>/dev/null
 	st=$?
 	echo "$(awk -F, -v c="$2" '$3 == c {print $2, $4; exit}' p.csv) $st"
 }
@@ -20,13 +23,13 @@ Q create -q -f qcow2 base.qcow2 8M
 Q bitmap --add -f qcow2 base.qcow2 aa
 Q bitmap --add -g 128k -f qcow2 base.qcow2 abcdefgh
 IO -c 'w 0 1M' -f qcow2 base.qcow2
-"$QCOW2DUMP" -f json -t base.qcow2 > base.json
-ext=$(jq '.header_extensions[] | select(.name == "Bitmaps") | .offset' base.json)
-dir=$(jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset' base.json)
-e0=$dir e1=$((dir + 32))     # "aa": 24 + 2 -> 32 bytes
-t0=$(jq '.header_extensions[] | .data.bitmap_directory? // empty | .[0].bitmap_table_offset' base.json)
-t1=$(jq '.header_extensions[] | .data.bitmap_directory? // empty | .[1].bitmap_table_offset' base.json)
-d0=$(jq '.header_extensions[] | .data.bitmap_directory? // empty | .[0].bitmap_table[0].offset' base.json)
+$ORACLE offsets base.qcow2 > base.offsets
+at() { sed -n "s/^$1=//p" base.offsets; }
+ext=$(at ext_bitmaps) dir=$(at dir) e0=$(at entry_0) e1=$(at entry_1)
+t0=$(at table_0) t1=$(at table_1) d0=$(at data_0_0)
+expect_eq "oracle: the bitmaps extension, 2 entries, a table and a data cluster" \
+  "$([ -n "$ext" ] && [ -n "$dir" ] && [ -n "$t1" ] && [ -n "$d0" ] && echo found)" found
+expect_eq "oracle: entry 1 follows entry 0 (\"aa\": 24 + 2 -> 32 bytes)" "$e1" $((dir + 32))
 size=$(stat -c %s base.qcow2)
 
 run_q out err -c base.qcow2
@@ -64,7 +67,7 @@ Q create -q -f qcow2 -b back.qcow2 -F qcow2 over.qcow2 8M
 cp over.qcow2 h.qcow2; poke h.qcow2 8 "$(u64 65530)"
 expect backing-name-outside-cluster h.qcow2 error 8 1
 # the Feature table's magic turned into a second Backing format
-ft=$("$QCOW2DUMP" -f json -e over.qcow2 | jq '.header_extensions[] | select(.name == "Feature table") | .offset')
+ft=$(oracle_at over.qcow2 ext_feature_table)
 cp over.qcow2 h.qcow2; poke h.qcow2 "$ft" e2792aca
 expect duplicate-extension h.qcow2 error "$ft" 1
 
@@ -90,7 +93,7 @@ cp back.qcow2 h.qcow2; poke h.qcow2 88 "$(u64 2)"
 expect raw-external-data-without-data-file h.qcow2 error 88 1
 
 build_image luks
-cx=$("$QCOW2DUMP" -f json -e luks.qcow2 | jq '.header_extensions[] | select(.name == "Crypto header") | .offset')
+cx=$(oracle_at luks.qcow2 ext_crypto_header)
 cp luks.qcow2 h.qcow2; poke h.qcow2 32 "$(u32 0)"
 expect crypto-header-without-luks h.qcow2 error "$cx" 1
 cp luks.qcow2 h.qcow2; poke h.qcow2 $((cx + 8)) "$(u64 $((0x40200)))"
@@ -129,8 +132,8 @@ fresh h.qcow2; poke h.qcow2 $((e1 + 18)) "0004$(u32 4)"
 expect extra-data-incompatible h.qcow2 warning $((e1 + 20)) 0
 poke h.qcow2 $((e1 + 12)) "$(u32 6)"
 expect extra-data h.qcow2 warning $((e1 + 20)) 0
-check "extra data: the name after it" sh -c \
-  "'$QCOW2DUMP' -b h.qcow2 | grep -q '^Bitmap name  *efgh$'"
+run_q out err -b h.qcow2
+check "extra data: the name after it" grep -q '^Bitmap name  *efgh$' out
 # name "aa" -> size 0: an entry of 24 bytes, the old name bytes left over
 fresh h.qcow2; poke h.qcow2 $((e0 + 18)) 0000
 expect name-empty h.qcow2 error $((e0 + 18)) 2
@@ -143,12 +146,12 @@ expect duplicate-name h.qcow2 error "$e1" 1
 Q create -q -f qcow2 long.qcow2 1M
 long=$(printf '%01023d' 0 | tr 0 n)
 Q bitmap --add -f qcow2 long.qcow2 "$long"
-ldir=$("$QCOW2DUMP" -f json -e long.qcow2 | jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset')
+ldir=$(oracle_at long.qcow2 dir)
 poke long.qcow2 $((ldir + 18)) 0400   # 1024: the padded entry is as long
 expect name-too-long long.qcow2 error $((ldir + 18)) 1
 
 build_image inuse
-expect bitmap-in-use inuse.qcow2 warning $(( $("$QCOW2DUMP" -f json -e inuse.qcow2 | jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset') + 12 )) 0
+expect bitmap-in-use inuse.qcow2 warning $(($(oracle_at inuse.qcow2 entry_0) + 12)) 0
 
 # table entries
 fresh h.qcow2; poke h.qcow2 "$t0" "$(u64 $((d0 | 2)))"
@@ -205,7 +208,7 @@ expect bitmap-table-too-large h.qcow2 error $((e1 + 8)) 2
 # all over the same 8 MiB: past the 256 MiB this tool loads
 Q create -q -f qcow2 -o cluster_size=512 budget.qcow2 1M
 $PY "$TOP_SRCDIR/tests/integration/mkbitmaps.py" budget.qcow2 40
-bdir=$("$QCOW2DUMP" -f json -e budget.qcow2 | jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset')
+bdir=$(oracle_at budget.qcow2 dir)
 truncate -s $((16 << 20)) budget.qcow2
 i=0; while [ $i -lt 40 ]; do
 	poke budget.qcow2 $((bdir + 40 * i)) "$(u64 $((8 << 20)))$(u32 $((1 << 20)))"
@@ -215,7 +218,7 @@ expect bitmap-tables-over-budget budget.qcow2 error $((8 << 20)) 2
 
 # -x: what keeps a bitmap's data from being read
 xproblem() { # IMAGE: "code offset" of the first -x problem
-	"$QCOW2DUMP" -x -f json "$1" 2>/dev/null | jq -r '.problems[0] | "\(.code) \(.offset)"'
+	qdump -x -f json "$1" 2>/dev/null | jq -r '.problems[0] | "\(.code) \(.offset)"'
 }
 fresh h.qcow2; poke h.qcow2 $((e0 + 17)) 40
 expect_eq "-x: granularity beyond 63" "$(xproblem h.qcow2)" "bitmap-granularity-unreadable $((e0 + 17))"
@@ -228,7 +231,10 @@ expect_eq "-x: table entry with offset and all-ones bit" "$(xproblem h.qcow2)" "
 
 # every code --check can report is documented in the man page
 MANWIDTH=200 man -l "$TOP_SRCDIR/man/qcow2dump.1" 2>/dev/null > man.txt
-for code in $("$QCOW2DUMP" --list-checks | cut -f1); do
+codes=0
+for code in $(qdump --list-checks | cut -f1); do
 	check "man page explains $code" grep -Eq -- "^ *$code( |$)" man.txt
+	codes=$((codes + 1))
 done
+expect_some "--list-checks lists codes, each checked" "$codes"
 finish

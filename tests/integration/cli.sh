@@ -30,7 +30,7 @@ check "unknown format: lists the formats" grep -q "unknown format 'yaml' (format
 run_q out err -e -b good.qcow2
 expect_eq "-e with -b: exit 64" "$status" 64
 run_q out err -b good.qcow2
-expect_eq "-b: the entry alone" "$(cat out)" "$("$QCOW2DUMP" -e good.qcow2 | sed -n '/^Bitmap name/,$p')"
+expect_eq "-b: the entry alone" "$(cat out)" "$(qdump -e good.qcow2 | sed -n '/^Bitmap name/,$p')"
 
 run_q out err missing.qcow2
 expect_eq "missing image: exit 2" "$status" 2
@@ -57,7 +57,7 @@ expect_eq "mixed: bitmap shown twice" "$(grep -c '^Bitmap name  *b0$' out)" 2
 
 run_q out err good.qcow2
 expect_eq "ok image: exit 0" "$status" 0
-"$QCOW2DUMP" good.qcow2 > /dev/full 2> err
+qdump good.qcow2 > /dev/full 2> err
 expect_eq "write error: exit 2" "$?" 2
 check "write error: reported" grep -q 'write error: No space left on device' err
 
@@ -77,13 +77,14 @@ run_q out err good.qcow2
 expect_eq "held image: qcow2dump still reads it" "$status" 0
 kill "$io" 2>/dev/null; wait "$io" 2>/dev/null
 before=$(sha256sum good.qcow2; stat -c %y good.qcow2)
-"$QCOW2DUMP" -t good.qcow2 > /dev/null
+qdump -t good.qcow2 > /dev/null
 expect_eq "image unchanged (content, mtime)" \
   "$(sha256sum good.qcow2; stat -c %y good.qcow2)" "$before"
 
 # LeakSanitizer cannot run under ptrace; the sanitizer build is traced too
-ASAN_OPTIONS=detect_leaks=0 \
+ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 \
   strace -f -e trace=openat,flock,fcntl -o trace.txt "$QCOW2DUMP" good.qcow2 >/dev/null
+qdump_status $? good.qcow2 under strace
 check "opened O_RDONLY" grep -q 'openat(.*"good.qcow2", O_RDONLY' trace.txt
 expect_eq "never opened for writing" \
   "$(grep '"good.qcow2"' trace.txt | grep -c -e O_WRONLY -e O_RDWR)" 0

@@ -32,7 +32,7 @@ qemu_facts() {
 
 # the same facts from qcow2dump's text
 our_facts() {
-	"$QCOW2DUMP" "$1" | awk '
+	qdump "$1" | awk '
 	function hex(s,   i, n) {
 		n = 0
 		for (i = 3; i <= length(s); i++)
@@ -92,7 +92,7 @@ for name in $IMAGES; do
 	expect_file "$name: agrees with qemu-img info" "$name.ours" "$name.qemu"
 	# a LUKS image has its crypto header extension, and only it
 	expect_eq "$name: crypto header extension iff LUKS" \
-	  "$("$QCOW2DUMP" -e "$name.qcow2" | grep -c '(Crypto header)')" \
+	  "$(qdump -e "$name.qcow2" | grep -c '(Crypto header)')" \
 	  "$([ "$name" = luks ] && echo 1 || echo 0)"
 done
 finish

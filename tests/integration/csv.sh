@@ -10,7 +10,7 @@ for name in $IMAGES; do
 	run_q "$name.csv" err -f csv "$name.qcow2"
 	expect_eq "$name: exit 0" "$status" 0
 	expect_eq "$name: header row" "$(head -1 "$name.csv")" "$bitmap_head"
-	"$QCOW2DUMP" -f json -b "$name.qcow2" > "$name.json"
+	qdump -f json -b "$name.qcow2" > "$name.json"
 	check "$name: reads back as the JSON says" \
 	  $FORMATS csv-vs-json "$name.csv" "$name.json"
 	run_q "$name.b.csv" err -f csv -b "$name.qcow2"
@@ -18,27 +18,27 @@ for name in $IMAGES; do
 done
 
 build_tricky
-"$QCOW2DUMP" -f csv tricky.qcow2 > tricky.csv
-"$QCOW2DUMP" -f json -b tricky.qcow2 > tricky.json
+qdump -f csv tricky.qcow2 > tricky.csv
+qdump -f json -b tricky.qcow2 > tricky.json
 check "tricky names: every byte reads back" $FORMATS csv-vs-json tricky.csv tricky.json
 expect_eq "tricky names: no CR anywhere (LF line ends)" "$(tr -dc '\r' < tricky.csv | wc -c)" 0
 check "tricky names: a formula is quoted" grep -q '^tricky.qcow2,"=SUM(A1)",' tricky.csv
 check "tricky names: a quote is doubled" grep -q '^tricky.qcow2,"quote""name",' tricky.csv
 
 # several images: one table, one header row
-"$QCOW2DUMP" -f csv inuse.qcow2 c512.qcow2 tricky.qcow2 > all.csv
-"$QCOW2DUMP" -f json -b inuse.qcow2 c512.qcow2 tricky.qcow2 > all.json
+qdump -f csv inuse.qcow2 c512.qcow2 tricky.qcow2 > all.csv
+qdump -f json -b inuse.qcow2 c512.qcow2 tricky.qcow2 > all.json
 expect_eq "three images: one header row" "$(grep -c '^image,' all.csv)" 1
 check "three images: rows read back in order" $FORMATS csv-vs-json all.csv all.json
 
 # -e and -t tables
-"$QCOW2DUMP" -f csv -e datafile.qcow2 > ext.csv
+qdump -f csv -e datafile.qcow2 > ext.csv
 expect_eq "-e: header row" "$(head -1 ext.csv)" "image,index,name,magic,length,data"
 expect_eq "-e: the data file extension as text" "$(sed -n 2p ext.csv)" \
   "datafile.qcow2,0,Data file,1145132097,12,datafile.raw"
 expect_eq "-e: other data as hex" "$(sed -n 3p ext.csv | cut -d, -f3,5,6 | cut -c1-40)" \
   "Feature table,384,0000646972747920626974"
-"$QCOW2DUMP" -f csv -t c2m.qcow2 > tables.csv
+qdump -f csv -t c2m.qcow2 > tables.csv
 expect_eq "-t: bitmap table rows" "$(cat tables.csv)" "image,bitmap,index,type,offset,reserved
 c2m.qcow2,huge,0,serialized,16777216,0"
 
@@ -56,14 +56,14 @@ expect_eq "-n on an image without bitmaps" "$(cat err)" \
 # -o: complete or not at all
 run_q out err -f csv -o out.csv inuse.qcow2 c512.qcow2
 expect_eq "-o: exit 0, nothing on stdout" "$status:$(cat out)" "0:"
-"$QCOW2DUMP" -f csv inuse.qcow2 c512.qcow2 > stdout.csv
+qdump -f csv inuse.qcow2 c512.qcow2 > stdout.csv
 expect_file "-o: the same bytes as stdout" out.csv stdout.csv
-expect_eq "-o: a normal file mode (umask 022)" "$(umask 022; "$QCOW2DUMP" -o m.txt c512.qcow2; stat -c %a m.txt)" 644
+expect_eq "-o: a normal file mode (umask 022)" "$(umask 022; qdump -o m.txt c512.qcow2; stat -c %a m.txt)" 644
 echo old > keep.csv
 run_q out err -f csv -o keep.csv inuse.qcow2 missing.qcow2
 expect_eq "-o with a missing image: exit 2" "$status" 2
 expect_file "-o with a missing image: the others are written" keep.csv \
-  "$(printf '%s\n' "$("$QCOW2DUMP" -f csv inuse.qcow2)" > want.csv; echo want.csv)"
+  "$(printf '%s\n' "$(qdump -f csv inuse.qcow2)" > want.csv; echo want.csv)"
 run_q out err -o no/such/dir/x.csv inuse.qcow2
 expect_eq "-o into a missing directory: exit 2" "$status" 2
 check "-o into a missing directory: says so" grep -q 'no/such/dir/x.csv: cannot create: No such file or directory' err
@@ -74,7 +74,9 @@ cp "$QCOW2DUMP_BIN" qd && cp inuse.qcow2 ro-src.qcow2 && chmod 755 qd "$WORK"
 chmod 644 ro-src.qcow2
 setpriv --reuid=nobody --regid=nogroup --clear-groups \
   ./qd -f json -o ro/out.json ro-src.qcow2 2> err
-expect_eq "-o into a read-only directory: exit 2" "$?" 2
+ro_status=$?
+qdump_status "$ro_status" -f json -o ro/out.json ro-src.qcow2 as nobody
+expect_eq "-o into a read-only directory: exit 2" "$ro_status" 2
 check "-o into a read-only directory: says so" grep -q 'cannot create: Permission denied' err
 expect_eq "-o into a read-only directory: file untouched, no temporary left" \
   "$(cat ro/out.json; ls ro)" "old

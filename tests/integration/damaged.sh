@@ -9,12 +9,15 @@ Q create -q -f qcow2 base.qcow2 8M
 Q bitmap --add -f qcow2 base.qcow2 first
 Q bitmap --add -g 1M -f qcow2 base.qcow2 second
 IO -c 'w 0 1M' -f qcow2 base.qcow2
-"$QCOW2DUMP" -t base.qcow2 > base.txt || fail "base image decodes"
+qdump -t base.qcow2 > base.txt || fail "base image decodes"
 
-# byte offset of the bitmaps extension's magic, and its directory
-ext=$(LC_ALL=C grep -obUaP '\x23\x85\x28\x75' base.qcow2 | head -1 | cut -d: -f1)
-dir=$(( $(awk '$1 == "bitmap_directory_offset" {print $2}' base.txt) ))
-dsize=$(( $(awk '$1 == "bitmap_directory_size" {print $2}' base.txt) ))
+# byte offset of the bitmaps extension's magic, and its directory, as
+# the independent oracle decodes them
+ext=$(oracle_at base.qcow2 ext_bitmaps)
+dir=$(oracle_at base.qcow2 dir)
+dsize=$(oracle_at base.qcow2 dir_size)
+expect_eq "the oracle finds the bitmaps extension and directory" \
+  "$([ -n "$ext" ] && [ -n "$dir" ] && [ -n "$dsize" ] && echo found)" found
 hex() { printf '0x%x' "$1"; }
 head -c 50 base.qcow2 > short.qcow2
 run_q out err short.qcow2

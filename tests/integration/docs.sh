@@ -51,8 +51,10 @@ for sh in bash zsh fish; do
 done
 
 MANWIDTH=200 LC_ALL=C man -l "$top/man/qcow2dump.1" 2>/dev/null > man.txt
-opts=$("$QCOW2DUMP" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+opts=$(qdump --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
+n_opts=0
 for o in $opts; do
+	n_opts=$((n_opts + 1))
 	check "man page documents $o" grep -q -- "$o" man.txt
 	check "README documents $o" grep -q -- "$o" "$top/README.md"
 	for sh in bash zsh fish; do
@@ -70,6 +72,8 @@ for o in $NEW_OPTS; do
 		check "$sh completion offers $o" grep -qx -- "$o" "opts.$sh"
 	done
 done
+# (--help has a dozen long options; a parse that finds none must fail)
+expect_some "--help lists long options, each checked" "$n_opts"
 
 # Images and names to complete: file names without .qcow2, and bitmap
 # names that need quoting.
@@ -228,6 +232,6 @@ cd .. || exit 1
 # the README's example is the program's real output for the sample image
 awk '/^\$ qcow2dump -e -t tests\/data\/sample.qcow2$/ {on = 1; next}
      on && /^```$/ {exit} on' "$top/README.md" > readme-example.txt
-"$QCOW2DUMP" -e -t "$top/tests/data/sample.qcow2" > sample.txt
+qdump -e -t "$top/tests/data/sample.qcow2" > sample.txt
 expect_file "README example is real output" readme-example.txt sample.txt
 finish

@@ -11,7 +11,15 @@ Exits 1 with a message on the first difference.
 import csv
 import io
 import json
+import os
 import sys
+
+# how a name is escaped in text comes from the independent oracle (no
+# __pycache__ left in the source tree)
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "oracle"))
+from q2oracle import text_escape  # noqa: E402
 
 
 def documents(path):
@@ -73,7 +81,9 @@ def text_vs_json(text_path, json_path):
             fail("header %s: text %s, json %s" % (key, val, doc["header"][key]))
         i += 1
     exts = doc["header_extensions"]
+    cluster_size = 1 << doc["header"]["cluster_bits"]
     n = 0
+    rows_checked = 0
     table_rows = []
     bitmap = None
     for line in lines[i:]:
@@ -92,11 +102,19 @@ def text_vs_json(text_path, json_path):
             row = table_rows[int(idx)]
             if row["type"] != typ or row["offset"] != int(off):
                 fail("table row %s of %s" % (idx, bitmap["name"]))
+            # qcow2.py's size column: a cluster for a serialized entry
+            want = cluster_size if typ == "serialized" else 0
+            if int(size) != want:
+                fail("table row %s of %s: size %s, want %d"
+                     % (idx, bitmap["name"], size, want))
+            rows_checked += 1
             continue
         key, val = label(line)
         if key == "Bitmap name":
             bitmap = ext["data"]["bitmap_directory"].pop(0)
-            if "\\x" not in val and val != bitmap["name"]:
+            # every name, escaped ones too: the text is the JSON's bytes
+            # (name_hex when not UTF-8) escaped as the contract says
+            if val != text_escape(name_bytes(bitmap)):
                 fail("bitmap name %r vs %r" % (val, bitmap["name"]))
         elif key == "magic":
             if ext["magic"] != value(val):
@@ -119,19 +137,46 @@ def text_vs_json(text_path, json_path):
     for ext in exts:
         if ext.get("data", {}).get("bitmap_directory"):
             fail("json has bitmaps the text does not show")
+    want_rows = sum(len(b.get("bitmap_table", []))
+                    for d in documents(json_path)[:1]
+                    for e in d["header_extensions"]
+                    for b in e.get("data", {}).get("bitmap_directory", []))
+    if rows_checked != want_rows:
+        fail("%d bitmap table rows in text, %d in json" % (rows_checked, want_rows))
+
+
+def line_ends(raw):
+    """Fails unless every record of RAW ends in LF: a CR is only allowed
+    inside a quoted field, as data."""
+    quoted = False
+    for i, c in enumerate(raw):
+        if c == 0x22:
+            quoted = not quoted     # "" inside quotes toggles twice
+        elif c == 0x0D and not quoted:
+            fail("CR outside a quoted field at byte %d" % i)
+    if quoted:
+        fail("a quoted field is not closed")
+    if raw and not raw.endswith(b"\n"):
+        fail("the last record does not end in LF")
 
 
 def csv_vs_json(csv_path, json_path):
     raw = open(csv_path, "rb").read()
-    if b"\r\n" in raw.replace(b'"\r\n', b"").replace(b'\r\n"', b""):
-        pass  # quoted CR LF inside a field is fine; checked below
+    line_ends(raw)
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8", "surrogateescape"),
                                        newline="")))
     head, rows = rows[0], rows[1:]
+    want_head = ["image", "name", "bitmap_table_offset", "bitmap_table_size",
+                 "flags", "flag_names", "type", "granularity_bits",
+                 "granularity", "name_size", "extra_data_size"]
+    if head != want_head:
+        fail("header row %r, want %r" % (head, want_head))
     bitmaps = [(d["image"], b) for d in documents(json_path) for b in d["bitmaps"]]
     if len(rows) != len(bitmaps):
         fail("%d CSV rows, %d bitmaps in JSON" % (len(rows), len(bitmaps)))
     for row, (image, b) in zip(rows, bitmaps):
+        if len(row) != len(head):
+            fail("a row of %d fields: %r" % (len(row), row))
         rec = dict(zip(head, row))
         if rec["image"] != image:
             fail("image %r vs %r" % (rec["image"], image))

@@ -10,17 +10,17 @@ for name in $IMAGES; do
 	run_q "$name.txt" "$name.err" -t "$name.qcow2"
 	expect_eq "$name: exit status 0" "$status" 0
 	expect_eq "$name: nothing on stderr" "$(cat "$name.err")" ""
-	expect_file "$name: -t output" "$name.txt" "$GOLDEN/$name.txt"
+	expect_golden "$name: -t output" "$name.txt" "$GOLDEN/$name.txt" -t "$name.qcow2"
 	# the -e view is the same text without the header and its blank line
 	run_q "$name.e.txt" "$name.err" -e "$name.qcow2"
 	expect_eq "$name: -e is the tail of the default view" \
-	  "$("$QCOW2DUMP" "$name.qcow2" | sed '1,19d' | cmp - "$name.e.txt" && echo same)" same
+	  "$(qdump "$name.qcow2" | sed '1,19d' | cmp - "$name.e.txt" && echo same)" same
 done
 
 # Several images in one call: each under a head(1)-style label
 run_q two.txt two.err -e c512.qcow2 c2m.qcow2
 expect_eq "two images: exit 0" "$status" 0
-{ echo "==> c512.qcow2 <=="; "$QCOW2DUMP" -e c512.qcow2
-  echo; echo "==> c2m.qcow2 <=="; "$QCOW2DUMP" -e c2m.qcow2; } > two.want
+{ echo "==> c512.qcow2 <=="; qdump -e c512.qcow2
+  echo; echo "==> c2m.qcow2 <=="; qdump -e c2m.qcow2; } > two.want
 expect_file "two images: labelled, in order" two.txt two.want
 finish

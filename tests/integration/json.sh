@@ -13,7 +13,7 @@ for name in $IMAGES; do
 		check "$name $view: valid against the schema" \
 		  $FORMATS validate "$SCHEMA" "$name$view.json"
 	done
-	"$QCOW2DUMP" -t "$name.qcow2" > "$name.txt"
+	qdump -t "$name.qcow2" > "$name.txt"
 	check "$name: every field equals the text output" \
 	  $FORMATS text-vs-json "$name.txt" "$name.json"
 	expect_eq "$name: -e has no header" "$(jq 'has("header")' "$name-e.json")" false
@@ -62,7 +62,7 @@ expect_eq "tricky names: only that one has name_hex" \
 # u64 values beyond 2^63 stay exact (jansson's integers are signed)
 cp zstd.qcow2 big.qcow2
 poke big.qcow2 72 8000000000000018
-"$QCOW2DUMP" -f json big.qcow2 > big.json
+qdump -f json big.qcow2 > big.json
 expect_eq "u64 beyond 2^63 printed exactly" \
   "$($PY -c 'import json; print(json.load(open("big.json"))["header"]["incompatible_features"])')" \
   9223372036854775832
@@ -72,10 +72,10 @@ expect_eq "u64 beyond 2^63: unknown bit named" \
   '["compression_type","extended_l2","bit-63"]'
 
 # streams
-"$QCOW2DUMP" -f json c512.qcow2 inuse.qcow2 > two.json
+qdump -f json c512.qcow2 inuse.qcow2 > two.json
 expect_eq "two images: two documents in order" \
   "$(jq -s -c 'map(.image)' two.json)" '["c512.qcow2","inuse.qcow2"]'
-"$QCOW2DUMP" -f json --compact c512.qcow2 inuse.qcow2 > two.jsonl
+qdump -f json --compact c512.qcow2 inuse.qcow2 > two.jsonl
 expect_eq "--compact: one line per document" "$(wc -l < two.jsonl)" 2
 expect_eq "--compact: each line is a whole document" \
   "$(while IFS= read -r l; do printf '%s' "$l" | jq -c .image; done < two.jsonl | tr '\n' ' ')" \

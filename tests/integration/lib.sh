@@ -1,6 +1,16 @@
 # Shared by the integration tests: a scratch directory, assertions that
-# count, and the images every test builds with the real qemu-img/qemu-io.
+# count, qcow2dump run so that a memory error can never pass unseen, and
+# the images every test builds with the real qemu-img/qemu-io.
 # Sourced with QCOW2DUMP and TOP_SRCDIR set (make check sets them).
+#
+# Golden files (tests/golden/*.txt, tests/integration/291-*.expected) are
+# regression guards.  They are regenerated only by
+#     cd build && REGEN_GOLDEN=1 make check \
+#       TESTS='tests/integration/images.sh tests/integration/case291.sh'
+# and expect_golden then writes a golden file only when the independent
+# oracle (tests/oracle/q2oracle.py) predicts the new output byte for
+# byte; otherwise the golden file is left alone and the test fails.
+# Review the git diff before committing regenerated files.
 set -u
 : "${QCOW2DUMP:?set QCOW2DUMP to the qcow2dump binary}"
 : "${TOP_SRCDIR:?set TOP_SRCDIR to the source tree}"
@@ -10,14 +20,24 @@ BINDIR=$(dirname "$QCOW2DUMP_BIN")
 # sweeps over every byte take every SWEEP_STEP-th one (valgrind is slow)
 SWEEP_STEP=${SWEEP_STEP:-1}
 GOLDEN=$TOP_SRCDIR/tests/golden
+# A sanitizer's report must end in a status no test accepts: 99, as the
+# valgrind wrapper's (ASan and UBSan exit 1 by default, which is also
+# "-c found an error").  Options given in the environment come after
+# these defaults, so they win.
+ASAN_OPTIONS="exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+UBSAN_OPTIONS="halt_on_error=1:exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export ASAN_OPTIONS UBSAN_OPTIONS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/qcow2dump-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
-n_pass=0
-n_fail=0
+# Assertions are tallied in files, so that those made in a subshell (a
+# pipeline, a command substitution) count as well.
+: > "$WORK/.passed"
+: > "$WORK/.failed"
+: > "$WORK/.bad-runs"
 
-pass() { n_pass=$((n_pass + 1)); echo "ok - $1"; }
-fail() { n_fail=$((n_fail + 1)); echo "not ok - $1"; }
+pass() { echo "ok - $1"; echo x >> "$WORK/.passed"; }
+fail() { echo "not ok - $1"; echo x >> "$WORK/.failed"; }
 
 # check DESC CMD...: the command succeeds
 check() { desc=$1; shift; if "$@"; then pass "$desc"; else fail "$desc"; fi; }
@@ -28,25 +48,79 @@ expect_eq() {
 		fail "$1"; printf '  got:  %s\n  want: %s\n' "$2" "$3"; fi
 }
 
-# expect_file DESC FILE GOLDEN: byte-identical, with a diff when not.
-# REGEN_GOLDEN=1 rewrites golden files under tests/golden first (review
-# the git diff before committing them).
+# expect_some DESC COUNT: a loop checked at least one thing
+expect_some() {
+	if [ "$2" -gt 0 ]; then pass "$1 ($2)"; else fail "$1 (none)"; fi
+}
+
+# expect_file DESC FILE WANT: byte-identical, with a diff when not.
 expect_file() {
-	case ${REGEN_GOLDEN:-}:$3 in
-	1:"$GOLDEN"/*) cp "$2" "$3" ;;
-	esac
 	if cmp -s "$2" "$3"; then pass "$1"; else
 		fail "$1"; diff -u "$3" "$2" | head -40; fi
+}
+
+ORACLE="/usr/bin/python3 $TOP_SRCDIR/tests/oracle/q2oracle.py"
+# oracle_at IMAGE NAME: an offset as the oracle decodes it, NAME one of
+# those "q2oracle.py offsets" prints (ext_bitmaps, dir, entry_0, ...)
+oracle_at() { $ORACLE offsets "$1" | sed -n "s/^$2=//p"; }
+
+# expect_golden DESC FILE GOLDEN QCOW2DUMP-ARGS...: FILE (qcow2dump's text
+# for ARGS) equals the golden file.  With REGEN_GOLDEN=1 the golden file
+# is first rewritten from FILE, but only if the oracle's text for ARGS is
+# FILE byte for byte and no assertion of the script failed so far (an
+# image that did not build as it should would agree with the oracle too).
+expect_golden() {
+	desc=$1 got=$2 golden=$3; shift 3
+	if [ "${REGEN_GOLDEN:-}" = 1 ]; then
+		if [ ! -s "$WORK/.failed" ] &&
+		   $ORACLE show "$@" > "$WORK/.oracle-golden" &&
+		   cmp -s "$got" "$WORK/.oracle-golden"; then
+			cp "$got" "$golden"
+		else
+			fail "$desc: REGEN_GOLDEN: the oracle disagrees or a test failed, $golden kept"
+			diff -u "$WORK/.oracle-golden" "$got" | head -40
+		fi
+	fi
+	expect_file "$desc" "$got" "$golden"
+}
+
+# qdump ARGS...: runs qcow2dump.  Every test runs it through this (or
+# checks a status itself with qdump_status), so that a status qcow2dump
+# never gives by itself (0, 1, 2, 64) -- 99 from valgrind or a sanitizer,
+# 128 + N from a signal, 126/127 from a missing binary -- fails the
+# script at finish, whatever the assertion around the call expected.
+qdump() {
+	"$QCOW2DUMP" "$@"
+	qdump_status $? "$@"
+}
+# qdump_status STATUS ARGS...: records STATUS of a run of qcow2dump ARGS
+# made some other way (under strace, time or setpriv); returns STATUS
+qdump_status() {
+	qd_st=$1; shift
+	case $qd_st in
+	0|1|2|64) ;;
+	*) printf 'status %s: qcow2dump %s\n' "$qd_st" "$*" >> "$WORK/.bad-runs" ;;
+	esac
+	return "$qd_st"
 }
 
 # run_q OUT ERR ARGS...: runs qcow2dump, records its status in $status
 run_q() {
 	out=$1; err=$2; shift 2
-	"$QCOW2DUMP" "$@" >"$out" 2>"$err"
+	qdump "$@" >"$out" 2>"$err"
 	status=$?
 }
 
 finish() {
+	bad=$(wc -l < "$WORK/.bad-runs")
+	if [ "$bad" -eq 0 ]; then
+		pass "no qcow2dump run ended in a memory error, sanitizer report or crash"
+	else
+		fail "$bad qcow2dump runs ended in a memory error, sanitizer report or crash"
+		head -20 "$WORK/.bad-runs"
+	fi
+	n_pass=$(wc -l < "$WORK/.passed")
+	n_fail=$(wc -l < "$WORK/.failed")
 	echo "# $n_pass passed, $n_fail failed"
 	[ "$n_fail" -eq 0 ]
 	exit $?
@@ -54,6 +128,10 @@ finish() {
 
 # poke FILE OFFSET HEXBYTES: overwrite bytes in place
 poke() {
+	case $3 in
+	*[!0-9a-fA-F]*|"") fail "poke $1 $2: '$3' is not hex bytes"; return 1 ;;
+	esac
+	[ $((${#3} % 2)) -eq 0 ] || { fail "poke $1 $2: odd number of hex digits"; return 1; }
 	bytes=$3 esc=
 	while [ -n "$bytes" ]; do
 		rest=${bytes#??}; esc="$esc\\$(printf '%03o' "0x${bytes%"$rest"}")"
@@ -66,12 +144,29 @@ PY=/usr/bin/python3   # Debian's, with python3-jsonschema
 FORMATS="$PY $TOP_SRCDIR/tests/integration/formats.py"
 SCHEMA=$TOP_SRCDIR/doc/qcow2dump.schema.json
 
-Q() { qemu-img "$@"; }
-IO() { qemu-io "$@" >/dev/null; }
+# qemu-img and qemu-io: a failure is a failed assertion, never ignored
+Q() {
+	qemu-img "$@"; q_st=$?
+	[ "$q_st" -eq 0 ] || fail "qemu-img $*: exit status $q_st"
+	return "$q_st"
+}
+IO() {
+	qemu-io "$@" >/dev/null; q_st=$?
+	[ "$q_st" -eq 0 ] || fail "qemu-io $*: exit status $q_st"
+	return "$q_st"
+}
 
 # The images of the integration tests, by name.  Each is built the same
 # way every time, so its metadata layout is fixed for a given QEMU.
+# A step that fails is a failed assertion (Q and IO), and build_image
+# then returns 1 too.
 build_image() {
+	failed_before=$(wc -l < "$WORK/.failed")
+	build_image_steps "$1"
+	[ "$(wc -l < "$WORK/.failed")" -eq "$failed_before" ] || {
+		echo "# build_image $1: a step failed"; return 1; }
+}
+build_image_steps() {
 	case $1 in
 	backing)
 		Q create -q -f qcow2 backing-base.qcow2 16M
@@ -81,9 +176,16 @@ build_image() {
 		Q create -q -f qcow2 -o compat=0.10 compat010.qcow2 64M
 		IO -c 'w 0 128k' -f qcow2 compat010.qcow2 ;;
 	luks)
-		Q create -q -f qcow2 --object secret,id=sec0,data=test-passphrase \
-		  -o encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10 \
-		  luks.qcow2 16M ;;
+		# QEMU times its PBKDF2 to pick an iteration count, and on a
+		# loaded machine may fail with "Unable to get accurate CPU
+		# usage": three tries before that is a failure
+		for try in 1 2 3; do
+			qemu-img create -q -f qcow2 \
+			  --object secret,id=sec0,data=test-passphrase \
+			  -o encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10 \
+			  luks.qcow2 16M 2> luks.err && break
+			[ "$try" = 3 ] && fail "qemu-img create luks.qcow2: $(cat luks.err)"
+		done ;;
 	datafile)
 		Q create -q -f qcow2 -o data_file=datafile.raw,data_file_raw=on \
 		  datafile.qcow2 8M ;;
@@ -113,15 +215,21 @@ build_image() {
 		Q create -q -f qcow2 inuse.qcow2 16M
 		Q bitmap --add -f qcow2 inuse.qcow2 live
 		Q bitmap --add --disable -f qcow2 inuse.qcow2 frozen
-		qemu-io -f qcow2 inuse.qcow2 -c 'w 0 64k' -c 'sleep 10000' \
+		# (qemu-io's sleep is in milliseconds: 60 s, killed long before)
+		qemu-io -f qcow2 inuse.qcow2 -c 'w 0 64k' -c 'sleep 60000' \
 		  >/dev/null 2>&1 &
 		io_pid=$!
-		# wait until the writer has marked the bitmap in use on disk
-		for _ in $(seq 200); do
-			if "$QCOW2DUMP" -e inuse.qcow2 2>/dev/null |
-			   grep -q "'in-use'"; then break; fi
+		# wait until the writer has marked the bitmap in use on disk, as
+		# the oracle reads it (not qcow2dump: a bug there must not change
+		# the image)
+		marked=no
+		for _ in $(seq 100); do
+			if $ORACLE show -b inuse.qcow2 2>/dev/null |
+			   grep -q "'in-use'"; then marked=yes; break; fi
 			sleep 0.05
 		done
+		[ "$marked" = yes ] ||
+			fail "inuse: qemu-io did not mark the bitmap in use in time"
 		sleep 0.2
 		kill -9 "$io_pid"; wait "$io_pid" 2>/dev/null || true ;;
 	291)	# QEMU's iotest 291: t.qcow2.base, t.qcow2.orig and t.qcow2
@@ -144,7 +252,7 @@ build_image() {
 		Q bitmap --merge tmp -f qcow2 t.qcow2 b0
 		Q bitmap --remove --image-opts \
 		  driver=qcow2,file.driver=file,file.filename=t.qcow2 tmp ;;
-	*) echo "unknown image $1" >&2; return 1 ;;
+	*) fail "build_image: unknown image $1"; return 1 ;;
 	esac
 }
 
@@ -168,7 +276,13 @@ build_tricky() {
 	done
 	Q bitmap --add -f qcow2 tricky.qcow2 "$(printf 'new\nline')"
 	Q bitmap --add -f qcow2 tricky.qcow2 "bad-utf8"
-	# "bad-utf8" -> "bad\xff\xfetf8": not UTF-8 any more
-	off=$(LC_ALL=C grep -obUa 'bad-utf8' tricky.qcow2 | tail -1 | cut -d: -f1)
-	poke tricky.qcow2 $((off + 3)) fffe
+	# "bad-utf8", entry 10 (where the oracle says), -> "bad\xff\xfetf8":
+	# not UTF-8 any more
+	entry_10=$(oracle_at tricky.qcow2 entry_10)
+	if [ -n "$entry_10" ] && [ "$(dd if=tricky.qcow2 bs=1 skip=$((entry_10 + 24)) \
+	     count=8 status=none)" = bad-utf8 ]; then
+		poke tricky.qcow2 $((entry_10 + 27)) fffe
+	else
+		fail "build_tricky: bitmap entry 10 is not bad-utf8"
+	fi
 }

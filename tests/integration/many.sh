@@ -10,8 +10,9 @@ $PY "$TOP_SRCDIR/tests/integration/mkbitmaps.py" many.qcow2 65535 || fail "mkbit
 # peak RSS in KiB of one run.  Under AddressSanitizer the quarantine
 # keeps freed memory by design; without it the bound holds there too.
 peak() {
-	ASAN_OPTIONS=quarantine_size_mb=0:thread_local_quarantine_size_kb=0:malloc_context_size=0 \
+	ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=0:thread_local_quarantine_size_kb=0:malloc_context_size=0 \
 	  /usr/bin/time -f %M -o rss.txt "$QCOW2DUMP_BIN" "$@" > out 2> err
+	qdump_status $? "$@" under time
 	echo $?
 }
 
@@ -26,12 +27,14 @@ expect_eq "65535 bitmaps: all in the JSON" \
   "$(jq '[.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory[]] | length' out)" 65535
 expect_eq "65535 bitmaps: the last one" \
   "$(jq -r '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory[-1].name' out)" bitmap-65534
-expect_eq "65535 bitmaps: CSV rows" "$("$QCOW2DUMP" -f csv many.qcow2 | wc -l)" 65536
+expect_eq "65535 bitmaps: CSV rows" "$(qdump -f csv many.qcow2 | wc -l)" 65536
 
 # two names made equal, far apart: one duplicate-name, at the later entry
-dir=$("$QCOW2DUMP" -f json -e many.qcow2 |
-      jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset')
-poke many.qcow2 $((dir + 60000 * 40 + 24)) "$(printf 'bitmap-00007' | od -An -tx1 | tr -d ' \n')"
+$ORACLE offsets many.qcow2 > offsets.txt
+dir=$(sed -n 's/^dir=//p' offsets.txt)
+entry_60000=$(sed -n 's/^entry_60000=//p' offsets.txt)
+expect_eq "the oracle puts entry 60000 where 40-byte entries do" "$entry_60000" $((dir + 60000 * 40))
+poke many.qcow2 $((dir + 60000 * 40 + 24)) "$(printf 'bitmap-00007' | od -An -v -tx1 | tr -d ' \n')"
 run_q out err -c -f csv many.qcow2
 expect_eq "duplicate among 65535: exit 1" "$status" 1
 expect_eq "duplicate among 65535: found once, at entry 60000" \

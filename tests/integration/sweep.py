@@ -2,8 +2,10 @@
 """Mutation sweep for damaged.sh: every cut and every 0xff byte of the
 given ranges of IMAGE, each run through qcow2dump (-t, and -c in text,
 JSON and CSV).  Fails when a run exits other than 0, 1 or 2, when a
-decoding error has no location, or when the three -c outputs do not list
-the same problems.
+run's stderr carries a sanitizer's or valgrind's report (whatever its
+status: a sanitizer configured to exit 1 would pass for "-c found an
+error"), when a decoding error has no location, or when the three -c
+outputs do not list the same problems.
 
   sweep.py QCOW2DUMP IMAGE STEP cut:A-B flip:A-B ...
 """
@@ -17,10 +19,19 @@ import sys
 import tempfile
 
 LINE = re.compile(r"^[^\n]*?: (error|warning): ([a-z0-9-]+): ", re.M)
+# what AddressSanitizer, LeakSanitizer, UBSan and valgrind write
+REPORT = re.compile(rb"ERROR: (Address|Leak)Sanitizer|runtime error: |"
+                    rb"^==\d+== ", re.M)
 
 
 def run(cmd, path, *args):
-    return subprocess.run(cmd + list(args) + [path], capture_output=True)
+    r = subprocess.run(cmd + list(args) + [path], capture_output=True)
+    if REPORT.search(r.stderr):
+        REPORTS.append("%s %s: %s" % (" ".join(args), path, r.stderr[:300]))
+    return r
+
+
+REPORTS = []
 
 
 def main():
@@ -61,6 +72,9 @@ def main():
                 cs.stdout.decode("utf-8", "surrogateescape"), newline="")))[1:]]
             if not t == j == c:
                 bad.append("%s: -c differs: text %s json %s csv %s" % (what, t, j, c))
+    bad += REPORTS
+    if n == 0:
+        bad.append("no mutation was run: the ranges are empty")
     for b in bad[:20]:
         print("  " + b)
     print("# swept %d images, %d bad" % (n, len(bad)))
