@@ -67,11 +67,12 @@ void q2_verdict(struct q2_image *img)
 		if (q2_problem_severity(pb) != Q2_SEV_ERROR ||
 		    pb->origin == Q2_FROM_RUN || pb->scope == Q2_SCOPE_NONE)
 			continue;
-		if (pb->bitmap >= bx->n_bitmaps) {
-			if (pb->scope == Q2_SCOPE_OPEN && !refused)
-				refused = pb;
+		/* an error QEMU refuses to open the image for stops every
+		 * bitmap of it, whichever bitmap it is about */
+		if (pb->scope == Q2_SCOPE_OPEN && !refused)
+			refused = pb;
+		if (pb->bitmap >= bx->n_bitmaps)
 			continue;
-		}
 		bm = &bx->bitmaps[pb->bitmap];
 		if (bm->has_reason)
 			continue;
