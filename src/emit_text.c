@@ -215,7 +215,7 @@ static void put_image_label(struct q2_emitter *e)
 	/* as head(1): no label for a file that could not be opened */
 	if (!e->view->text_label || e->opts->n_images < 2 || e->unopened)
 		return;
-	if (e->images_shown && e->view->text_label_blank)
+	if (e->images_shown)
 		q2_out_char(e->out, '\n');
 	q2_out_str(e->out, "==> ");
 	put_safe(e->out, e->image, strlen(e->image));

@@ -100,17 +100,17 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_DEFAULT] = {
 		.image = &default_image, .csv_row = &q2_desc_bitmap,
 		.csv_row_table = &q2_desc_table_entry,
-		.text_label = true, .text_label_blank = true,
+		.text_label = true,
 	},
 	[Q2_VIEW_EXTENSIONS] = {
 		.image = &extensions_image, .csv_row = &q2_desc_extension,
 		.csv_row_table = &q2_desc_extension,
-		.text_label = true, .text_label_blank = true,
+		.text_label = true,
 	},
 	[Q2_VIEW_BITMAPS] = {
 		.image = &bitmaps_image, .csv_row = &q2_desc_bitmap,
 		.csv_row_table = &q2_desc_table_entry,
-		.text_label = true, .text_label_blank = true,
+		.text_label = true,
 	},
 	[Q2_VIEW_CHECK] = {
 		.image = &check_image, .csv_row = &q2_desc_problem,
@@ -121,8 +121,7 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.image = &extents_image, .csv_row = &q2_desc_extent,
 		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_xbitmap,
 		.load_tables = true, .verdict = true,
-		/* each bitmap already ends with a blank line */
-		.text_label = true, .text_label_blank = false,
+		.text_label = true,
 	},
 	[Q2_VIEW_CODES] = {
 		.csv_row = &q2_desc_code, .csv_row_table = &q2_desc_code,

@@ -46,7 +46,6 @@ struct q2_view {
 					* and CSV it always does) */
 	bool csv_no_image;             /* CSV rows are not about an image */
 	bool text_label;               /* text heads each image (several) */
-	bool text_label_blank;         /* with a blank line before it */
 };
 
 extern const struct q2_view q2_views[Q2_VIEW_COUNT_];
