@@ -197,7 +197,8 @@ int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
 			}
 			if (avail > cs)
 				avail = cs;
-			if (!q2_read(r, off, buf, (size_t)avail, &code, &sys_errno)) {
+			if (avail && !q2_read(r, off, buf, (size_t)avail, &code,
+					      &sys_errno)) {
 				q2_problems_add_decode(problems, code, Q2_W_DATA, idx,
 						       off, sys_errno, idx);
 				ret = -1;
