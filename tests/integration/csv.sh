@@ -4,7 +4,7 @@
 # with commas, quotes, line breaks, formulas and bad UTF-8 included.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-bitmap_head=image,name,bitmap_table_offset,bitmap_table_size,flags,flag_names,type,granularity_bits,granularity,name_size,extra_data_size
+bitmap_head=image,name,bitmap_table_offset,bitmap_table_size,flags,flag_names,type,granularity_bits,granularity,name_size,extra_data_size,usable,state,reason
 for name in $IMAGES; do
 	build_image "$name" || fail "$name: qemu-img could not build it"
 	run_q "$name.csv" err -f csv "$name.qcow2"
@@ -53,32 +53,4 @@ run_q sel.csv err -n x backing.qcow2
 expect_eq "-n on an image without bitmaps" "$(cat err)" \
   "qcow2dump: backing.qcow2: no bitmap named 'x' (the image has no bitmaps)"
 
-# -o: complete or not at all
-run_q out err -f csv -o out.csv inuse.qcow2 c512.qcow2
-expect_eq "-o: exit 0, nothing on stdout" "$status:$(cat out)" "0:"
-qdump -f csv inuse.qcow2 c512.qcow2 > stdout.csv
-expect_file "-o: the same bytes as stdout" out.csv stdout.csv
-expect_eq "-o: a normal file mode (umask 022)" "$(umask 022; qdump -o m.txt c512.qcow2; stat -c %a m.txt)" 644
-echo old > keep.csv
-run_q out err -f csv -o keep.csv inuse.qcow2 missing.qcow2
-expect_eq "-o with a missing image: exit 2" "$status" 2
-expect_file "-o with a missing image: the others are written" keep.csv \
-  "$(printf '%s\n' "$(qdump -f csv inuse.qcow2)" > want.csv; echo want.csv)"
-run_q out err -o no/such/dir/x.csv inuse.qcow2
-expect_eq "-o into a missing directory: exit 2" "$status" 2
-check "-o into a missing directory: says so" grep -q 'no/such/dir/x.csv: cannot create: No such file or directory' err
-mkdir ro && echo old > ro/out.json && chmod 555 ro && chmod 644 ro/out.json
-# as a user the directory's mode applies to (root ignores it); the
-# program and image are copied where that user can reach them
-cp "$QCOW2DUMP_BIN" qd && cp inuse.qcow2 ro-src.qcow2 && chmod 755 qd "$WORK"
-chmod 644 ro-src.qcow2
-setpriv --reuid=nobody --regid=nogroup --clear-groups \
-  ./qd -f json -o ro/out.json ro-src.qcow2 2> err
-ro_status=$?
-qdump_status "$ro_status" -f json -o ro/out.json ro-src.qcow2 as nobody
-expect_eq "-o into a read-only directory: exit 2" "$ro_status" 2
-check "-o into a read-only directory: says so" grep -q 'cannot create: Permission denied' err
-expect_eq "-o into a read-only directory: file untouched, no temporary left" \
-  "$(cat ro/out.json; ls ro)" "old
-out.json"
 finish

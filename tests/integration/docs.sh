@@ -234,4 +234,15 @@ awk '/^\$ qcow2dump -e -t tests\/data\/sample.qcow2$/ {on = 1; next}
      on && /^```$/ {exit} on' "$top/README.md" > readme-example.txt
 qdump -e -t "$top/tests/data/sample.qcow2" > sample.txt
 expect_file "README example is real output" readme-example.txt sample.txt
+# the README's damaged-image example: its commands, run, print what the
+# README shows
+mkdir damaged && cd damaged
+awk '/<!-- damaged-example -->/ {on = 1; next} /<!-- \/damaged-example -->/ {on = 0}
+     on && !/^```/' "$top/README.md" > block.txt
+sed -n 's/^\$ //p' block.txt > commands.sh
+grep -v '^\$ ' block.txt > want.txt
+expect_eq "README damaged example: two commands" "$(wc -l < commands.sh)" 2
+PATH=$BINDIR:$PATH sh commands.sh > got.txt 2>&1
+expect_file "README damaged example prints what it shows" got.txt want.txt
+cd ..
 finish

@@ -18,8 +18,8 @@ nbd_extents() { # IMAGE BITMAP
 	           then .[-1][1] += $l else . + [[$s, $l]] end) | .[] | "\(.[0]) \(.[1])"'
 	kill "$nbd" 2>/dev/null; wait "$nbd" 2>/dev/null
 }
-ours() { # IMAGE BITMAP
-	qdump -x -f csv -n "$2" "$1" | tail -n +2 | cut -d, -f3,4 | tr , ' '
+ours() { # IMAGE BITMAP (a bitmap with no range has one row, start empty)
+	qdump -x -f csv -n "$2" "$1" | tail -n +2 | cut -d, -f3,4 | grep -v '^,$' | tr , ' '
 }
 same_as_qemu() { # DESC IMAGE BITMAP
 	nbd_extents "$2" "$3" > qemu.txt
@@ -89,14 +89,19 @@ same_as_qemu "empty bitmap" empty.qcow2 nothing empty
 run_q out err -x empty.qcow2
 expect_eq "text shape" "$(cat out)" "Bitmap name               nothing
 granularity               65536
+usable                    yes
 dirty_bytes               0"
 build_image inuse
 run_q out err -x -f json inuse.qcow2
-expect_eq "in use: still decoded, exit 0" "$status" 0
-check "in use: a warning on stderr" grep -q "warning: bitmap 'live': in use, so its data may be stale" err
-expect_eq "in use: a warning in the JSON" \
+expect_eq "in use: still decoded, but not usable: exit 1" "$status" 1
+check "in use: why, on stderr" grep -q \
+  "bitmap 'live': not usable for an incremental backup now: inconsistent: flag in_use is set and no QEMU holds the image" err
+expect_eq "in use: the verdict in the JSON" \
+  "$(jq -c '[.bitmaps[] | [.name, .usable, .state, .reason]]' out)" \
+  '[["live",false,"inconsistent","bitmap-in-use"],["frozen",false,"inconsistent","bitmap-in-use"]]'
+expect_eq "in use: and as errors among the problems" \
   "$(jq -c '[.problems[] | [.severity, .code, .bitmap]]' out)" \
-  '[["warning","bitmap-in-use","live"],["warning","bitmap-in-use","frozen"]]'
+  '[["error","bitmap-not-usable","live"],["error","bitmap-not-usable","frozen"]]'
 check "JSON valid against the schema" $FORMATS validate "$SCHEMA" out
 qdump -x -f json gran.qcow2 c512.qcow2 > two.json
 check "JSON of two images valid against the schema" $FORMATS validate "$SCHEMA" two.json
@@ -104,20 +109,65 @@ expect_eq "JSON: two documents" "$(jq -s length two.json)" 2
 qdump -x -f json --compact gran.qcow2 c512.qcow2 > two.jsonl
 expect_eq "--compact: same data, one line each" \
   "$(wc -l < two.jsonl) $(jq -s -c . two.jsonl | md5sum)" "2 $(jq -s -c . two.json | md5sum)"
-expect_eq "CSV header" "$(qdump -x -f csv empty.qcow2)" "image,bitmap,start,length"
+expect_eq "CSV: a bitmap with no range still has its row" "$(qdump -x -f csv empty.qcow2)" \
+  "image,bitmap,start,length,usable,state,reason
+empty.qcow2,nothing,,,true,usable,"
 expect_eq "text, JSON and CSV agree" \
   "$(qdump -x gran.qcow2 | awk '$1 ~ /^[0-9]+$/ {print $1, $2}' | md5sum)" \
   "$(jq -r '.bitmaps[].extents[] | "\(.start) \(.length)"' two.json | head -n "$(qdump -x -f csv gran.qcow2 | tail -n +2 | wc -l)" | md5sum)"
 expect_eq "dirty_bytes is the sum of the lengths" \
   "$(jq -s -c '[.[].bitmaps[] | .dirty_bytes == ([.extents[].length] | add // 0)] | all' two.json)" true
 
-# a data cluster past the end of the file: the extents up to it, then
-# the error
+# a data cluster past the end of the file: QEMU reads zeroes there and
+# exports the rest; qemu-img check fails on it, so not usable
 cp tab.qcow2 cut.qcow2
 poke cut.qcow2 $((table + 16)) "$(printf '%016x' $((1 << 40)))"
+same_as_qemu "data cluster past the end of the file: zeroes" cut.qcow2 t
 run_q out err -x -f csv cut.qcow2
-expect_eq "unreadable data cluster: exit 2" "$status" 2
-check "unreadable data cluster: located" grep -q "(where: bitmap data cluster of entry 0, offset 0x10000000000)" err
+expect_eq "data cluster past the end of the file: exit 1" "$status" 1
+check "data cluster past the end of the file: not usable, and why" grep -q \
+  "bitmap 't': not usable for an incremental backup now: invalid: .*; see table-entry-beyond-eof" err
+
+# Where QEMU reads a bitmap other than the spec says, -x reads it as
+# QEMU does (and as qemu-nbd -B exports it):
+# the last of two bitmaps extensions is the directory used
+Q create -q -f qcow2 two.qcow2 8M
+Q bitmap --add -g 128k -f qcow2 two.qcow2 first
+IO -c 'w 1M 256k' -f qcow2 two.qcow2
+QEDIT="$PY $TOP_SRCDIR/tests/integration/qedit.py"
+$QEDIT add-bitmaps-ext two.qcow2 1 32 "$(oracle_at two.qcow2 dir)"
+$QEDIT dir two.qcow2 0:name=7365636f6e64 0:gbits=16
+same_as_qemu "two bitmaps extensions: the last one's bitmap" two.qcow2 second
+run_q out err -x -n first two.qcow2
+expect_eq "two bitmaps extensions: the first one's bitmap is not there" "$status" 2
+# a disk of 10 MiB + 1000 bytes is 10 MiB + 512 in whole sectors
+Q create -q -f qcow2 odd.qcow2 10M
+poke odd.qcow2 24 "$(printf '%016x' $((10485760 + 1000)))"
+Q bitmap --add -g 512 -f qcow2 odd.qcow2 fine
+IO -c "w $((10485760 + 504)) 8" -f qcow2 odd.qcow2
+poke odd.qcow2 24 "$(printf '%016x' $((10485760 + 1000)))"
+same_as_qemu "virtual size in whole sectors" odd.qcow2 fine
+expect_eq "virtual size in whole sectors: the tail range" "$(ours odd.qcow2 fine)" \
+  "$((10485760)) 512"
+# a last data cluster cut short by the end of the file reads as zeroes
+# past it: the cluster moved to the file's end, 1 byte of it kept
+Q create -q -f qcow2 short.qcow2 8M
+Q bitmap --add -f qcow2 short.qcow2 b
+IO -c 'w 0 1M' -f qcow2 short.qcow2
+st0=$(oracle_at short.qcow2 table_0) sd0=$(oracle_at short.qcow2 data_0_0)
+ssize=$(stat -c %s short.qcow2); snew=$(( (ssize + 65535) / 65536 * 65536 ))
+dd if=short.qcow2 of=short.qcow2 bs=1 skip="$sd0" seek="$snew" count=1 conv=notrunc status=none
+poke short.qcow2 "$st0" "$(printf '%016x' "$snew")"
+truncate -s $((snew + 1)) short.qcow2
+$QEDIT refcount short.qcow2 "$sd0" 0; $QEDIT refcount short.qcow2 "$snew" 1
+same_as_qemu "data cluster cut short: zeroes past the end" short.qcow2 b
+expect_eq "data cluster cut short: 8 granules of the first byte" "$(ours short.qcow2 b)" "0 524288"
+# a name with a NUL is known by its bytes before it
+Q create -q -f qcow2 nul.qcow2 8M
+Q bitmap --add -f qcow2 nul.qcow2 abc
+IO -c 'w 64k 64k' -f qcow2 nul.qcow2
+$QEDIT dir nul.qcow2 0:name=610062
+same_as_qemu "a name with a NUL: known by its part before it" nul.qcow2 a
 
 # peak memory for a 32 MiB bitmap stays under a few MiB: 1 TiB at 4 KiB,
 # with a dirty granule in every one of its 512 data clusters

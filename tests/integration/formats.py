@@ -168,7 +168,8 @@ def csv_vs_json(csv_path, json_path):
     head, rows = rows[0], rows[1:]
     want_head = ["image", "name", "bitmap_table_offset", "bitmap_table_size",
                  "flags", "flag_names", "type", "granularity_bits",
-                 "granularity", "name_size", "extra_data_size"]
+                 "granularity", "name_size", "extra_data_size", "usable",
+                 "state", "reason"]
     if head != want_head:
         fail("header row %r, want %r" % (head, want_head))
     bitmaps = [(d["image"], b) for d in documents(json_path) for b in d["bitmaps"]]
@@ -189,6 +190,8 @@ def csv_vs_json(csv_path, json_path):
                 want = " ".join(want)
             elif want is None:
                 want = ""
+            elif isinstance(want, bool):
+                want = "true" if want else "false"
             if rec[key] != str(want):
                 fail("%s of %r: %r vs %r" % (key, b["name"], rec[key], want))
 

@@ -2,8 +2,10 @@
 """Adds COUNT persistent bitmaps to a qcow2 image that has none, writing
 the bitmaps extension, the directory and one all-zeroes table per bitmap
 itself (QEMU takes minutes for 65535 bitmaps; this takes a second).  The
-tables and directory go past the end of the file, cluster aligned; the
-refcounts are not updated, which qcow2dump does not look at.
+tables and directory go past the end of the file, cluster aligned; a new
+refcount table and blocks after them give every cluster of the file
+refcount 1 (16-bit refcounts), so that qemu-img check finds no error
+(the old refcount structures are left as leaks).
 
   mkbitmaps.py IMAGE COUNT
 """
@@ -52,6 +54,34 @@ def main():
         autoclear = struct.unpack_from(">Q", head, 88)[0]
         f.seek(88)
         f.write(struct.pack(">Q", autoclear | 1))
+        write_refcounts(f, cs)
+
+
+def write_refcounts(f, cs):
+    """A refcount table and blocks at the end of the file: every cluster
+    of the file, these included, with refcount 1."""
+    f.seek(0, 2)
+    start = -(-f.tell() // cs)              # first cluster after the file
+    per_block = cs // 2                     # 16-bit refcounts
+    blocks = 1
+    while True:
+        table_clusters = -(-(blocks * 8) // cs)
+        total = start + table_clusters + blocks
+        need = -(-total // per_block)
+        if need <= blocks:
+            break
+        blocks = need
+    table = start * cs
+    first_block = (start + table_clusters) * cs
+    f.seek(table)
+    f.write(b"".join(struct.pack(">Q", first_block + i * cs)
+                     for i in range(blocks)))
+    refs = struct.pack(">H", 1) * total + b"\0\0" * (blocks * per_block - total)
+    f.seek(first_block)
+    f.write(refs)
+    f.truncate(first_block + blocks * cs)
+    f.seek(48)
+    f.write(struct.pack(">QI", table, table_clusters))
 
 
 if __name__ == "__main__":
