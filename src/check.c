@@ -461,8 +461,12 @@ static void check_duplicate_names(struct ctx *c, const struct q2_bitmaps_ext *bx
 {
 	uint32_t *order = malloc(bx->n_bitmaps * sizeof *order);
 
-	if (!order)
+	if (!order) {
+		q2_problems_add(c->p, Q2_C_NOMEM, bx->bitmap_directory_offset,
+				Q2_NO_INDEX, Q2_FROM_DECODE,
+				strdup("out of memory: duplicate names could not be looked for"));
 		return;
+	}
 	for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 		order[i] = i;
 	qsort_r(order, bx->n_bitmaps, sizeof *order, cmp_name, bx->bitmaps);
@@ -494,7 +498,8 @@ static void check_refcounts(struct ctx *c, const struct q2_bitmaps_ext *bx)
 	};
 
 	if (!counts) {
-		q2_problems_add(c->p, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_CHECK, NULL);
+		q2_problems_add(c->p, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE,
+				strdup("out of memory: refcounts could not be held to"));
 		return;
 	}
 	for (size_t i = 0; i < img->n_refcount_faults; i++) {
@@ -535,14 +540,15 @@ struct span {
 	uint32_t bitmap;
 };
 
+/* One span per structure, and per distinct data cluster entry of the
+ * tables loaded: as many as the file has room for, since the tables
+ * held never add up to more than the file. */
 struct spans {
 	struct span *v;
 	size_t n, cap;
+	bool failed;          /* out of memory: the check is incomplete */
 };
 
-/* Data clusters beyond this count are not collected: a hostile table
- * could otherwise make the check take gigabytes. */
-#define MAX_SPANS 4000000u
 #define MAX_OVERLAPS 100u
 
 static bool add_span(struct spans *s, uint64_t start, uint64_t len,
@@ -550,17 +556,19 @@ static bool add_span(struct spans *s, uint64_t start, uint64_t len,
 {
 	if (!len)
 		return true;
+	/* the same span twice in a row (a table naming one cluster over and
+	 * over) is one span: the sort stays as small as the distinct ones */
+	if (s->n && s->v[s->n - 1].start == start && s->v[s->n - 1].kind == kind &&
+	    s->v[s->n - 1].bitmap == bitmap)
+		return true;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct span *v;
+		struct span *v = s->failed ? NULL : realloc(s->v, cap * sizeof *v);
 
-		if (cap > MAX_SPANS)
-			cap = MAX_SPANS;
-		if (s->n == cap)
+		if (!v) {
+			s->failed = true;
 			return false;
-		v = realloc(s->v, cap * sizeof *v);
-		if (!v)
-			return false;
+		}
 		s->v = v;
 		s->cap = cap;
 	}
@@ -639,6 +647,13 @@ static void check_overlaps(struct ctx *c, const struct q2_bitmaps_ext *bx)
 					      c->cs, SPAN_DATA, i))
 					break;
 		}
+	}
+	/* out of memory: no confident "no overlap" */
+	if (s.failed) {
+		q2_problems_add(c->p, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE,
+				strdup("out of memory: the overlap check could not be made"));
+		free(s.v);
+		return;
 	}
 	qsort(s.v, s.n, sizeof *s.v, cmp_span);
 	/* best: the span reaching furthest so far; anything starting before

@@ -327,6 +327,9 @@ int main(int argc, char **argv)
 
 	/* one program name in every message, argp's included */
 	program_invocation_name = program_invocation_short_name;
+	/* messages go out a line at a time, not a word at a time: an image
+	 * may have 65535 of them */
+	setvbuf(stderr, NULL, _IOLBF, 0);
 	cli.names = calloc((size_t)argc + 1, sizeof *cli.names);
 	if (!cli.names)
 		return EXIT_UNREADABLE;

@@ -38,7 +38,9 @@ struct refs {
 
 static void add(struct refs *rs, uint64_t cluster, uint32_t bitmap)
 {
-	if (rs->failed)
+	/* a table whose entries all name one cluster adds it once */
+	if (rs->failed || (rs->n && rs->v[rs->n - 1].cluster == cluster &&
+			   rs->v[rs->n - 1].bitmap == bitmap))
 		return;
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? 2 * rs->cap : 256;
@@ -127,7 +129,7 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 					  bm->table[k] & Q2_BTE_OFFSET_MASK, cs, i);
 	}
 	if (rs.failed)
-		goto out;
+		goto nomem;
 	qsort(rs.v, rs.n, sizeof *rs.v, cmp_ref);
 
 	/* the table's part in the file; entries past it are 0 */
@@ -137,9 +139,13 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 		reft_in_file = reft_bytes;
 	reftable = malloc(reft_in_file ? reft_in_file : 1);
 	block = malloc(cs);
-	if (!reftable || !block ||
-	    !q2_read(r, h->refcount_table_offset, reftable, reft_in_file, &code, &err))
+	if (!reftable || !block)
+		goto nomem;
+	if (!q2_read(r, h->refcount_table_offset, reftable, reft_in_file, &code, &err)) {
+		q2_problems_add_decode(&img->problems, code, Q2_W_FILE, Q2_NO_INDEX,
+				       h->refcount_table_offset, err, Q2_NO_INDEX);
 		goto out;
+	}
 	img->refcounts_read = true;
 	per_block = (cs * 8) >> order;
 	for (size_t i = 0; i < rs.n; i++) {
@@ -159,14 +165,19 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 		}
 		if (boff && !block_ok) {
 			if (!add_fault(img, &cap, c << bits, 0, rs.v[i].bitmap, true))
-				break;
+				goto nomem;
 			continue;
 		}
 		if (boff)
 			rc = q2_refcount_at(block, order, c % per_block);
 		if (rc != 1 && !add_fault(img, &cap, c << bits, rc, rs.v[i].bitmap, false))
-			break;
+			goto nomem;
 	}
+	goto out;
+nomem:
+	/* no confident "every refcount is right" */
+	q2_problems_add(&img->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE,
+			strdup("out of memory: refcounts could not be read"));
 out:
 	free(rs.v);
 	free(reftable);
