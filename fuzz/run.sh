@@ -22,6 +22,7 @@ cd "$out"
 status=0
 # -rss_limit_mb: the decoder must stay within bounds whatever the input
 ./fuzz_qcow2 -max_total_time="$seconds" -rss_limit_mb=1024 -max_len=65536 \
+	-dict="$top/fuzz/qcow2.dict" \
 	-timeout=10 -print_final_stats=1 -artifact_prefix="$top/tests/fuzz/regressions/" \
 	corpus > fuzz.log 2>&1 || status=$?
 tail -n 12 fuzz.log

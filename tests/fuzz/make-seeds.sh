@@ -19,3 +19,11 @@ Q create -q -f qcow2 -o cluster_size=4096 feat.qcow2 1M
 Q bitmap --add -f qcow2 feat.qcow2 f
 Q snapshot -c s1 feat.qcow2
 rm -f base.qcow2 d.raw
+# hostile ones, small enough for the fuzzer (64 KiB): 8 bitmaps sharing
+# one table whose entries all name one data cluster, and 2 sharing a
+# table of entries with reserved bits (tests/integration/hostile.py)
+H="python3 ../../integration/hostile.py"
+Q create -q -f qcow2 -o cluster_size=512 shared.qcow2 1M
+$H shared-table shared.qcow2 8 2048
+Q create -q -f qcow2 -o cluster_size=512 badtable.qcow2 1M
+$H bad-table badtable.qcow2 2 2048

@@ -3,13 +3,13 @@
 image (qemu-img create) by writing structures at its end.  Written from the
 QCOW2 specification; shares nothing with src/.
 
-  hostile.py shared-table IMAGE N
+  hostile.py shared-table IMAGE N [ENTRIES]
         N bitmaps (QEMU's limit is 65535) that all point to one table of
-        2^20 entries (the most QEMU allows at 512-byte clusters), whose
-        every entry points to one data cluster
-  hostile.py bad-table IMAGE N
-        N bitmaps sharing one table of 2^20 entries, every entry with a
-        reserved bit set
+        ENTRIES entries (default 2^20, the most QEMU allows at 512-byte
+        clusters), whose every entry points to one data cluster
+  hostile.py bad-table IMAGE N [ENTRIES]
+        N bitmaps sharing one table of ENTRIES entries, every entry with
+        a reserved bit set
   hostile.py many-exts IMAGE
         the header cluster (2 MiB clusters) filled with unknown
         extensions of no data, some 262,000 of them (prints how many)
@@ -45,12 +45,11 @@ def append(f, data, cs):
     return at
 
 
-def bitmaps(path, count, entry):
+def bitmaps(path, count, entry, n=1 << 20):
     with open(path, "r+b") as f:
         h = header(f)
         cs = 1 << h["cluster_bits"]
         data = append(f, b"\x55" * cs, cs)
-        n = 1 << 20
         table = append(f, struct.pack(">Q", entry(data)) * n, cs)
         dirents = []
         for i in range(count):
@@ -82,10 +81,11 @@ def many_exts(path):
 
 def main(argv):
     cmd, path = argv[1], argv[2]
+    entries = int(argv[4]) if len(argv) > 4 else 1 << 20
     if cmd == "shared-table":
-        bitmaps(path, int(argv[3]), lambda data: data)
+        bitmaps(path, int(argv[3]), lambda data: data, entries)
     elif cmd == "bad-table":
-        bitmaps(path, int(argv[3]), lambda data: data | 2)
+        bitmaps(path, int(argv[3]), lambda data: data | 2, entries)
     elif cmd == "many-exts":
         many_exts(path)
     else:
