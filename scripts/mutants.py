@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""Mutation testing: each named mutant is one small change to src/ that a
+test must notice.  Each is applied to a scratch copy of the tree, built,
+and run against the suite (the unit tests, then a subset of the
+integration tests, the same for every mutant); it is killed when a build
+or a test fails, alive when everything passes.
+
+  scripts/mutants.sh [NAME...]      (default: every mutant)
+
+Not in CI (a few minutes a mutant): run it before resolving a change to a
+decoder, a check or an emitter.  Exits 1 when a mutant stays alive or no
+longer applies (its text is gone from src/: update it).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+# name: (file, text in it, replacement, what it breaks)
+MUTANTS = {
+    "crypto-offset-length-swapped": (
+        "src/qcow2.c",
+        "x->crypto_offset = be64_at(x->data);\n"
+        "\t\t\tx->crypto_length = be64_at(x->data + sizeof(uint64_t));",
+        "x->crypto_length = be64_at(x->data);\n"
+        "\t\t\tx->crypto_offset = be64_at(x->data + sizeof(uint64_t));",
+        "the decoder swaps the crypto header's offset and length"),
+    "json-drops-string-hex": (
+        "src/describe.c", '.hex_key = "string_hex",', "",
+        "JSON loses the bytes of a string extension that is not UTF-8"),
+    "text-vf-not-printable": (
+        "src/describe.c", "(c >= 0x09 && c <= 0x0d)",
+        "(c >= 0x09 && c <= 0x0a) || c == 0x0d",
+        "\\v and \\f no longer printable, as qcow2.py has them"),
+    "csv-leading-plus-minus-unquoted": (
+        "src/emit_csv.c", 'strchr("=+-@\\t\\r ", p[0])', 'strchr("=@\\t\\r ", p[0])',
+        "CSV no longer quotes a field starting with + or -"),
+    "qemu-granularity-limit-30": (
+        "src/qcow2.h", "#define Q2_QEMU_MAX_GRANULARITY_BITS 31u",
+        "#define Q2_QEMU_MAX_GRANULARITY_BITS 30u",
+        "a legal 2 GiB granularity becomes an error"),
+    "table-beyond-eof-checks-8-bytes": (
+        "src/check.c", "beyond_eof(c, bm->bitmap_table_offset, table_bytes)",
+        "beyond_eof(c, bm->bitmap_table_offset, 8)",
+        "a table running past the end is checked by its first entry only"),
+    "data-beyond-eof-checks-1-byte": (
+        "src/check.c", "if (beyond_eof(c, off, c->cs))", "if (beyond_eof(c, off, 1))",
+        "a data cluster past the end is checked by its first byte only"),
+    "not-usable-offset-moved": (
+        "src/walk.c", "q2_dir_entry_at(bm, Q2_DF_FLAGS), i, \"%s: %s%s%s\",",
+        "q2_dir_entry_at(bm, Q2_DF_TYPE), i, \"%s: %s%s%s\",",
+        "-x's not-usable problem points at the wrong field"),
+    "extension-padding-4": (
+        "src/qcow2.c",
+        "pos += Q2_EXT_DATA_AT + (((uint64_t)x->length + 7) & ~(uint64_t)7);",
+        "pos += Q2_EXT_DATA_AT + (((uint64_t)x->length + 3) & ~(uint64_t)3);",
+        "extensions padded to 4 bytes instead of 8"),
+    "entry-padding-none": (
+        "src/qcow2.c", "entry_size = (Q2_DIR_ENTRY_FIXED + var + 7) & ~(uint64_t)7;",
+        "entry_size = Q2_DIR_ENTRY_FIXED + var;",
+        "directory entries not padded to 8 bytes"),
+    "first-bitmaps-extension": (
+        "src/qcow2.c", "for (size_t i = img->n_exts; i-- > 0;)",
+        "for (size_t i = 0; i < img->n_exts; i++)",
+        "the first bitmaps extension decoded, where QEMU uses the last"),
+    "extents-bit-order": (
+        "src/extents.c", "return le64toh(v);", "return be64toh(v);",
+        "the bits of a data cluster read in the wrong order"),
+    "no-sector-rounding": (
+        "src/qcow2.h", "return img->header.size & ~(uint64_t)511;",
+        "return img->header.size;",
+        "bitmaps sized for the byte size, not QEMU's whole sectors"),
+    "in-use-table-size-checked": (
+        "src/check.c", "if (bm->granularity_bits > 63 || in_use(bm))",
+        "if (bm->granularity_bits > 63)",
+        "the table size of a bitmap in use held to what QEMU skips"),
+    "duplicate-names-whole-bytes": (
+        "src/check.c",
+        "size_t xl = q2_bitmap_qemu_name_len(x), yl = q2_bitmap_qemu_name_len(y);",
+        "size_t xl = x->name_size, yl = y->name_size;",
+        "names compared past a NUL, as QEMU does not"),
+    "disabled-is-usable": (
+        "src/verdict.c", "else if (!(bm->flags & Q2_BME_FLAG_AUTO))", "else if (0)",
+        "a disabled bitmap called usable"),
+    "live-inconsistent-swapped": (
+        "src/verdict.c", "img->lock == Q2_LOCK_WRITE ? Q2_STATE_LIVE\n",
+        "img->lock != Q2_LOCK_WRITE ? Q2_STATE_LIVE\n",
+        "live and inconsistent swapped"),
+    "stale-ignored": (
+        "src/verdict.c",
+        "else if (!(img->header.autoclear_features & Q2_AUTOCLEAR_BITMAPS))",
+        "else if (0)",
+        "bitmaps made void by the autoclear bit called usable"),
+    "lock-probe-wrong-byte": (
+        "src/lock.c", "#define PERM_WRITE 1", "#define PERM_WRITE 2",
+        "the probe asks for the wrong permission byte"),
+    "refcount-16-bit-misread": (
+        "src/refcount.c", "case 4: return be16_at(block + 2 * i);",
+        "case 4: return block[2 * i];",
+        "16-bit refcounts read as their high byte"),
+    "refcount-zero-not-an-error": (
+        "src/check.c", "int kind = f->unreadable ? 0 : !f->refcount ? 1 : 2;",
+        "int kind = f->unreadable ? 0 : 2;",
+        "a refcount of 0 reported as a leak"),
+    "problem-cap-1000": (
+        "src/check.c", "#define CAP 100u", "#define CAP 1000u",
+        "1000 problems a code and bitmap listed instead of 100"),
+    "text-label-width-24": (
+        "src/emit_text.c", "#define LABEL_WIDTH 25", "#define LABEL_WIDTH 24",
+        "text labels in 24 columns, not qcow2.py's 25"),
+    "text-in-use-spelling": (
+        "src/emit_text.c", "q2_out_str(o, \"'in-use'\");", "q2_out_str(o, \"'in_use'\");",
+        "the flag named as in JSON, not as qcow2.py names it"),
+    "json-top-bit-lost": (
+        "src/emit_json.c", "\tcase Q2_V_U64:\n\t\tq2_out_u64(o, v->u);",
+        "\tcase Q2_V_U64:\n\t\tq2_out_u64(o, v->u & 0x7fffffffffffffffull);",
+        "JSON numbers above 2^63 lose their top bit"),
+    "csv-no-row-for-empty-bitmap": (
+        "src/emit_csv.c", "if (!s->group_rows) {", "if (0) {",
+        "-x's CSV has no row for a bitmap without a dirty range"),
+    "severity-table-too-small-warning": (
+        "src/problem.c", '[Q2_C_TABLE_SIZE_TOO_SMALL] = { "table-too-small", E,',
+        '[Q2_C_TABLE_SIZE_TOO_SMALL] = { "table-too-small", W,',
+        "a table QEMU refuses reported as a warning"),
+    "x-not-usable-exits-0": (
+        "src/main.c", "\tdefault:\n\t\treturn EXIT_PROBLEMS;",
+        "\tdefault:\n\t\treturn EXIT_OK;",
+        "-x exits 0 though a bitmap shown is not usable"),
+    "output-file-may-be-an-image": (
+        "src/outfile.c", "if (stat(images[i], &ist) == 0 && same_file(&st, &ist))",
+        "if (0)", "--output-file replaces an IMAGE"),
+    "fifo-opened": (
+        "src/reader.c", "if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {",
+        "if (S_ISDIR(st.st_mode)) {", "a FIFO or device taken for an image"),
+}
+
+UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_qcow2",
+        "tests/unit/test_emit_text", "tests/unit/test_emit_structured",
+        "tests/unit/test_check", "tests/unit/test_extents"]
+INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
+               "tests/integration/usable.sh", "tests/integration/extents.sh",
+               "tests/integration/cli.sh", "tests/integration/csv.sh",
+               "tests/integration/json.sh", "tests/integration/outfile.sh"]
+
+
+def run(cmd, cwd, log):
+    with open(log, "ab") as f:
+        return subprocess.run(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
+                              shell=isinstance(cmd, str)).returncode
+
+
+def failed_tests(build, names):
+    out = []
+    for t in names:
+        log = os.path.join(build, t + ".log")
+        if os.path.exists(log) and "\nFAIL " in "\n" + open(log, errors="replace").read():
+            out.append(t)
+        trs = os.path.join(build, t + ".trs")
+        if os.path.exists(trs) and ":test-result: FAIL" in open(trs).read():
+            out.append(t)
+    return sorted(set(out))
+
+
+def check(build, tests, log):
+    rc = run(["make", "-s", "-j2", "check", "TESTS=" + " ".join(tests)], build, log)
+    return rc, failed_tests(build, tests)
+
+
+def main(argv):
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    names = argv[1:] or list(MUTANTS)
+    unknown = [n for n in names if n not in MUTANTS]
+    if unknown:
+        sys.exit("mutants: no mutant %s (they are: %s)" % (unknown, ", ".join(MUTANTS)))
+    scratch = tempfile.mkdtemp(prefix="qcow2dump-mutants.")
+    src = os.path.join(scratch, "src-tree")
+    subprocess.run("git -C '%s' ls-files -z | (cd '%s' && tar --null -T - -cf -) | "
+                   "(mkdir -p '%s' && cd '%s' && tar -xf -)" % (top, top, src, src),
+                   shell=True, check=True)
+    build = os.path.join(src, "build")
+    log = os.path.join(scratch, "log")
+    print("mutants: scratch tree in %s, log in %s" % (scratch, log), flush=True)
+    if run("autoreconf -fi && mkdir -p build && cd build && ../configure -q && make -s -j2",
+           src, log):
+        sys.exit("mutants: the unmutated tree does not build (see %s)" % log)
+    rc, fails = check(build, UNIT + INTEGRATION, log)
+    if rc:
+        sys.exit("mutants: the unmutated tree fails %s (see %s)" % (fails, log))
+    alive = stale = 0
+    for name in names:
+        path, old, new, what = MUTANTS[name]
+        full = os.path.join(src, path)
+        pristine = open(full).read()
+        if pristine.count(old) != 1:
+            print("STALE  %-36s %s: its text is not in %s exactly once"
+                  % (name, what, path), flush=True)
+            stale += 1
+            continue
+        start = time.time()
+        with open(full, "w") as f:
+            f.write(pristine.replace(old, new))
+        try:
+            if run(["make", "-s", "-j2"], build, log) or \
+                    run(["make", "-s", "-j2"] + UNIT, build, log):
+                verdict = "killed by the build"
+            else:
+                verdict = None
+                rc, fails = check(build, UNIT, log)
+                if rc:
+                    verdict = "killed by " + ", ".join(os.path.basename(t) for t in fails)
+                # one test at a time, stopping at the first that fails
+                for t in INTEGRATION if not rc else []:
+                    rc, fails = check(build, [t], log)
+                    if rc:
+                        verdict = "killed by " + os.path.basename(t)
+                        break
+        finally:
+            with open(full, "w") as f:
+                f.write(pristine)
+        if verdict:
+            print("killed %-36s %s -- %s (%.0f s)" % (name, what, verdict,
+                                                     time.time() - start), flush=True)
+        else:
+            print("ALIVE  %-36s %s" % (name, what), flush=True)
+            alive += 1
+    print("mutants: %d run, %d killed, %d alive, %d stale"
+          % (len(names), len(names) - alive - stale, alive, stale))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 1 if alive or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
