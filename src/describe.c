@@ -488,6 +488,9 @@ static void get_usable_text(const struct q2_walker *w, const void *obj,
 		[Q2_STATE_STALE] = "no (stale)",
 		[Q2_STATE_INVALID] = "no (invalid)",
 		[Q2_STATE_UNSUPPORTED] = "no (unsupported)",
+		[Q2_STATE_MISSING_IN_TOP] = "no (missing-in-top)",
+		[Q2_STATE_GAP] = "no (gap)",
+		[Q2_STATE_INCOMPLETE] = "no (incomplete)",
 	};
 
 	if (has_verdict(w))
