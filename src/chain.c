@@ -318,6 +318,7 @@ void q2_chain_free(struct q2_chain *c)
 		free(c->layers[i].path);
 	}
 	free(c->layers);
+	q2_problems_free(&c->problems);
 	memset(c, 0, sizeof *c);
 }
 

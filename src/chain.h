@@ -47,6 +47,8 @@ struct q2_chain {
 	 * of the last layer) */
 	bool broken;
 	enum q2_code broken_code;
+	/* the run's findings about the chain as a whole (walk_chain.c) */
+	struct q2_problems problems;
 };
 
 /* Opens IMAGE and its backing chain: each qcow2 layer decoded with opts,
