@@ -270,11 +270,13 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	/* --backing-chain: the chain stops here.  QEMU refuses an image
 	 * whose backing file is missing, loops or is not of its format; a
 	 * name or format qcow2dump does not follow, or a chain beyond its
-	 * depth limit, is an image it could not read whole. */
-	[Q2_C_BACKING_FILE_MISSING] = { "backing-file-missing", E, DEC, OPEN,
+	 * depth limit, is an image it could not read whole.  No scope: the
+	 * layer's own bitmaps are sound, the chain is not, and a checkpoint
+	 * merged over it is incomplete (chain.c). */
+	[Q2_C_BACKING_FILE_MISSING] = { "backing-file-missing", E, DEC, NONE,
 		"the backing file cannot be opened",
 		"QEMU refuses to open the image: bring the backing file back, or point the image at it with qemu-img rebase -u -b FILE -F FORMAT (a relative name is relative to the image's directory)" },
-	[Q2_C_BACKING_CHAIN_LOOP] = { "backing-chain-loop", E, DEC, OPEN,
+	[Q2_C_BACKING_CHAIN_LOOP] = { "backing-chain-loop", E, DEC, NONE,
 		"the backing file is a layer already in the chain: the chain loops",
 		"QEMU refuses to open the image; point the layer at its real backing file with qemu-img rebase -u -b FILE -F FORMAT" },
 	[Q2_C_BACKING_CHAIN_TOO_DEEP] = { "backing-chain-too-deep", E, DEC, NONE,
@@ -286,7 +288,7 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	[Q2_C_BACKING_FORMAT_UNSUPPORTED] = { "backing-format-unsupported", E, DEC, NONE,
 		"the backing file is neither qcow2 nor raw, which qcow2dump does not follow",
 		"qcow2dump follows qcow2 and raw layers only; qemu-img info --backing-chain shows the rest" },
-	[Q2_C_BACKING_FORMAT_MISMATCH] = { "backing-format-mismatch", E, DEC, OPEN,
+	[Q2_C_BACKING_FORMAT_MISMATCH] = { "backing-format-mismatch", E, DEC, NONE,
 		"the backing format extension says qcow2, but the backing file is not a qcow2 image",
 		"QEMU refuses to open the image; set the backing file's real format with qemu-img rebase -u -b FILE -F FORMAT" },
 
