@@ -619,8 +619,14 @@ void q2_run_show(struct q2_run *run, const struct q2_source *src,
 void q2_run_image(struct q2_run *run, const struct q2_source *src)
 {
 	bool ok;
-	bool *sel = q2_run_select(run, src, &ok);
+	bool *sel;
 
+	/* a chain's view of one image: the chain of one layer */
+	if (q2_views[run->opts->view].chain_doc) {
+		q2_run_chain_of_one(run, src);
+		return;
+	}
+	sel = q2_run_select(run, src, &ok);
 	/* out of memory for the selection: show nothing rather than all */
 	if (!ok)
 		return;

@@ -123,6 +123,9 @@ void q2_run_show(struct q2_run *run, const struct q2_source *src,
  * the top layer's. */
 struct q2_chain;
 void q2_run_chain(struct q2_run *run, struct q2_chain *c);
+/* A chain's view (-x --backing-chain) of one image alone, as the chain
+ * of that one layer; what the walk finds is added to src->img. */
+void q2_run_chain_of_one(struct q2_run *run, const struct q2_source *src);
 /* Whether the run computes the bitmaps' verdicts. */
 bool q2_run_needs_verdict(const struct q2_run *run);
 /* -x --backing-chain: the document of one chain */
