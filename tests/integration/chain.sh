@@ -113,6 +113,21 @@ expect_eq "A: text, JSON and CSV give the same ranges" \
 expect_eq "A: CSV: the ranges" "$(md5sum < ours.txt)" \
   "$(json_of '.bitmaps[0].extents[] | "\(.start) \(.length)"' -n ck "$TOP" | tr -d '"' | md5sum)"
 
+# README's recipe for a backup script, as it is written there
+sed -n '/^<!-- backup-recipe -->/,/^<!-- \/backup-recipe -->/p' "$TOP_SRCDIR/README.md" |
+  sed '1,2d;$d' | sed '$d' | sed "s|vm\.qcow2|$TOP|g; s|ck1|ck|g" > recipe.sh
+check "README: the recipe is there" grep -q 'qcow2dump -x --backing-chain' recipe.sh
+PATH=$BINDIR:$PATH sh -e recipe.sh > recipe.out 2> recipe.err
+expect_eq "README: the recipe runs" "$?" 0
+ours "$TOP" ck > ours.txt
+expect_file "README: the recipe's ranges" ranges.txt ours.txt
+expect_eq "README: the recipe's dirty_bytes" "$(cat recipe.out)" \
+  "$(awk '{n += $2} END {print n}' ours.txt)"
+sed "s|$TOP|../lib/vm/top.qcow2|; s|-n ck |-n notop |" recipe.sh > refused.sh
+PATH=$BINDIR:$PATH sh refused.sh > /dev/null 2> refused.err
+expect_eq "README: the recipe stops on a checkpoint that cannot be used" \
+  "$?:$(tail -n 1 refused.err)" "1:checkpoint ck cannot be used: take a full backup"
+
 # a top coarser than the layers below: QEMU rounds what it merges out to
 # the top's granularity; the union is exact, and rounded out it is QEMU's
 qemu_merge "$TOP" coarse "$S1" "$BASE" > qemu.txt
