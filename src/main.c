@@ -43,6 +43,11 @@ struct cli {
 	char **names;
 	char **images;
 	size_t n_images;
+	/* --backing-chain: an -O FILE that exists, and whether it turned
+	 * out to be a layer of a chain (then it is not replaced) */
+	bool output_exists;
+	struct stat output_st;
+	bool output_is_layer;
 };
 
 static const char doc[] =
@@ -340,6 +345,20 @@ static int dump_chain(struct cli *cli, struct q2_run *run, struct q2_out *out,
 		q2_chain_free(&chain);
 		return EXIT_UNREADABLE;
 	}
+	/* -O refuses an IMAGE; a backing file is refused once known */
+	for (size_t l = 0; cli->output_exists && l < chain.n; l++)
+		if (chain.layers[l].opened &&
+		    chain.layers[l].dev == cli->output_st.st_dev &&
+		    chain.layers[l].ino == cli->output_st.st_ino &&
+		    !cli->output_is_layer) {
+			cli->output_is_layer = true;
+			fprintf(stderr, "%s: ", program_invocation_short_name);
+			fput_terminal_safe(stderr, (const uint8_t *)cli->output_file,
+					   strlen(cli->output_file));
+			fputs(": is a layer of the backing chain of ", stderr);
+			fput_terminal_safe(stderr, (const uint8_t *)path, strlen(path));
+			fputs(": not written\n", stderr);
+		}
 	q2_run_chain(run, &chain);
 	q2_out_flush(out);
 	for (size_t l = 0; l < chain.n; l++)
@@ -387,6 +406,9 @@ int main(int argc, char **argv)
 		return EXIT_UNREADABLE;
 	}
 	q2_out_init_fd(&out, file.fd);
+	cli.output_exists = cli.run.backing_chain && cli.output_file &&
+			    strcmp(cli.output_file, "-") != 0 &&
+			    stat(cli.output_file, &cli.output_st) == 0;
 	if (!q2_run_begin(&run, cli.format, &cli.run, &out)) {
 		fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
 		q2_outfile_close(&file, false);
@@ -400,7 +422,11 @@ int main(int argc, char **argv)
 					    ? dump_chain(&cli, &run, &out, i)
 					    : dump_one(&cli, &run, &out, i));
 	q2_run_end(&run);
-	if (!q2_out_flush(&out)) {
+	if (cli.output_is_layer) {
+		q2_out_flush(&out);
+		q2_outfile_close(&file, false);
+		status = EXIT_UNREADABLE;
+	} else if (!q2_out_flush(&out)) {
 		errno = out.err;
 		q2_outfile_close(&file, false);
 		fprintf(stderr, "%s: write error: %s\n",

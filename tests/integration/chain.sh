@@ -220,6 +220,13 @@ expect_eq "A: without --backing-chain: one image, no label, no depth" \
   "$("$QCOW2DUMP" -b -f csv "$TOP" | head -n 1 | cut -d, -f1-2) $("$QCOW2DUMP" -e "$TOP" | grep -c '^==>')" \
   "image,name 0"
 
+# -O refuses a backing file as it refuses an IMAGE
+sum=$(md5sum < "$BASE")
+run_q out err -b --backing-chain -O "$BASE" "$TOP"
+expect_eq "A: -O a backing file: exit 2, the file untouched" "$status $(md5sum < "$BASE")" "2 $sum"
+check "A: -O a backing file: said on stderr" grep -q "base.qcow2: is a layer of the backing chain of ../lib/vm/top.qcow2: not written" err
+check "A: -O a backing file: no temporary file left" [ "$(ls "$WORK/lib/base")" = base.qcow2 ]
+
 # ---- chain B: a bitmap left in use in the middle layer ----
 cd "$WORK" && mkdir -p b && cd b
 Q create -q -f qcow2 base.qcow2 64M
