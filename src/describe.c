@@ -477,21 +477,24 @@ static void get_reason(const struct q2_walker *w, const void *obj,
 }
 
 /* text, -x: "yes", or "no (STATE)" */
+static const char *const usable_words[Q2_STATE_COUNT_] = {
+	[Q2_STATE_USABLE] = "yes",
+	[Q2_STATE_DISABLED] = "no (disabled)",
+	[Q2_STATE_LIVE] = "no (live)",
+	[Q2_STATE_INCONSISTENT] = "no (inconsistent)",
+	[Q2_STATE_STALE] = "no (stale)",
+	[Q2_STATE_INVALID] = "no (invalid)",
+	[Q2_STATE_UNSUPPORTED] = "no (unsupported)",
+	[Q2_STATE_MISSING_IN_TOP] = "no (missing-in-top)",
+	[Q2_STATE_GAP] = "no (gap)",
+	[Q2_STATE_INCOMPLETE] = "no (incomplete)",
+};
+
 static void get_usable_text(const struct q2_walker *w, const void *obj,
 			    struct q2_value *v)
 {
-	static const char *const words[Q2_STATE_COUNT_] = {
-		[Q2_STATE_USABLE] = "yes",
-		[Q2_STATE_DISABLED] = "no (disabled)",
-		[Q2_STATE_LIVE] = "no (live)",
-		[Q2_STATE_INCONSISTENT] = "no (inconsistent)",
-		[Q2_STATE_STALE] = "no (stale)",
-		[Q2_STATE_INVALID] = "no (invalid)",
-		[Q2_STATE_UNSUPPORTED] = "no (unsupported)",
-	};
-
 	if (has_verdict(w))
-		set_word(v, words[bitmap_of(obj)->state]);
+		set_word(v, usable_words[bitmap_of(obj)->state]);
 }
 
 #define VERDICT_COLS \
@@ -729,6 +732,160 @@ static const struct q2_col code_cols[] = {
 	{ .key = "advice", .in = Q2_IN_ALL, .get = get_code_advice },
 };
 
+/* ---- --backing-chain: a layer (obj: its struct q2_source) ---- */
+
+static const struct q2_source *source_of(const void *obj)
+{
+	return obj;
+}
+
+static void get_layer_depth(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, source_of(obj)->backing_depth);
+}
+
+static void get_layer_format(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	const struct q2_layer *l = source_of(obj)->layer;
+
+	(void)w;
+	if (l->opened)
+		set_word(v, q2_layer_format_name(l->format));
+	else
+		v->type = Q2_V_NULL;
+}
+
+static void get_layer_image(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	(void)w;
+	set_bytes(v, source_of(obj)->path, strlen(source_of(obj)->path));
+}
+
+static void get_layer_locked(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	enum q2_lock lock = source_of(obj)->img->lock;
+
+	(void)w;
+	v->type = lock == Q2_LOCK_UNKNOWN ? Q2_V_NULL : Q2_V_BOOL;
+	v->u = lock == Q2_LOCK_READ || lock == Q2_LOCK_WRITE;
+}
+
+static void get_layer_backing_file(const struct q2_walker *w, const void *obj,
+				   struct q2_value *v)
+{
+	const struct q2_image *img = source_of(obj)->img;
+
+	(void)w;
+	if (img->header_decoded && img->backing_file)
+		set_bytes(v, img->backing_file, img->header.backing_file_size);
+}
+
+static const struct q2_col layer_cols[] = {
+	{ .key = "backing_depth", .label = "Backing depth",
+	  .in = Q2_IN_TEXT | Q2_IN_JSON, .width = 14, .get = get_layer_depth },
+	{ .key = "format", .in = Q2_IN_TEXT | Q2_IN_JSON, .width = 8,
+	  .get = get_layer_format },
+	{ .key = "image", .in = Q2_IN_TEXT | Q2_IN_JSON, .hex_key = "image_hex",
+	  .get = get_layer_image },
+	{ .key = "locked", .in = Q2_IN_JSON, .get = get_layer_locked },
+	{ .key = "backing_file", .in = Q2_IN_JSON, .hex_key = "backing_file_hex",
+	  .get = get_layer_backing_file },
+	{ .key = "problems", .in = Q2_IN_JSON, .walk = q2_walk_layer_problems,
+	  .child = &q2_desc_problem },
+};
+
+/* ---- -x --backing-chain: a bitmap merged over the chain (obj: its
+ * struct q2_checkpoint) ---- */
+
+static const struct q2_checkpoint *checkpoint_of(const void *obj)
+{
+	return obj;
+}
+
+static void get_cp_name(const struct q2_walker *w, const void *obj,
+			struct q2_value *v)
+{
+	(void)w;
+	set_bytes(v, checkpoint_of(obj)->name, checkpoint_of(obj)->name_len);
+}
+
+static void get_cp_layers(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)w;
+	v->type = Q2_V_U64_LIST;
+	v->p = checkpoint_of(obj)->depths;
+	v->n = checkpoint_of(obj)->n_depths;
+}
+
+static void get_cp_granularity(const struct q2_walker *w, const void *obj,
+			       struct q2_value *v)
+{
+	(void)w;
+	if (checkpoint_of(obj)->granularity)
+		set_u64(v, checkpoint_of(obj)->granularity);
+	else
+		v->type = Q2_V_NULL;
+}
+
+static void get_cp_usable(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)w;
+	v->type = Q2_V_BOOL;
+	v->u = q2_state_usable(checkpoint_of(obj)->state);
+}
+
+static void get_cp_state(const struct q2_walker *w, const void *obj,
+			 struct q2_value *v)
+{
+	(void)w;
+	set_word(v, q2_state_name(checkpoint_of(obj)->state));
+}
+
+static void get_cp_reason(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	const struct q2_checkpoint *cp = checkpoint_of(obj);
+
+	(void)w;
+	if (cp->has_reason && !q2_state_usable(cp->state))
+		set_word(v, q2_codes[cp->reason].name);
+	else
+		v->type = Q2_V_NULL;
+}
+
+static void get_cp_usable_text(const struct q2_walker *w, const void *obj,
+			       struct q2_value *v)
+{
+	(void)w;
+	set_word(v, usable_words[checkpoint_of(obj)->state]);
+}
+
+static const struct q2_col checkpoint_cols[] = {
+	{ .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
+	  .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_cp_name },
+	{ .key = "layers", .in = Q2_IN_ALL, .get = get_cp_layers },
+	{ .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	  .get = get_cp_granularity },
+	{ .key = "usable_text", .label = "usable", .in = Q2_IN_TEXT,
+	  .get = get_cp_usable_text },
+	{ .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_usable },
+	{ .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_state },
+	{ .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_reason },
+	{ .key = "extents", .in = Q2_IN_ALL, .walk = q2_walk_merged_extents,
+	  .child = &q2_desc_extent },
+	{ .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	  .get = get_dirty_bytes },
+};
+/* image,bitmap,layers,start,length,usable,state,reason */
+static const unsigned checkpoint_csv_order[] = { 0, 1, 7, 4, 5, 6 };
+
 #define DESC(rec_, cols_) \
 	{ .rec = (rec_), .cols = (cols_), .n_cols = sizeof(cols_) / sizeof((cols_)[0]) }
 
@@ -747,6 +904,13 @@ const struct q2_desc q2_desc_xbitmap = {
 };
 const struct q2_desc q2_desc_extent = DESC(Q2_REC_EXTENT, extent_cols);
 const struct q2_desc q2_desc_code = DESC(Q2_REC_CODE, code_cols);
+const struct q2_desc q2_desc_layer = DESC(Q2_REC_LAYER, layer_cols);
+const struct q2_desc q2_desc_checkpoint = {
+	.rec = Q2_REC_CHECKPOINT, .cols = checkpoint_cols,
+	.n_cols = sizeof checkpoint_cols / sizeof checkpoint_cols[0],
+	.csv_order = checkpoint_csv_order,
+	.n_csv_order = sizeof checkpoint_csv_order / sizeof checkpoint_csv_order[0],
+};
 const struct q2_desc q2_desc_problem = {
 	.rec = Q2_REC_PROBLEM, .cols = problem_cols,
 	.n_cols = sizeof problem_cols / sizeof problem_cols[0],

@@ -33,6 +33,7 @@ enum q2_vtype {
 	Q2_V_QUOTED,   /* qcow2.py's data_str: the bytes in single quotes */
 	Q2_V_HEX,      /* bytes written as hex digits */
 	Q2_V_BITS,     /* a set of named bits */
+	Q2_V_U64_LIST, /* n numbers at p (uint64_t) */
 };
 
 /* The name of one bit of a Q2_V_BITS value; may live in buf. */
@@ -99,6 +100,8 @@ enum q2_rec {
 	Q2_REC_EXTENT,
 	Q2_REC_PROBLEM,
 	Q2_REC_CODE,             /* --list-checks: a row of the problem table */
+	Q2_REC_LAYER,            /* --backing-chain: a layer of the chain */
+	Q2_REC_CHECKPOINT,       /* -x --backing-chain: a bitmap merged */
 	Q2_REC_COUNT_
 };
 
@@ -122,6 +125,8 @@ extern const struct q2_desc q2_desc_xbitmap;
 extern const struct q2_desc q2_desc_extent;
 extern const struct q2_desc q2_desc_problem;
 extern const struct q2_desc q2_desc_code;
+extern const struct q2_desc q2_desc_layer;
+extern const struct q2_desc q2_desc_checkpoint;
 
 /* The column at CSV position i of d. */
 static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,

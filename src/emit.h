@@ -22,6 +22,7 @@ struct q2_emitter {
 	const struct q2_view *view;
 	const char *image;        /* path of the image being shown */
 	bool unopened;            /* it could not be opened: only problems */
+	uint32_t backing_depth;   /* --backing-chain: the layer's */
 	size_t images_shown;      /* before this one */
 	void *state;              /* the format's own, state_size bytes */
 };

@@ -95,6 +95,13 @@ static void put_cell(struct q2_out *o, const struct q2_value *v)
 	case Q2_V_BITS:
 		put_bits(o, v);
 		break;
+	case Q2_V_U64_LIST:
+		for (size_t i = 0; i < v->n; i++) {
+			if (i)
+				q2_out_char(o, ' ');
+			q2_out_u64(o, ((const uint64_t *)v->p)[i]);
+		}
+		break;
 	}
 }
 
@@ -160,6 +167,14 @@ static void put_value(struct q2_emitter *e, const struct q2_col *c,
 	put_cell(e->out, v);
 }
 
+/* --backing-chain: the rows of every layer, told apart by its depth
+ * (the image column holds its path) */
+static bool layer_rows(const struct q2_emitter *e)
+{
+	return e->opts->backing_chain && !e->view->chain_doc &&
+	       !e->view->csv_no_image;
+}
+
 static void clear(struct q2_value *cells)
 {
 	for (size_t i = 0; i < MAX_COLS; i++)
@@ -175,6 +190,8 @@ static void csv_begin(struct q2_emitter *e)
 	s->row_depth = s->group_depth = -1;
 	if (!e->view->csv_no_image)
 		q2_out_str(e->out, "image");
+	if (layer_rows(e))
+		q2_out_str(e->out, ",backing_depth");
 	for_columns(e, put_title);
 	q2_out_char(e->out, '\n');
 }
@@ -188,6 +205,10 @@ static void put_row(struct q2_emitter *e)
 {
 	if (!e->view->csv_no_image)
 		put_field(e->out, e->image, strlen(e->image));
+	if (layer_rows(e)) {
+		q2_out_char(e->out, ',');
+		q2_out_u64(e->out, e->backing_depth);
+	}
 	for_columns(e, put_value);
 	q2_out_char(e->out, '\n');
 }

@@ -277,6 +277,14 @@ static void json_field(struct q2_emitter *e, const struct q2_col *c,
 	case Q2_V_HEX:
 		put_hex_string(o, v->p, v->n);
 		break;
+	case Q2_V_U64_LIST:
+		open_c(e, '[');
+		for (size_t i = 0; i < v->n; i++) {
+			sep(e);
+			q2_out_u64(o, ((const uint64_t *)v->p)[i]);
+		}
+		close_c(e, ']');
+		break;
 	case Q2_V_BITS:
 		/* names from the image's feature table may be any bytes */
 		if (put_bits(e, v, false) && c->hex_key) {

@@ -25,6 +25,7 @@ static const enum layout layouts[Q2_REC_COUNT_] = {
 	[Q2_REC_EXTENT] = ROW,
 	[Q2_REC_PROBLEM] = LINE,
 	[Q2_REC_CODE] = TSV,
+	[Q2_REC_LAYER] = ROW,
 };
 
 struct text_state {
@@ -172,6 +173,13 @@ static void put_value(struct q2_out *o, const struct q2_col *c,
 			sep = " ";
 		}
 		break;
+	case Q2_V_U64_LIST:
+		for (size_t i = 0; i < v->n; i++) {
+			q2_out_str(o, sep);
+			q2_out_u64(o, ((const uint64_t *)v->p)[i]);
+			sep = " ";
+		}
+		break;
 	}
 }
 
@@ -212,8 +220,12 @@ static void text_end(struct q2_emitter *e)
 /* Several images are told apart the way head(1) does it. */
 static void put_image_label(struct q2_emitter *e)
 {
-	/* as head(1): no label for a file that could not be opened */
-	if (!e->view->text_label || e->opts->n_images < 2 || e->unopened)
+	/* as head(1): no label for a file that could not be opened; each
+	 * layer of a backing chain is an image of its own */
+	bool layers = e->opts->backing_chain && !e->view->chain_doc;
+
+	if (!e->view->text_label || (e->opts->n_images < 2 && !layers) ||
+	    e->unopened)
 		return;
 	if (e->images_shown)
 		q2_out_char(e->out, '\n');
@@ -285,6 +297,7 @@ static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 	case Q2_REC_HEADER:
 	case Q2_REC_EXTENSION:
 	case Q2_REC_XBITMAP:
+	case Q2_REC_CHECKPOINT:
 		q2_out_char(e->out, '\n');
 		break;
 	case Q2_REC_BITMAP:
@@ -295,6 +308,7 @@ static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 	case Q2_REC_TABLE_ENTRY:
 	case Q2_REC_EXTENT:
 	case Q2_REC_CODE:
+	case Q2_REC_LAYER:
 		q2_out_char(e->out, '\n');
 		break;
 	case Q2_REC_PROBLEM:
@@ -310,8 +324,9 @@ static void text_list_begin(struct q2_emitter *e, const struct q2_desc *item,
 			    const char *key)
 {
 	(void)key;
-	/* qcow2.py heads the bitmap table with its column titles */
-	if (item->rec == Q2_REC_TABLE_ENTRY) {
+	/* qcow2.py heads the bitmap table with its column titles, and so
+	 * goes the table of a chain's layers */
+	if (item->rec == Q2_REC_TABLE_ENTRY || item->rec == Q2_REC_LAYER) {
 		struct text_state *s = st(e);
 
 		s->cells = 0;
@@ -336,6 +351,9 @@ static void text_list_end(struct q2_emitter *e, const struct q2_desc *item,
 		put_safe(e->out, e->image, strlen(e->image));
 		q2_out_str(e->out, ": no problems found\n");
 	}
+	/* a blank line between a chain's layers and its bitmaps */
+	if (item->rec == Q2_REC_LAYER)
+		q2_out_char(e->out, '\n');
 }
 
 static void text_field(struct q2_emitter *e, const struct q2_col *c,

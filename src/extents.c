@@ -7,59 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct scan {
-	q2_extent_fn fn;
-	void *ctx;
-	uint64_t size;      /* virtual disk bytes */
-	uint64_t nbits;     /* bits of the bitmap */
-	unsigned gbits;
-	bool in_run;
-	uint64_t run_start; /* in bits */
-	uint64_t dirty;
-	int stopped;
-};
+/* The data of a cluster is read in blocks of at most this many bytes:
+ * the memory of an iterator does not grow with the cluster size (up to
+ * 2 MiB), so that a merge over many layers stays small. */
+#define BLOCK_MAX 65536u
 
 /* bit -> byte offset, clamped to the virtual size */
-static uint64_t bit_to_byte(const struct scan *s, uint64_t bit)
+static uint64_t bit_to_byte(const struct q2_extent_iter *it, uint64_t bit)
 {
-	if (bit >= s->nbits || bit > (s->size >> s->gbits))
-		return s->size;
-	return bit << s->gbits;
+	if (bit >= it->nbits || bit > (it->size >> it->gbits))
+		return it->size;
+	return bit << it->gbits;
 }
 
-static void run_end(struct scan *s, uint64_t bit)
+/* Ends the run open at bit; true when it covers bytes of the disk (in
+ * *start, *length). */
+static bool run_end(struct q2_extent_iter *it, uint64_t bit, uint64_t *start,
+		    uint64_t *length)
 {
-	uint64_t start = bit_to_byte(s, s->run_start);
-	uint64_t end = bit_to_byte(s, bit);
+	uint64_t s = bit_to_byte(it, it->run_start);
+	uint64_t e = bit_to_byte(it, bit);
 
-	s->in_run = false;
-	if (end > start && !s->stopped) {
-		s->dirty += end - start;
-		s->stopped = s->fn(s->ctx, start, end - start);
-	}
-}
-
-/* bits [base, base + 64) from one little-endian word */
-static void scan_word(struct scan *s, uint64_t base, uint64_t w)
-{
-	unsigned pos = 0;
-
-	/* the common cases: nothing changes within the word */
-	if ((!s->in_run && !w) || (s->in_run && w == UINT64_MAX))
-		return;
-	while (pos < 64) {
-		uint64_t rest = s->in_run ? ~w >> pos : w >> pos;
-
-		if (!rest)
-			return;
-		pos += (unsigned)__builtin_ctzll(rest);
-		if (s->in_run) {
-			run_end(s, base + pos);
-		} else {
-			s->in_run = true;
-			s->run_start = base + pos;
-		}
-	}
+	it->in_run = false;
+	if (e <= s)
+		return false;
+	*start = s;
+	*length = e - s;
+	return true;
 }
 
 static uint64_t le64_at(const uint8_t *p)
@@ -70,7 +44,7 @@ static uint64_t le64_at(const uint8_t *p)
 	return le64toh(v);
 }
 
-/* A cluster that is all zeroes (the usual case) ends a run and is done. */
+/* A block that is all zeroes (the usual case) ends a run and is done. */
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
@@ -123,21 +97,24 @@ static int seen_mark(struct q2_seen *s, uint64_t off)
 	return was;
 }
 
-int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
-		    uint32_t idx, q2_extent_fn fn, void *ctx,
-		    uint64_t *dirty_bytes, struct q2_problems *problems,
-		    struct q2_seen *seen)
+int q2_extent_iter_init(struct q2_extent_iter *it, const struct q2_reader *r,
+			const struct q2_image *img, uint32_t idx,
+			struct q2_problems *problems, struct q2_seen *seen)
 {
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	const struct q2_bitmap *bm = &bx->bitmaps[idx];
 	uint64_t cs = q2_image_cluster_size(img);
-	/* QEMU sizes the bitmap, and exports it, in whole sectors */
-	struct scan s = { .fn = fn, .ctx = ctx, .size = q2_disk_bytes(img) };
-	uint64_t cluster_bits, clusters;
-	uint8_t *buf = NULL;
-	int ret = 0;
 
-	*dirty_bytes = 0;
+	memset(it, 0, sizeof *it);
+	it->r = r;
+	it->bm = bm;
+	it->idx = idx;
+	it->problems = problems;
+	it->seen = seen;
+	it->cs = cs;
+	/* QEMU sizes the bitmap, and exports it, in whole sectors */
+	it->size = q2_disk_bytes(img);
+	it->state = -1;
 	/* the decoder said why it did not load the table */
 	if (!bm->table_loaded)
 		return -1;
@@ -147,83 +124,175 @@ int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
 				       0, idx);
 		return -1;
 	}
-	s.gbits = bm->granularity_bits;
-	s.nbits = q2_bitmap_bits(s.size, s.gbits);
-	cluster_bits = cs * 8;
-	clusters = q2_bitmap_table_entries_needed(s.size, s.gbits, cs);
-	if (clusters > bm->bitmap_table_size) {
+	it->gbits = bm->granularity_bits;
+	it->nbits = q2_bitmap_bits(it->size, it->gbits);
+	it->clusters = q2_bitmap_table_entries_needed(it->size, it->gbits, cs);
+	if (it->clusters > bm->bitmap_table_size) {
 		q2_problems_add_decode(problems, Q2_C_TABLE_TOO_SMALL, Q2_W_DIR_ENTRY,
 				       idx, q2_dir_entry_at(bm, Q2_DF_TABLE_SIZE),
 				       0, idx);
 		return -1;
 	}
-	buf = malloc(cs);
-	if (!buf) {
+	it->block = cs < BLOCK_MAX ? cs : BLOCK_MAX;
+	it->blocks_per_cluster = cs / it->block;
+	it->buf = malloc(it->block);
+	if (!it->buf) {
 		q2_problems_add_decode(problems, Q2_C_NOMEM, Q2_W_TABLE, idx,
 				       bm->bitmap_table_offset, 0, idx);
 		return -1;
 	}
-	for (uint64_t k = 0; k < clusters && !s.stopped; k++) {
-		uint64_t e = q2_bitmap_table_entry(bm, k);
-		uint64_t base = k * cluster_bits;
-		uint64_t off = e & Q2_BTE_OFFSET_MASK;
-		/* QEMU reads zeroes beyond the end of the file */
-		uint64_t avail = off >= r->size ? 0 : r->size - off;
-		int sys_errno = 0;
-		enum q2_code code;
+	it->state = 0;
+	return 0;
+}
 
-		switch (q2_bte_classify(e)) {
-		case Q2_BTE_ALL_ZEROES:
-			if (s.in_run)
-				run_end(&s, base);
-			break;
-		case Q2_BTE_ALL_ONES_T:
-			if (!s.in_run) {
-				s.in_run = true;
-				s.run_start = base;
-			}
-			break;
-		case Q2_BTE_SERIALIZED:
-			if (avail && seen) {
-				int was = seen_mark(seen, off);
+/* Loads block b (of blocks_per_cluster per table entry): leaves words
+ * to scan in the buffer, or moves the run state over a block that needs
+ * no scan.  Returns -1 on an error (a problem added), 1 when a run ended
+ * with bytes of the disk (in *start, *length), 0 otherwise. */
+static int load_block(struct q2_extent_iter *it, uint64_t b, uint64_t *start,
+		      uint64_t *length)
+{
+	uint64_t k = b / it->blocks_per_cluster;
+	uint64_t sub = b % it->blocks_per_cluster;
+	uint64_t e = q2_bitmap_table_entry(it->bm, (uint32_t)k);
+	uint64_t base = b * it->block * 8;
+	uint64_t off = (e & Q2_BTE_OFFSET_MASK) + sub * it->block;
+	const struct q2_reader *r = it->r;
+	uint64_t avail;
+	int sys_errno = 0;
+	enum q2_code code;
 
-				if (was) {
-					q2_problems_add_decode(problems,
-						was < 0 ? Q2_C_NOMEM : Q2_C_DATA_CLUSTER_SHARED,
-						Q2_W_DATA, idx, off, 0, idx);
-					ret = -1;
-					goto out;
-				}
-			}
-			if (avail > cs)
-				avail = cs;
-			if (avail && !q2_read(r, off, buf, (size_t)avail, &code,
-					      &sys_errno)) {
-				q2_problems_add_decode(problems, code, Q2_W_DATA, idx,
-						       off, sys_errno, idx);
-				ret = -1;
-				goto out;
-			}
-			memset(buf + avail, 0, (size_t)(cs - avail));
-			if (!s.in_run && all_zero(buf, cs))
-				break;
-			for (uint64_t i = 0; i < cs; i += 8)
-				scan_word(&s, base + i * 8, le64_at(buf + i));
-			break;
-		default:
-			q2_problems_add_decode(problems, Q2_C_TABLE_ENTRY, Q2_W_TABLE,
-					       idx, bm->bitmap_table_offset + 8 * k,
-					       0, idx);
-			ret = -1;
-			goto out;
+	it->words = 0;
+	switch (q2_bte_classify(e)) {
+	case Q2_BTE_ALL_ZEROES:
+		return it->in_run && run_end(it, base, start, length);
+	case Q2_BTE_ALL_ONES_T:
+		if (!it->in_run) {
+			it->in_run = true;
+			it->run_start = base;
+		}
+		return 0;
+	case Q2_BTE_SERIALIZED:
+		break;
+	default:
+		q2_problems_add_decode(it->problems, Q2_C_TABLE_ENTRY, Q2_W_TABLE,
+				       it->idx, it->bm->bitmap_table_offset + 8 * k,
+				       0, it->idx);
+		return -1;
+	}
+	/* QEMU reads zeroes beyond the end of the file */
+	if (sub == 0 && (e & Q2_BTE_OFFSET_MASK) < r->size && it->seen) {
+		int was = seen_mark(it->seen, e & Q2_BTE_OFFSET_MASK);
+
+		if (was) {
+			q2_problems_add_decode(it->problems,
+				was < 0 ? Q2_C_NOMEM : Q2_C_DATA_CLUSTER_SHARED,
+				Q2_W_DATA, it->idx, e & Q2_BTE_OFFSET_MASK, 0,
+				it->idx);
+			return -1;
 		}
 	}
-	/* a run that reaches the last bit ends at the virtual size; tail
-	 * bits past it are ignored */
-	if (s.in_run)
-		run_end(&s, s.nbits);
-out:
-	free(buf);
-	*dirty_bytes = s.dirty;
-	return ret ? ret : s.stopped;
+	avail = off >= r->size ? 0 : r->size - off;
+	if (avail > it->block)
+		avail = it->block;
+	/* nothing to read of a block wholly past the end: it is zeroes */
+	if (avail && !q2_read(r, off, it->buf, (size_t)avail, &code,
+			     &sys_errno)) {
+		q2_problems_add_decode(it->problems, code, Q2_W_DATA, it->idx,
+				       e & Q2_BTE_OFFSET_MASK, sys_errno, it->idx);
+		return -1;
+	}
+	memset(it->buf + avail, 0, (size_t)(it->block - avail));
+	if (!it->in_run && all_zero(it->buf, it->block))
+		return 0;
+	it->words = it->block / 8;
+	it->word = 0;
+	it->word_base = base;
+	return 0;
+}
+
+int q2_extent_iter_next(struct q2_extent_iter *it, uint64_t *start,
+			uint64_t *length)
+{
+	uint64_t n_blocks = it->clusters * it->blocks_per_cluster;
+
+	if (it->state)
+		return it->state > 0 ? 0 : -1;
+	for (;;) {
+		/* the transitions left in the current word */
+		while (it->pos < 64) {
+			uint64_t rest = it->in_run ? ~it->w >> it->pos
+						   : it->w >> it->pos;
+
+			if (!rest) {
+				it->pos = 64;
+				break;
+			}
+			it->pos += (unsigned)__builtin_ctzll(rest);
+			if (it->in_run) {
+				if (run_end(it, it->word_base + it->word * 64 - 64 + it->pos,
+					    start, length))
+					return 1;
+			} else {
+				it->in_run = true;
+				it->run_start = it->word_base + it->word * 64 - 64 + it->pos;
+			}
+		}
+		/* the next word of the block: the common cases change nothing */
+		if (it->word < it->words) {
+			it->w = le64_at(it->buf + 8 * it->word++);
+			if ((!it->in_run && !it->w) || (it->in_run && it->w == UINT64_MAX))
+				continue;
+			it->pos = 0;
+			continue;
+		}
+		/* the next block */
+		if (it->next_block < n_blocks) {
+			int ret = load_block(it, it->next_block++, start, length);
+
+			if (ret < 0) {
+				it->state = -1;
+				return -1;
+			}
+			if (ret)
+				return 1;
+			continue;
+		}
+		/* a run that reaches the last bit ends at the virtual size;
+		 * tail bits past it are ignored */
+		it->state = 1;
+		if (it->in_run && run_end(it, it->nbits, start, length))
+			return 1;
+		return 0;
+	}
+}
+
+void q2_extent_iter_finish(struct q2_extent_iter *it)
+{
+	free(it->buf);
+	it->buf = NULL;
+}
+
+int q2_extents_scan(const struct q2_reader *r, const struct q2_image *img,
+		    uint32_t idx, q2_extent_fn fn, void *ctx,
+		    uint64_t *dirty_bytes, struct q2_problems *problems,
+		    struct q2_seen *seen)
+{
+	struct q2_extent_iter it;
+	uint64_t start, length;
+	int ret = 0, got;
+
+	*dirty_bytes = 0;
+	if (q2_extent_iter_init(&it, r, img, idx, problems, seen) < 0) {
+		q2_extent_iter_finish(&it);
+		return -1;
+	}
+	while ((got = q2_extent_iter_next(&it, &start, &length)) > 0) {
+		*dirty_bytes += length;
+		ret = fn(ctx, start, length);
+		if (ret)
+			break;
+	}
+	q2_extent_iter_finish(&it);
+	return got < 0 ? -1 : ret;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "emit.h"
 #include "lock.h"
 #include "out.h"
@@ -28,7 +29,8 @@ enum exit_status {
 	EXIT_USAGE = 64,
 };
 
-enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS, OPT_OUTPUT, OPT_USAGE };
+enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS, OPT_OUTPUT, OPT_USAGE,
+       OPT_BACKING_CHAIN };
 
 struct cli {
 	struct q2_run_opts run;
@@ -41,6 +43,11 @@ struct cli {
 	char **names;
 	char **images;
 	size_t n_images;
+	/* --backing-chain: an -O FILE that exists, and whether it turned
+	 * out to be a layer of a chain (then it is not replaced) */
+	bool output_exists;
+	struct stat output_st;
+	bool output_is_layer;
 };
 
 static const char doc[] =
@@ -73,6 +80,9 @@ static const struct argp_option options[] = {
 	  "Also each bitmap's table entries", 1 },
 	{ "name", 'n', "NAME", 0,
 	  "Only the bitmap NAME (repeatable); a missing NAME is an error", 1 },
+	{ "backing-chain", OPT_BACKING_CHAIN, NULL, 0,
+	  "Every layer of each IMAGE's backing chain; with -x, each bitmap "
+	  "merged over the chain as libvirt backs up a checkpoint", 1 },
 	{ NULL, 0, NULL, 0, "How to show it:", 2 },
 	{ "format", 'f', "FMT", 0, "text (default; also human), json or csv", 2 },
 	{ "output", OPT_OUTPUT, "FMT", 0, "The same as --format (qemu-img's spelling)", 2 },
@@ -163,6 +173,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_LIST_CHECKS:
 		cli->list_checks = true;
 		break;
+	case OPT_BACKING_CHAIN:
+		cli->run.backing_chain = true;
+		break;
 	case 't':
 		cli->run.bitmap_table = true;
 		break;
@@ -201,9 +214,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		/* what would be silently ignored is a usage error instead */
 		if (cli->list_checks && (cli->n_images || cli->view_set ||
-					 cli->run.n_names || cli->run.bitmap_table))
+					 cli->run.n_names || cli->run.bitmap_table ||
+					 cli->run.backing_chain))
 			argp_error(state, "--list-checks takes no IMAGE and no -e, -b, "
-				   "-c, -x, -t or -n");
+				   "-c, -x, -t, -n or --backing-chain");
 		if (!cli->list_checks && !cli->n_images)
 			argp_error(state, "no IMAGE given");
 		if (cli->run.compact && cli->format != &q2_format_json)
@@ -247,9 +261,8 @@ static int problem_status(const struct cli *cli, const struct q2_problem *pb)
  * and not asked for otherwise), warnings with their bitmap; returns
  * the exit status they call for. */
 static int report_problems(const struct cli *cli, const char *path,
-			   const struct q2_image *img)
+			   const struct q2_image *img, const struct q2_problems *p)
 {
-	const struct q2_problems *p = &img->problems;
 	bool checking = cli->run.view == Q2_VIEW_CHECK;
 	int status = EXIT_OK;
 
@@ -311,8 +324,50 @@ static int dump_one(struct cli *cli, struct q2_run *run, struct q2_out *out,
 	}
 	/* What decoded is out before the errors about the rest. */
 	q2_out_flush(out);
-	status = report_problems(cli, path, &img);
+	status = report_problems(cli, path, &img, &img.problems);
 	q2_image_free(&img);
+	return status;
+}
+
+/* --backing-chain: IMAGE and its backing files; returns the exit status
+ * of the worst. */
+static int dump_chain(struct cli *cli, struct q2_run *run, struct q2_out *out,
+		      size_t index)
+{
+	const char *path = cli->images[index];
+	struct q2_decode_opts dopts = q2_run_decode_opts(run);
+	struct q2_chain chain;
+	int status = EXIT_OK;
+
+	if (!q2_chain_open(&chain, path, &dopts)) {
+		fprintf(stderr, "%s: %s: out of memory\n",
+			program_invocation_short_name, path);
+		q2_chain_free(&chain);
+		return EXIT_UNREADABLE;
+	}
+	/* -O refuses an IMAGE; a backing file is refused once known */
+	for (size_t l = 0; cli->output_exists && l < chain.n; l++)
+		if (chain.layers[l].opened &&
+		    chain.layers[l].dev == cli->output_st.st_dev &&
+		    chain.layers[l].ino == cli->output_st.st_ino &&
+		    !cli->output_is_layer) {
+			cli->output_is_layer = true;
+			fprintf(stderr, "%s: ", program_invocation_short_name);
+			fput_terminal_safe(stderr, (const uint8_t *)cli->output_file,
+					   strlen(cli->output_file));
+			fputs(": is a layer of the backing chain of ", stderr);
+			fput_terminal_safe(stderr, (const uint8_t *)path, strlen(path));
+			fputs(": not written\n", stderr);
+		}
+	q2_run_chain(run, &chain);
+	q2_out_flush(out);
+	for (size_t l = 0; l < chain.n; l++)
+		status = max_status(status, report_problems(cli, chain.layers[l].path,
+							    &chain.layers[l].img,
+							    &chain.layers[l].img.problems));
+	status = max_status(status, report_problems(cli, path, &chain.layers[0].img,
+						    &chain.problems));
+	q2_chain_free(&chain);
 	return status;
 }
 
@@ -339,6 +394,9 @@ int main(int argc, char **argv)
 	cli.run.names = cli.names;
 	if (cli.list_checks)
 		cli.run.view = Q2_VIEW_CODES;
+	/* -x over a chain merges each bitmap over its layers */
+	if (cli.run.backing_chain && cli.run.view == Q2_VIEW_EXTENTS)
+		cli.run.view = Q2_VIEW_CHAIN_EXTENTS;
 
 	if (!q2_outfile_open(&file, cli.output_file ? cli.output_file : "-",
 			     cli.images, cli.n_images, &why)) {
@@ -351,6 +409,9 @@ int main(int argc, char **argv)
 		return EXIT_UNREADABLE;
 	}
 	q2_out_init_fd(&out, file.fd);
+	cli.output_exists = cli.run.backing_chain && cli.output_file &&
+			    strcmp(cli.output_file, "-") != 0 &&
+			    stat(cli.output_file, &cli.output_st) == 0;
 	if (!q2_run_begin(&run, cli.format, &cli.run, &out)) {
 		fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
 		q2_outfile_close(&file, false);
@@ -360,9 +421,15 @@ int main(int argc, char **argv)
 	if (cli.list_checks)
 		q2_run_codes(&run);
 	for (size_t i = 0; i < cli.n_images; i++)
-		status = max_status(status, dump_one(&cli, &run, &out, i));
+		status = max_status(status, cli.run.backing_chain
+					    ? dump_chain(&cli, &run, &out, i)
+					    : dump_one(&cli, &run, &out, i));
 	q2_run_end(&run);
-	if (!q2_out_flush(&out)) {
+	if (cli.output_is_layer) {
+		q2_out_flush(&out);
+		q2_outfile_close(&file, false);
+		status = EXIT_UNREADABLE;
+	} else if (!q2_out_flush(&out)) {
 		errno = out.err;
 		q2_outfile_close(&file, false);
 		fprintf(stderr, "%s: write error: %s\n",

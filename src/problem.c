@@ -266,6 +266,49 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	[Q2_C_BITMAP_NOT_USABLE] = { "bitmap-not-usable", E, CHK, NONE,
 		"not usable for an incremental backup now",
 		"take a full backup and recreate the bitmap (qemu-img bitmap --remove, then --add); for a running VM, use QEMU's backup API (libvirt: virsh backup-begin) instead of the disk copy" },
+
+	/* --backing-chain: the chain stops here.  QEMU refuses an image
+	 * whose backing file is missing, loops or is not of its format; a
+	 * name or format qcow2dump does not follow, or a chain beyond its
+	 * depth limit, is an image it could not read whole.  No scope: the
+	 * layer's own bitmaps are sound, the chain is not, and a checkpoint
+	 * merged over it is incomplete (chain.c). */
+	[Q2_C_BACKING_FILE_MISSING] = { "backing-file-missing", E, DEC, NONE,
+		"the backing file cannot be opened",
+		"QEMU refuses to open the image: bring the backing file back, or point the image at it with qemu-img rebase -u -b FILE -F FORMAT (a relative name is relative to the image's directory)" },
+	[Q2_C_BACKING_CHAIN_LOOP] = { "backing-chain-loop", E, DEC, NONE,
+		"the backing file is a layer already in the chain: the chain loops",
+		"QEMU refuses to open the image; point the layer at its real backing file with qemu-img rebase -u -b FILE -F FORMAT" },
+	[Q2_C_BACKING_CHAIN_TOO_DEEP] = { "backing-chain-too-deep", E, DEC, NONE,
+		"the backing chain is deeper than qcow2dump follows (256 layers)",
+		"shorten the chain (qemu-img commit, or virsh blockcommit for a running VM); qcow2dump shows the layers up to its limit" },
+	[Q2_C_BACKING_NAME_UNSUPPORTED] = { "backing-name-unsupported", E, DEC, NONE,
+		"the backing file name is a protocol or json: name, which qcow2dump does not follow",
+		"qcow2dump reads local files only; inspect that layer by its own path" },
+	[Q2_C_BACKING_FORMAT_UNSUPPORTED] = { "backing-format-unsupported", E, DEC, NONE,
+		"the backing file is neither qcow2 nor raw, which qcow2dump does not follow",
+		"qcow2dump follows qcow2 and raw layers only; qemu-img info --backing-chain shows the rest" },
+	[Q2_C_BACKING_FORMAT_MISMATCH] = { "backing-format-mismatch", E, DEC, NONE,
+		"the backing format extension says qcow2, but the backing file is not a qcow2 image",
+		"QEMU refuses to open the image; set the backing file's real format with qemu-img rebase -u -b FILE -F FORMAT" },
+
+	/* --backing-chain, -c: what QEMU accepts, and libvirt's rules for
+	 * a checkpoint's bitmap spread over the chain */
+	[Q2_C_BACKING_FORMAT_RAW_OVER_QCOW2] = { "backing-format-raw-over-qcow2", W, CHK, NONE,
+		"the backing format extension says raw, but the backing file is a qcow2 image: QEMU reads its metadata as disk data",
+		"if the backing file is meant as qcow2, set its format with qemu-img rebase -u -b FILE -F qcow2" },
+	[Q2_C_BACKING_FILE_LARGER] = { "backing-file-larger", W, CHK, NONE,
+		"the backing file is larger than this image: QEMU ignores its part beyond this image's size",
+		"harmless for QEMU; make sure the image was not shrunk by mistake" },
+	[Q2_C_CHECKPOINT_MISSING_IN_TOP] = { "checkpoint-missing-in-top", W, CHK, NONE,
+		"the top layer of the chain has no bitmap of this name: libvirt refuses to back up the checkpoint",
+		"take a full backup and start a new checkpoint; an incremental backup from this one would miss the writes to the top layer" },
+	[Q2_C_CHECKPOINT_GAP] = { "checkpoint-gap", W, CHK, NONE,
+		"a layer between the top and this one has no bitmap of this name: libvirt refuses to back up the checkpoint",
+		"take a full backup and start a new checkpoint; the writes to the layer without the bitmap are not recorded" },
+	[Q2_C_CHECKPOINT_COPY_NOT_USABLE] = { "checkpoint-copy-not-usable", W, CHK, NONE,
+		"this layer's copy of the checkpoint's bitmap is not recording, persistent and consistent: libvirt refuses to back up the checkpoint",
+		"take a full backup and start a new checkpoint; the state says why this copy cannot be trusted" },
 };
 
 static const char *const where_names[Q2_W_COUNT_] = {

@@ -127,6 +127,19 @@ enum q2_code {
 	Q2_C_OVERLAP,
 	/* ---- the run's verdict on a bitmap it shows ---- */
 	Q2_C_BITMAP_NOT_USABLE,
+	/* ---- --backing-chain: the chain stops here (chain.c) ---- */
+	Q2_C_BACKING_FILE_MISSING,
+	Q2_C_BACKING_CHAIN_LOOP,
+	Q2_C_BACKING_CHAIN_TOO_DEEP,
+	Q2_C_BACKING_NAME_UNSUPPORTED,
+	Q2_C_BACKING_FORMAT_UNSUPPORTED,
+	Q2_C_BACKING_FORMAT_MISMATCH,
+	/* ---- --backing-chain, -c: the chain and libvirt's rules ---- */
+	Q2_C_BACKING_FORMAT_RAW_OVER_QCOW2,
+	Q2_C_BACKING_FILE_LARGER,
+	Q2_C_CHECKPOINT_MISSING_IN_TOP,
+	Q2_C_CHECKPOINT_GAP,
+	Q2_C_CHECKPOINT_COPY_NOT_USABLE,
 	Q2_CODE_COUNT_ /* number of codes, not a code */
 };
 

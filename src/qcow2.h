@@ -124,6 +124,11 @@ enum q2_state {
 	Q2_STATE_STALE,         /* the autoclear bitmaps bit is clear */
 	Q2_STATE_INVALID,       /* QEMU refuses its metadata or the image */
 	Q2_STATE_UNSUPPORTED,   /* extra data or flags QEMU does not know */
+	/* --backing-chain: a checkpoint's bitmap merged over the chain
+	 * (chain.c) breaks one of libvirt's rules, or the chain */
+	Q2_STATE_MISSING_IN_TOP, /* the top layer lacks it */
+	Q2_STATE_GAP,           /* a layer between two holding it lacks it */
+	Q2_STATE_INCOMPLETE,    /* the chain could not be read to its end */
 	Q2_STATE_COUNT_
 };
 

@@ -30,7 +30,7 @@ static inline int q2_reader_fits(const struct q2_reader *r, uint64_t off,
 	return off <= r->size && len <= r->size - off;
 }
 
-/* Reads exactly len bytes at off.  On failure returns false with *code
+/* Reads exactly len bytes at off (0 bytes anywhere succeed).  On failure returns false with *code
  * Q2_C_TRUNCATED when the range is not inside the image or the file
  * shrank under us, Q2_C_IO (and *sys_errno) on an I/O error. */
 bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,

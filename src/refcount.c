@@ -130,7 +130,9 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 	}
 	if (rs.failed)
 		goto nomem;
-	qsort(rs.v, rs.n, sizeof *rs.v, cmp_ref);
+	/* qsort wants a non-null base even for no element */
+	if (rs.n)
+		qsort(rs.v, rs.n, sizeof *rs.v, cmp_ref);
 
 	/* the table's part in the file; entries past it are 0 */
 	reft_in_file = h->refcount_table_offset >= r->size ? 0

@@ -20,6 +20,12 @@ static const struct {
 		"QEMU refuses its metadata, or the image" },
 	[Q2_STATE_UNSUPPORTED] = { "unsupported",
 		"it has extra data or flags QEMU does not know" },
+	[Q2_STATE_MISSING_IN_TOP] = { "missing-in-top",
+		"the top layer of the chain has no bitmap of this name: the writes to it are not recorded, and libvirt refuses the checkpoint" },
+	[Q2_STATE_GAP] = { "gap",
+		"a layer between the top and a lower one holding the bitmap has none: the writes to it are not recorded, and libvirt refuses the checkpoint" },
+	[Q2_STATE_INCOMPLETE] = { "incomplete",
+		"the backing chain could not be read to its end: a lower layer may hold more of the bitmap" },
 };
 
 const char *q2_state_name(enum q2_state s)

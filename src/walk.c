@@ -45,9 +45,65 @@ static void get_locked(const struct q2_walker *w, const void *obj,
 	v->u = lock == Q2_LOCK_READ || lock == Q2_LOCK_WRITE;
 }
 
+/* --backing-chain: where the layer lies in the chain of which IMAGE */
+static bool in_chain(const struct q2_walker *w)
+{
+	return w->opts->backing_chain && w->src->layer;
+}
+
+static void get_backing_depth(const struct q2_walker *w, const void *obj,
+			      struct q2_value *v)
+{
+	(void)obj;
+	if (in_chain(w)) {
+		v->type = Q2_V_U64;
+		v->u = w->src->backing_depth;
+	}
+}
+
+static void get_top_image(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)obj;
+	if (in_chain(w)) {
+		v->type = Q2_V_BYTES;
+		v->p = w->src->top;
+		v->n = strlen(w->src->top);
+	}
+}
+
+static void get_format(const struct q2_walker *w, const void *obj,
+		       struct q2_value *v)
+{
+	const char *f;
+
+	(void)obj;
+	if (!in_chain(w) || !w->src->layer->opened)
+		return;
+	f = q2_layer_format_name(w->src->layer->format);
+	v->type = Q2_V_WORD;
+	v->p = f;
+	v->n = strlen(f);
+}
+
+/* text: a layer that is not qcow2 says so (a qcow2 one is qcow2.py's) */
+static void get_other_format(const struct q2_walker *w, const void *obj,
+			     struct q2_value *v)
+{
+	if (in_chain(w) && w->src->layer->format != Q2_LAYER_QCOW2)
+		get_format(w, obj, v);
+}
+
 #define IMAGE_COL { .key = "image", .in = Q2_IN_JSON, .hex_key = "image_hex", \
 		    .get = get_image }, \
+		  { .key = "backing_depth", .in = Q2_IN_JSON, \
+		    .get = get_backing_depth }, \
+		  { .key = "top_image", .in = Q2_IN_JSON, .hex_key = "top_image_hex", \
+		    .get = get_top_image }, \
+		  { .key = "format", .in = Q2_IN_JSON, .get = get_format }, \
 		  { .key = "locked", .in = Q2_IN_JSON, .get = get_locked }
+#define OTHER_FORMAT_COL { .key = "format", .in = Q2_IN_TEXT, \
+			   .get = get_other_format }
 #define PROBLEMS_IF_ANY { .key = "problems", .in = Q2_IN_JSON, \
 			  .walk = q2_walk_problems_if_any, .child = &q2_desc_problem }
 #define EXTENSIONS_COL { .key = "header_extensions", .in = Q2_IN_ALL, \
@@ -55,6 +111,7 @@ static void get_locked(const struct q2_walker *w, const void *obj,
 
 static const struct q2_col default_cols[] = {
 	IMAGE_COL,
+	OTHER_FORMAT_COL,
 	{ .key = "header", .in = Q2_IN_TEXT | Q2_IN_JSON, .walk = q2_walk_header,
 	  .child = &q2_desc_header },
 	{ .key = "backing_file", .in = Q2_IN_JSON, .hex_key = "backing_file_hex",
@@ -64,11 +121,12 @@ static const struct q2_col default_cols[] = {
 };
 
 static const struct q2_col extensions_cols[] = {
-	IMAGE_COL, EXTENSIONS_COL, PROBLEMS_IF_ANY,
+	IMAGE_COL, OTHER_FORMAT_COL, EXTENSIONS_COL, PROBLEMS_IF_ANY,
 };
 
 static const struct q2_col bitmaps_cols[] = {
 	IMAGE_COL,
+	OTHER_FORMAT_COL,
 	{ .key = "bitmaps", .in = Q2_IN_ALL, .walk = q2_walk_image_bitmaps,
 	  .child = &q2_desc_bitmap },
 	PROBLEMS_IF_ANY,
@@ -126,6 +184,12 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_CODES] = {
 		.csv_row = &q2_desc_code, .csv_row_table = &q2_desc_code,
 		.csv_no_image = true,
+	},
+	[Q2_VIEW_CHAIN_EXTENTS] = {
+		.image = &q2_chain_document, .csv_row = &q2_desc_extent,
+		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_checkpoint,
+		.load_tables = true, .verdict = true,
+		.text_label = true, .chain_doc = true,
 	},
 };
 
@@ -480,7 +544,8 @@ static bool *select_bitmaps(const struct q2_run_opts *opts,
 		for (size_t i = 0; i < n; i++)
 			if (name_is(&bx->bitmaps[i], opts->names[k]))
 				sel[i] = found = true;
-		if (!found)
+		/* in a chain, a NAME no layer has is the chain's problem */
+		if (!found && !opts->backing_chain)
 			q2_problems_add(&img->problems, Q2_C_NO_SUCH_BITMAP,
 					bx ? bx->bitmap_directory_offset : 0,
 					Q2_NO_INDEX, Q2_FROM_DECODE,
@@ -491,7 +556,8 @@ static bool *select_bitmaps(const struct q2_run_opts *opts,
 
 /* -c -n NAME: the findings about NAME and about the whole image, and
  * the verdict on NAME as an error when it is not usable. */
-static void keep_selected(struct q2_image *img, const bool *sel)
+static void keep_selected(struct q2_image *img, const bool *sel,
+			  bool chain)
 {
 	struct q2_problems *p = &img->problems;
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
@@ -508,33 +574,69 @@ static void keep_selected(struct q2_image *img, const bool *sel)
 		p->v[kept++] = *pb;
 	}
 	p->n = kept;
-	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++)
+	/* in a chain, the checkpoint merged is judged, not each copy */
+	for (uint32_t i = 0; bx && !chain && i < bx->n_bitmaps; i++)
 		if (sel[i])
 			add_not_usable(img, &bx->bitmaps[i], i);
 }
 
-void q2_run_image(struct q2_run *run, const struct q2_source *src)
+bool *q2_run_select(struct q2_run *run, const struct q2_source *src, bool *ok)
+{
+	bool *sel = select_bitmaps(run->opts, src->img);
+
+	*ok = !run->opts->n_names || sel;
+	return sel;
+}
+
+void q2_run_judge(struct q2_run *run, const struct q2_source *src)
+{
+	bool verdict = needs_verdict(run);
+
+	if (q2_views[run->opts->view].check || verdict)
+		q2_check(src->img);
+	if (verdict)
+		q2_verdict(src->img);
+}
+
+void q2_run_show(struct q2_run *run, const struct q2_source *src,
+		 const bool *sel)
 {
 	const struct q2_view *view = &q2_views[run->opts->view];
 	struct q2_walker w = { .em = &run->em, .opts = run->opts, .src = src };
-	bool *sel = select_bitmaps(run->opts, src->img);
 
-	/* out of memory for the selection: show nothing rather than all */
-	if (run->opts->n_names && !sel)
-		return;
 	w.selected = sel;
 	w.verdict = needs_verdict(run);
-	if (view->check || w.verdict)
-		q2_check(src->img);
-	if (w.verdict)
-		q2_verdict(src->img);
 	if (view->check && sel)
-		keep_selected(src->img, sel);
+		keep_selected(src->img, sel, run->opts->backing_chain);
 	run->em.image = src->path;
 	run->em.unopened = src->unopened;
+	run->em.backing_depth = src->backing_depth;
 	q2_walk_record(&w, view->image, src->img, NULL);
 	run->em.images_shown++;
+}
+
+void q2_run_image(struct q2_run *run, const struct q2_source *src)
+{
+	bool ok;
+	bool *sel;
+
+	/* a chain's view of one image: the chain of one layer */
+	if (q2_views[run->opts->view].chain_doc) {
+		q2_run_chain_of_one(run, src);
+		return;
+	}
+	sel = q2_run_select(run, src, &ok);
+	/* out of memory for the selection: show nothing rather than all */
+	if (!ok)
+		return;
+	q2_run_judge(run, src);
+	q2_run_show(run, src, sel);
 	free(sel);
+}
+
+bool q2_run_needs_verdict(const struct q2_run *run)
+{
+	return needs_verdict(run);
 }
 
 void q2_run_codes(struct q2_run *run)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "chain.h"
 #include "describe.h"
 #include "emit.h"
 #include "extents.h"
@@ -22,6 +23,7 @@ enum q2_view_id {
 	Q2_VIEW_CHECK,       /* problems found against the spec */
 	Q2_VIEW_EXTENTS,     /* dirty ranges of each bitmap */
 	Q2_VIEW_CODES,       /* --list-checks: the problem table */
+	Q2_VIEW_CHAIN_EXTENTS, /* -x --backing-chain: bitmaps merged by name */
 	Q2_VIEW_COUNT_
 };
 
@@ -32,6 +34,7 @@ struct q2_run_opts {
 	size_t n_images;         /* how many images this run shows */
 	char *const *names;      /* -n NAME..., or none */
 	size_t n_names;
+	bool backing_chain;      /* --backing-chain: every layer of each IMAGE */
 };
 
 struct q2_view {
@@ -46,6 +49,8 @@ struct q2_view {
 					* and CSV it always does) */
 	bool csv_no_image;             /* CSV rows are not about an image */
 	bool text_label;               /* text heads each image (several) */
+	bool chain_doc;                /* one document per backing chain, not
+					* per layer (-x --backing-chain) */
 };
 
 extern const struct q2_view q2_views[Q2_VIEW_COUNT_];
@@ -57,6 +62,10 @@ struct q2_source {
 	struct q2_image *img;          /* the walk adds problems to it */
 	bool unopened;                 /* img only says why it could not be
 					* opened */
+	/* --backing-chain: the layer and the IMAGE at the top */
+	const struct q2_layer *layer;
+	uint32_t backing_depth;
+	const char *top;
 };
 
 struct q2_walker {
@@ -70,6 +79,13 @@ struct q2_walker {
 	uint32_t bitmap_index;
 	uint64_t dirty_bytes;          /* of the -x bitmap being walked */
 	struct q2_seen *seen;          /* -x: data clusters read so far */
+	/* -x --backing-chain: the chain's layers, per layer the data
+	 * clusters read, the problems of the chain itself, the names */
+	struct q2_chain *chain;
+	const struct q2_source *layers;
+	struct q2_seen *layer_seen;
+	struct q2_problems *chain_problems;
+	struct q2_checkpoints *checkpoints;
 };
 
 /* A bitmap table entry, for the records that show one. */
@@ -93,6 +109,26 @@ struct q2_decode_opts q2_run_decode_opts(const struct q2_run *run);
  * runs the checks and the verdict the view asks for, and walks the
  * image.  src->img->lock must hold the lock probe's answer. */
 void q2_run_image(struct q2_run *run, const struct q2_source *src);
+/* The same in three steps, for --backing-chain (walk_chain.c): the -n
+ * selection (NULL: all, or out of memory when names were given: then
+ * *ok is false), the checks and verdict the view asks for, the walk. */
+bool *q2_run_select(struct q2_run *run, const struct q2_source *src, bool *ok);
+void q2_run_judge(struct q2_run *run, const struct q2_source *src);
+void q2_run_show(struct q2_run *run, const struct q2_source *src,
+		 const bool *sel);
+/* --backing-chain: every layer of the chain c of one IMAGE, or (-x) its
+ * bitmaps merged by name; the chain's own problems (a merged bitmap
+ * not usable, a NAME no layer has) go to c->problems with -x, else to
+ * the top layer's. */
+struct q2_chain;
+void q2_run_chain(struct q2_run *run, struct q2_chain *c);
+/* A chain's view (-x --backing-chain) of one image alone, as the chain
+ * of that one layer; what the walk finds is added to src->img. */
+void q2_run_chain_of_one(struct q2_run *run, const struct q2_source *src);
+/* Whether the run computes the bitmaps' verdicts. */
+bool q2_run_needs_verdict(const struct q2_run *run);
+/* -x --backing-chain: the document of one chain */
+extern const struct q2_desc q2_chain_document;
 void q2_run_end(struct q2_run *run);
 /* --list-checks: every code of the problem table, as one list. */
 void q2_run_codes(struct q2_run *run);
@@ -128,5 +164,16 @@ void q2_walk_problems(struct q2_walker *w, const void *img,
 		      const struct q2_col *col);
 void q2_walk_problems_if_any(struct q2_walker *w, const void *img,
 			     const struct q2_col *col);
+/* --backing-chain (walk_chain.c) */
+void q2_walk_layers(struct q2_walker *w, const void *chain,
+		    const struct q2_col *col);
+void q2_walk_layer_problems(struct q2_walker *w, const void *src,
+			    const struct q2_col *col);
+void q2_walk_checkpoints(struct q2_walker *w, const void *chain,
+			 const struct q2_col *col);
+void q2_walk_merged_extents(struct q2_walker *w, const void *cp,
+			    const struct q2_col *col);
+void q2_walk_chain_problems(struct q2_walker *w, const void *chain,
+			    const struct q2_col *col);
 
 #endif
