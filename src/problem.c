@@ -206,6 +206,17 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	[Q2_C_OVERLAP] = { "overlap", E, CHK,
 		"two metadata structures share bytes of the file",
 		"one of them is damaged; run qemu-img check and restore from a backup" },
+
+	/* decoding stopped: the snapshot table */
+	[Q2_C_TOO_MANY_SNAPSHOTS] = { "too-many-snapshots", E, DEC,
+		"nb_snapshots exceeds QEMU's limit of 65536",
+		"QEMU refuses to open the image; the header is damaged, restore from a backup" },
+	[Q2_C_SNAPSHOT_TABLE_TOO_LARGE] = { "snapshot-table-too-large", E, DEC,
+		"the snapshot table exceeds QEMU's limit of 64 MiB",
+		"QEMU refuses to open the image; qemu-img check -r all drops the snapshots past the limit, and their data with them" },
+	[Q2_C_SNAPSHOT_EXTRA_DATA_TOO_LARGE] = { "snapshot-extra-data-too-large", E, DEC,
+		"a snapshot's extra_data_size exceeds QEMU's limit of 1024 bytes",
+		"QEMU refuses to open the image; the snapshot table is damaged, restore from a backup" },
 };
 
 static const char *const where_names[Q2_W_COUNT_] = {
@@ -220,6 +231,8 @@ static const char *const where_names[Q2_W_COUNT_] = {
 	[Q2_W_DIR_ENTRY] = "bitmap directory entry",
 	[Q2_W_TABLE] = "bitmap table of entry",
 	[Q2_W_DATA] = "bitmap data cluster of entry",
+	[Q2_W_SNAPSHOT_TABLE] = "snapshot table",
+	[Q2_W_SNAPSHOT] = "snapshot table entry",
 };
 
 const char *q2_severity_name(enum q2_severity s)

@@ -93,6 +93,10 @@ enum q2_code {
 	Q2_C_TABLE_ENTRY_INVALID,
 	/* ---- --check: layout ---- */
 	Q2_C_OVERLAP,
+	/* ---- decoding stopped: the snapshot table ---- */
+	Q2_C_TOO_MANY_SNAPSHOTS,
+	Q2_C_SNAPSHOT_TABLE_TOO_LARGE,
+	Q2_C_SNAPSHOT_EXTRA_DATA_TOO_LARGE,
 	Q2_CODE_COUNT_ /* number of codes, not a code */
 };
 
@@ -129,6 +133,8 @@ enum q2_where {
 	Q2_W_DIR_ENTRY,
 	Q2_W_TABLE,
 	Q2_W_DATA,
+	Q2_W_SNAPSHOT_TABLE,
+	Q2_W_SNAPSHOT,
 	Q2_W_COUNT_
 };
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "be.h"
+#include "snapshot.h"
 
 #define FIELD(type, member, off, fmt)                                        \
 	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
@@ -99,6 +100,12 @@ static void fields_decode(void *obj, const struct q2_field *table, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (table[i].disk_offset + table[i].width <= limit)
 			field_decode(obj, &table[i], disk);
+}
+
+void q2_fields_decode(void *obj, const struct q2_field *table, size_t n,
+		      const uint8_t *disk, size_t limit)
+{
+	fields_decode(obj, table, n, disk, limit);
 }
 
 static const struct {
@@ -586,6 +593,8 @@ size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 	if (decode_header(&d)) {
 		decode_backing_name(&d);
 		decode_extensions(&d);
+		if (opts && opts->load_snapshots)
+			q2_snapshots_decode(r, img);
 	}
 	return img->problems.n;
 }
@@ -612,6 +621,7 @@ void q2_image_free(struct q2_image *img)
 	}
 	free(img->exts);
 	free(img->backing_file);
+	q2_snapshots_free(img->snapshots);
 	q2_problems_free(&img->problems);
 	memset(img, 0, sizeof *img);
 }
