@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "describe.h"
+#include "snapshot.h"
 
 struct ctx {
 	const struct q2_image *img;
@@ -45,7 +46,8 @@ static void check_header(struct ctx *c)
 	if (h->refcount_table_offset % c->cs)
 		report(p, Q2_C_REFCOUNT_TABLE_UNALIGNED, AT(REFCOUNT_TABLE_OFFSET),
 		       Q2_NO_INDEX, "0x%" PRIx64, h->refcount_table_offset);
-	if (h->nb_snapshots && h->snapshot_offset % c->cs)
+	/* QEMU holds the offset to this even with no snapshots */
+	if (h->snapshot_offset % c->cs)
 		report(p, Q2_C_SNAPSHOT_TABLE_UNALIGNED, AT(SNAPSHOT_OFFSET),
 		       Q2_NO_INDEX, "0x%" PRIx64, h->snapshot_offset);
 	if (incompat & ~Q2_INCOMPAT_KNOWN)
@@ -278,12 +280,12 @@ static void check_duplicate_names(struct ctx *c, const struct q2_bitmaps_ext *bx
 /* ---- overlaps between metadata structures ---- */
 
 enum span_kind { SPAN_HEADER, SPAN_L1, SPAN_REFCOUNT, SPAN_CRYPTO, SPAN_DIR,
-		 SPAN_TABLE, SPAN_DATA };
+		 SPAN_TABLE, SPAN_DATA, SPAN_SNAPSHOTS, SPAN_SNAPSHOT_L1 };
 
 struct span {
 	uint64_t start, end;
 	enum span_kind kind;
-	uint32_t bitmap;
+	uint32_t bitmap;      /* or the snapshot, for SPAN_SNAPSHOT_L1 */
 };
 
 struct spans {
@@ -338,6 +340,8 @@ static void describe_span(const struct ctx *c, const struct span *s,
 		[SPAN_REFCOUNT] = "refcount table", [SPAN_CRYPTO] = "crypto header",
 		[SPAN_DIR] = "bitmap directory", [SPAN_TABLE] = "bitmap table",
 		[SPAN_DATA] = "bitmap data cluster",
+		[SPAN_SNAPSHOTS] = "snapshot table",
+		[SPAN_SNAPSHOT_L1] = "L1 table of snapshot",
 	};
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(c->img);
 	int n = snprintf(buf, size, "%s", names[s->kind]);
@@ -348,6 +352,12 @@ static void describe_span(const struct ctx *c, const struct span *s,
 
 		snprintf(buf + n, size - (size_t)n, " of bitmap %u (%.*s)", s->bitmap,
 			 bm->name_size > 64 ? 64 : bm->name_size, bm->name);
+	}
+	if (s->kind == SPAN_SNAPSHOT_L1 && n >= 0 && (size_t)n < size) {
+		const struct q2_snapshot *sn = &c->img->snapshots->v[s->bitmap];
+
+		snprintf(buf + n, size - (size_t)n, " %u (%.*s)", s->bitmap,
+			 sn->name_size > 64 ? 64 : sn->name_size, sn->name);
 	}
 }
 
@@ -386,6 +396,14 @@ static void check_overlaps(struct ctx *c)
 					break;
 		}
 	}
+	if (img->snapshots) {
+		const struct q2_snapshot_table *t = img->snapshots;
+
+		add_span(&s, h->snapshot_offset, t->size, SPAN_SNAPSHOTS, Q2_NO_INDEX);
+		for (uint32_t i = 0; i < t->n; i++)
+			add_span(&s, t->v[i].l1_table_offset,
+				 (uint64_t)t->v[i].l1_size * 8, SPAN_SNAPSHOT_L1, i);
+	}
 	qsort(s.v, s.n, sizeof *s.v, cmp_span);
 	/* best: the span reaching furthest so far; anything starting before
 	 * its end overlaps it */
@@ -397,7 +415,8 @@ static void check_overlaps(struct ctx *c)
 				describe_span(c, &s.v[best], a, sizeof a);
 				describe_span(c, &s.v[k], b, sizeof b);
 				report(c->p, Q2_C_OVERLAP, s.v[k].start,
-				       s.v[k].kind >= SPAN_TABLE ? s.v[k].bitmap : Q2_NO_INDEX,
+				       s.v[k].kind == SPAN_TABLE || s.v[k].kind == SPAN_DATA
+				       ? s.v[k].bitmap : Q2_NO_INDEX,
 				       "%s at 0x%" PRIx64 " and %s at 0x%" PRIx64, a,
 				       s.v[best].start, b, s.v[k].start);
 			}
@@ -430,5 +449,6 @@ void q2_check(struct q2_image *img)
 		for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 			check_table(&c, &bx->bitmaps[i], i);
 	}
+	q2_check_snapshots(img, c.p, c.cs);
 	check_overlaps(&c);
 }

@@ -1,6 +1,6 @@
 /* The internal snapshot table: one struct per entry in the model, its
- * decoder, and the field tables of an entry's fixed part and of its
- * extra data.
+ * decoder, the field tables of an entry's fixed part and of its extra
+ * data, and the --check rules for it.
  *
  * The table lies at the header's snapshot_offset and holds nb_snapshots
  * entries, each starting on an 8-byte boundary: a 40-byte fixed part,
@@ -119,5 +119,11 @@ const uint8_t *q2_snapshot_unknown_extra(const struct q2_snapshot *sn,
  * that stops decoding is appended to img->problems. */
 void q2_snapshots_decode(const struct q2_reader *r, struct q2_image *img);
 void q2_snapshots_free(struct q2_snapshot_table *t);
+
+/* --check: holds the decoded table to what QEMU's qcow2_read_snapshots
+ * and qemu-img check require (check_snapshot.c).  cluster_size is the
+ * image's, non-zero. */
+void q2_check_snapshots(const struct q2_image *img, struct q2_problems *p,
+			uint64_t cluster_size);
 
 #endif

@@ -102,7 +102,7 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_CHECK] = {
 		.image = &check_image, .csv_row = &q2_desc_problem,
 		.csv_row_table = &q2_desc_problem,
-		.load_tables = true, .check = true,
+		.load_tables = true, .check = true, .load_snapshots = true,
 	},
 	[Q2_VIEW_EXTENTS] = {
 		.image = &extents_image, .csv_row = &q2_desc_extent,
@@ -338,6 +338,7 @@ struct q2_decode_opts q2_run_decode_opts(const struct q2_run_opts *opts)
 	struct q2_decode_opts d = {
 		.load_tables = opts->bitmap_table ||
 			       q2_views[opts->view].load_tables,
+		.load_snapshots = q2_views[opts->view].load_snapshots,
 	};
 
 	return d;

@@ -40,6 +40,7 @@ struct q2_view {
 	bool check;                    /* runs --check */
 	bool text_label;               /* text heads each image (several) */
 	bool text_label_blank;         /* with a blank line before it */
+	bool load_snapshots;           /* decodes the snapshot table */
 };
 
 extern const struct q2_view q2_views[Q2_VIEW_COUNT_];
