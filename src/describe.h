@@ -92,6 +92,7 @@ enum q2_rec {
 	Q2_REC_XBITMAP,          /* -x: a bitmap and its dirty ranges */
 	Q2_REC_EXTENT,
 	Q2_REC_PROBLEM,
+	Q2_REC_SNAPSHOT,         /* -s: a snapshot table entry */
 	Q2_REC_COUNT_
 };
 
@@ -114,6 +115,7 @@ extern const struct q2_desc q2_desc_table_entry;
 extern const struct q2_desc q2_desc_xbitmap;
 extern const struct q2_desc q2_desc_extent;
 extern const struct q2_desc q2_desc_problem;
+extern const struct q2_desc q2_desc_snapshot;
 
 /* The column at CSV position i of d. */
 static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,

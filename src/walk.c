@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "extents.h"
+#include "snapshot.h"
 
 /* ---- the document of one image, per view ---- */
 
@@ -74,6 +75,13 @@ static const struct q2_col extents_cols[] = {
 	PROBLEMS_IF_ANY,
 };
 
+static const struct q2_col snapshots_cols[] = {
+	IMAGE_COL,
+	{ .key = "snapshots", .in = Q2_IN_ALL, .walk = q2_walk_snapshots,
+	  .child = &q2_desc_snapshot },
+	PROBLEMS_IF_ANY,
+};
+
 #define IMAGE_DESC(c) \
 	{ .rec = Q2_REC_IMAGE, .cols = (c), .n_cols = sizeof(c) / sizeof((c)[0]) }
 
@@ -82,6 +90,7 @@ static const struct q2_desc extensions_image = IMAGE_DESC(extensions_cols);
 static const struct q2_desc bitmaps_image = IMAGE_DESC(bitmaps_cols);
 static const struct q2_desc check_image = IMAGE_DESC(check_cols);
 static const struct q2_desc extents_image = IMAGE_DESC(extents_cols);
+static const struct q2_desc snapshots_image = IMAGE_DESC(snapshots_cols);
 
 const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_DEFAULT] = {
@@ -110,6 +119,13 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.load_tables = true,
 		/* each bitmap already ends with a blank line */
 		.text_label = true, .text_label_blank = false,
+	},
+	[Q2_VIEW_SNAPSHOTS] = {
+		.image = &snapshots_image, .csv_row = &q2_desc_snapshot,
+		.csv_row_table = &q2_desc_snapshot,
+		/* each snapshot already ends with a blank line */
+		.text_label = true, .text_label_blank = false,
+		.load_snapshots = true,
 	},
 };
 
@@ -329,6 +345,18 @@ void q2_walk_problems_if_any(struct q2_walker *w, const void *obj,
 {
 	if (((const struct q2_image *)obj)->problems.n)
 		q2_walk_problems(w, obj, col);
+}
+
+void q2_walk_snapshots(struct q2_walker *w, const void *obj,
+		       const struct q2_col *col)
+{
+	const struct q2_snapshot_table *t = ((const struct q2_image *)obj)->snapshots;
+	size_t n = t ? t->n : 0;
+
+	list_begin(w, col);
+	for (size_t i = 0; i < n; i++)
+		q2_walk_record(w, col->child, &t->v[i], NULL);
+	list_end(w, col, n);
 }
 
 /* ---- the run ---- */

@@ -20,6 +20,7 @@ enum q2_view_id {
 	Q2_VIEW_BITMAPS,     /* bitmap directory entries only */
 	Q2_VIEW_CHECK,       /* problems found against the spec */
 	Q2_VIEW_EXTENTS,     /* dirty ranges of each bitmap */
+	Q2_VIEW_SNAPSHOTS,   /* the internal snapshot table */
 	Q2_VIEW_COUNT_
 };
 
@@ -110,5 +111,7 @@ void q2_walk_problems(struct q2_walker *w, const void *img,
 		      const struct q2_col *col);
 void q2_walk_problems_if_any(struct q2_walker *w, const void *img,
 			     const struct q2_col *col);
+void q2_walk_snapshots(struct q2_walker *w, const void *img,
+		       const struct q2_col *col);
 
 #endif

@@ -3,6 +3,7 @@ complete -c qcow2dump -s e -l extensions -d 'Show only the header extensions'
 complete -c qcow2dump -s b -l bitmaps -d 'Show only the bitmap directory entries'
 complete -c qcow2dump -s c -l check -d "Show only the problems against the spec and QEMU's limits"
 complete -c qcow2dump -s x -l extents -d 'Show the dirty ranges of each bitmap'
+complete -c qcow2dump -s s -l snapshots -d 'Show the internal snapshot table'
 complete -c qcow2dump -s t -l bitmap-table -d "Also show each bitmap's table entries"
 complete -c qcow2dump -s n -l name -x -d 'Show only the bitmap NAME'
 complete -c qcow2dump -s f -l format -x -a 'text json csv' -d 'Output format'
