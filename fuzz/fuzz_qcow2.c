@@ -93,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static char *const names[] = { "b1", "\xff" };
 	static struct q2_out out;
-	struct q2_decode_opts dopts = { .load_tables = true, .load_refcounts = true };
+	struct q2_decode_opts dopts = { .load_tables = true, .load_refcounts = true,
+					.load_snapshots = true };
 	struct q2_reader r;
 	struct q2_image img;
 	struct q2_source src = { .path = "fuzz", .r = &r, .img = &img };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "describe.h"
+#include "snapshot.h"
 
 struct ctx {
 	const struct q2_image *img;
@@ -532,12 +533,12 @@ static void check_refcounts(struct ctx *c, const struct q2_bitmaps_ext *bx)
 /* ---- overlaps between metadata structures ---- */
 
 enum span_kind { SPAN_HEADER, SPAN_L1, SPAN_REFCOUNT, SPAN_CRYPTO, SPAN_DIR,
-		 SPAN_TABLE, SPAN_DATA };
+		 SPAN_TABLE, SPAN_DATA, SPAN_SNAPSHOTS, SPAN_SNAPSHOT_L1 };
 
 struct span {
 	uint64_t start, end;
 	enum span_kind kind;
-	uint32_t bitmap;
+	uint32_t bitmap;      /* or the snapshot, for SPAN_SNAPSHOT_L1 */
 };
 
 /* One span per structure, and per distinct data cluster entry of the
@@ -595,6 +596,8 @@ static void describe_span(const struct ctx *c, const struct span *s,
 		[SPAN_REFCOUNT] = "refcount table", [SPAN_CRYPTO] = "crypto header",
 		[SPAN_DIR] = "bitmap directory", [SPAN_TABLE] = "bitmap table",
 		[SPAN_DATA] = "bitmap data cluster",
+		[SPAN_SNAPSHOTS] = "snapshot table",
+		[SPAN_SNAPSHOT_L1] = "L1 table of snapshot",
 	};
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(c->img);
 	int n = snprintf(buf, size, "%s", names[s->kind]);
@@ -606,11 +609,19 @@ static void describe_span(const struct ctx *c, const struct span *s,
 		snprintf(buf + n, size - (size_t)n, " of bitmap %u (%.*s)", s->bitmap,
 			 bm->name_size > 64 ? 64 : bm->name_size, bm->name);
 	}
+	if (s->kind == SPAN_SNAPSHOT_L1 && n >= 0 && (size_t)n < size) {
+		const struct q2_snapshot *sn = &c->img->snapshots->v[s->bitmap];
+
+		snprintf(buf + n, size - (size_t)n, " %u (%.*s)", s->bitmap,
+			 sn->name_size > 64 ? 64 : sn->name_size, sn->name);
+	}
 }
 
 static uint32_t span_bitmap(const struct span *s)
 {
-	return s->kind >= SPAN_TABLE ? s->bitmap : Q2_NO_INDEX;
+	/* a snapshot's L1 span holds the snapshot's index, not a bitmap's */
+	return s->kind == SPAN_TABLE || s->kind == SPAN_DATA ? s->bitmap
+							    : Q2_NO_INDEX;
 }
 
 /* bx: the directory whose structures count, or NULL */
@@ -647,6 +658,14 @@ static void check_overlaps(struct ctx *c, const struct q2_bitmaps_ext *bx)
 					      c->cs, SPAN_DATA, i))
 					break;
 		}
+	}
+	if (img->snapshots) {
+		const struct q2_snapshot_table *t = img->snapshots;
+
+		add_span(&s, h->snapshot_offset, t->size, SPAN_SNAPSHOTS, Q2_NO_INDEX);
+		for (uint32_t i = 0; i < t->n; i++)
+			add_span(&s, t->v[i].l1_table_offset,
+				 (uint64_t)t->v[i].l1_size * 8, SPAN_SNAPSHOT_L1, i);
 	}
 	/* out of memory: no confident "no overlap" */
 	if (s.failed) {
@@ -712,6 +731,7 @@ void q2_check(struct q2_image *img)
 		for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 			check_table(&c, &bx->bitmaps[i], i);
 	}
+	q2_check_snapshots(img, c.p, c.cs);
 	if (bx)
 		check_refcounts(&c, bx);
 	check_overlaps(&c, bx);

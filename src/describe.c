@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "verdict.h"
+#include "snapshot.h"
 #include "walk.h"
 
 /* ---- names ---- */
@@ -917,3 +918,105 @@ const struct q2_desc q2_desc_problem = {
 	.csv_order = problem_csv_order,
 	.n_csv_order = sizeof problem_csv_order / sizeof problem_csv_order[0],
 };
+
+/* ---- snapshot table entries (-s) ---- */
+
+static const struct q2_snapshot *snapshot_of(const void *obj)
+{
+	return obj;
+}
+
+static void get_snapshot_id(const struct q2_walker *w, const void *obj,
+			    struct q2_value *v)
+{
+	const struct q2_snapshot *sn = snapshot_of(obj);
+
+	(void)w;
+	set_bytes(v, sn->id_str, sn->id_str_size);
+}
+
+static void get_snapshot_name(const struct q2_walker *w, const void *obj,
+			      struct q2_value *v)
+{
+	const struct q2_snapshot *sn = snapshot_of(obj);
+
+	(void)w;
+	set_bytes(v, sn->name, sn->name_size);
+}
+
+/* a field of the extra data, absent when the extra data is too short */
+static void get_snapshot_extra(const struct q2_snapshot *sn,
+			       enum q2_snapshot_extra_field f,
+			       struct q2_value *v)
+{
+	if (q2_snapshot_has_extra(sn, f))
+		set_u64(v, q2_field_get(sn, &q2_snapshot_extra_fields[f]));
+}
+
+static void get_vm_state_size_large(const struct q2_walker *w,
+				    const void *obj, struct q2_value *v)
+{
+	(void)w;
+	get_snapshot_extra(snapshot_of(obj), Q2_SXF_VM_STATE_SIZE_LARGE, v);
+}
+
+static void get_disk_size(const struct q2_walker *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)w;
+	get_snapshot_extra(snapshot_of(obj), Q2_SXF_DISK_SIZE, v);
+}
+
+static void get_icount(const struct q2_walker *w, const void *obj,
+		       struct q2_value *v)
+{
+	(void)w;
+	get_snapshot_extra(snapshot_of(obj), Q2_SXF_ICOUNT, v);
+}
+
+/* the extra data's bytes after the fields above */
+static void get_snapshot_extra_hex(const struct q2_walker *w, const void *obj,
+				   struct q2_value *v)
+{
+	size_t n;
+	const uint8_t *p = q2_snapshot_unknown_extra(snapshot_of(obj), &n);
+
+	(void)w;
+	if (n)
+		set_hex(v, p, n);
+}
+
+static void get_snapshot_offset(const struct q2_walker *w, const void *obj,
+				struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, snapshot_of(obj)->entry_offset);
+}
+
+#define SF(row) FIELD_COL(q2_snapshot_fields, row, Q2_IN_ALL)
+
+static const struct q2_col snapshot_cols[] = {
+	{ .key = "id_str", .label = "Snapshot id", .in = Q2_IN_ALL,
+	  .hex_key = "id_str_hex", .get = get_snapshot_id },
+	{ .key = "name", .in = Q2_IN_ALL, .hex_key = "name_hex",
+	  .get = get_snapshot_name },
+	SF(Q2_SF_L1_TABLE_OFFSET),
+	SF(Q2_SF_L1_SIZE),
+	SF(Q2_SF_ID_STR_SIZE),
+	SF(Q2_SF_NAME_SIZE),
+	SF(Q2_SF_DATE_SEC),
+	SF(Q2_SF_DATE_NSEC),
+	SF(Q2_SF_VM_CLOCK_NSEC),
+	SF(Q2_SF_VM_STATE_SIZE),
+	SF(Q2_SF_EXTRA_DATA_SIZE),
+	{ .key = "vm_state_size_large", .in = Q2_IN_ALL,
+	  .get = get_vm_state_size_large },
+	{ .key = "disk_size", .in = Q2_IN_ALL, .get = get_disk_size },
+	{ .key = "icount", .in = Q2_IN_ALL, .get = get_icount },
+	{ .key = "extra_data_hex", .label = "extra_data", .in = Q2_IN_ALL,
+	  .get = get_snapshot_extra_hex },
+	{ .key = "offset", .in = Q2_IN_JSON | Q2_IN_CSV,
+	  .get = get_snapshot_offset },
+};
+
+const struct q2_desc q2_desc_snapshot = DESC(Q2_REC_SNAPSHOT, snapshot_cols);

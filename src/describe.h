@@ -102,6 +102,7 @@ enum q2_rec {
 	Q2_REC_CODE,             /* --list-checks: a row of the problem table */
 	Q2_REC_LAYER,            /* --backing-chain: a layer of the chain */
 	Q2_REC_CHECKPOINT,       /* -x --backing-chain: a bitmap merged */
+	Q2_REC_SNAPSHOT,         /* -s: a snapshot table entry */
 	Q2_REC_COUNT_
 };
 
@@ -127,6 +128,7 @@ extern const struct q2_desc q2_desc_problem;
 extern const struct q2_desc q2_desc_code;
 extern const struct q2_desc q2_desc_layer;
 extern const struct q2_desc q2_desc_checkpoint;
+extern const struct q2_desc q2_desc_snapshot;
 
 /* The column at CSV position i of d. */
 static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,

@@ -298,6 +298,7 @@ static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 	case Q2_REC_EXTENSION:
 	case Q2_REC_XBITMAP:
 	case Q2_REC_CHECKPOINT:
+	case Q2_REC_SNAPSHOT:
 		q2_out_char(e->out, '\n');
 		break;
 	case Q2_REC_BITMAP:

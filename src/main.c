@@ -65,7 +65,8 @@ static const char doc[] =
 	"  qcow2dump -e -t disk.qcow2        extensions, bitmaps with their tables\n"
 	"  qcow2dump --output=json -b disk.qcow2   the bitmaps as JSON, for jq\n"
 	"  qcow2dump -c *.qcow2              problems against the spec and QEMU\n"
-	"  qcow2dump -x -n b0 disk.qcow2     the ranges bitmap b0 marks dirty";
+	"  qcow2dump -x -n b0 disk.qcow2     the ranges bitmap b0 marks dirty\n"
+	"  qcow2dump -s -f csv disk.qcow2    the internal snapshots, one row each";
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to show:", 1 },
@@ -76,6 +77,8 @@ static const struct argp_option options[] = {
 	  "Only the problems found against the spec and QEMU's limits", 1 },
 	{ "extents", 'x', NULL, 0,
 	  "The dirty ranges of each bitmap, read from its data clusters", 1 },
+	{ "snapshots", 's', NULL, 0,
+	  "The internal snapshot table, every field of every entry", 1 },
 	{ "bitmap-table", 't', NULL, 0,
 	  "Also each bitmap's table entries", 1 },
 	{ "name", 'n', "NAME", 0,
@@ -109,7 +112,7 @@ static void set_view(struct argp_state *state, enum q2_view_id view)
 	struct cli *cli = state->input;
 
 	if (cli->view_set && cli->run.view != view)
-		argp_error(state, "-e, -b, -c and -x exclude each other");
+		argp_error(state, "-e, -b, -c, -x and -s exclude each other");
 	cli->run.view = view;
 	cli->view_set = true;
 }
@@ -169,6 +172,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'x':
 		set_view(state, Q2_VIEW_EXTENTS);
+		break;
+	case 's':
+		set_view(state, Q2_VIEW_SNAPSHOTS);
 		break;
 	case OPT_LIST_CHECKS:
 		cli->list_checks = true;

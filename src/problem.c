@@ -309,6 +309,43 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	[Q2_C_CHECKPOINT_COPY_NOT_USABLE] = { "checkpoint-copy-not-usable", W, CHK, NONE,
 		"this layer's copy of the checkpoint's bitmap is not recording, persistent and consistent: libvirt refuses to back up the checkpoint",
 		"take a full backup and start a new checkpoint; the state says why this copy cannot be trusted" },
+
+	/* decoding stopped: the snapshot table */
+	[Q2_C_TOO_MANY_SNAPSHOTS] = { "too-many-snapshots", E, DEC, OPEN,
+		"nb_snapshots exceeds QEMU's limit of 65536",
+		"QEMU refuses to open the image; the header is damaged, restore from a backup" },
+	[Q2_C_SNAPSHOT_TABLE_OFFSET_INVALID] = { "snapshot-table-offset-invalid", E, DEC, OPEN,
+		"the snapshot table ends past the largest offset QEMU reads (2^63 - 1, and 2^63 - 1 GiB for a read)",
+		REFUSED },
+	[Q2_C_SNAPSHOT_TABLE_TOO_LARGE] = { "snapshot-table-too-large", E, DEC, OPEN,
+		"the snapshot table exceeds QEMU's limit of 64 MiB",
+		"QEMU refuses to open the image; qemu-img check -r all drops the snapshots past the limit, and their data with them" },
+	[Q2_C_SNAPSHOT_EXTRA_DATA_TOO_LARGE] = { "snapshot-extra-data-too-large", E, DEC, OPEN,
+		"a snapshot's extra_data_size exceeds QEMU's limit of 1024 bytes",
+		"QEMU refuses to open the image; the snapshot table is damaged, restore from a backup" },
+
+	/* --check: snapshot table entries */
+	[Q2_C_SNAPSHOT_EXTRA_DATA_TOO_SHORT] = { "snapshot-extra-data-too-short", E, CHK, CHKS,
+		"a snapshot of a version 3 image has less than 16 bytes of extra data",
+		"qemu-img check calls the entry incomplete; qemu-img check -r all rewrites it" },
+	[Q2_C_SNAPSHOT_L1_UNALIGNED] = { "snapshot-l1-unaligned", E, CHK, CHKS,
+		"a snapshot's l1_table_offset is not cluster aligned",
+		"the snapshot table entry is damaged and the snapshot cannot be used; restore from a backup" },
+	[Q2_C_SNAPSHOT_L1_TOO_LARGE] = { "snapshot-l1-too-large", E, CHK, CHKS,
+		"a snapshot's l1_size exceeds QEMU's limit of 4194304 entries (32 MiB)",
+		"the snapshot table entry is damaged and the snapshot cannot be used; restore from a backup" },
+	[Q2_C_SNAPSHOT_L1_BEYOND_EOF] = { "snapshot-l1-beyond-eof", E, CHK, CHKS,
+		"a snapshot's L1 table ends a cluster or more beyond the end of the file",
+		"the image is truncated or the entry damaged; the snapshot is lost" },
+	[Q2_C_SNAPSHOT_ID_EMPTY] = { "snapshot-id-empty", W, CHK, NONE,
+		"a snapshot's id_str is empty",
+		"QEMU accepts it; name the snapshot by its name rather than its id" },
+	[Q2_C_SNAPSHOT_DUPLICATE_ID] = { "snapshot-duplicate-id", W, CHK, NONE,
+		"two snapshots have the same id_str",
+		"QEMU accepts it, but a command given that id acts on one of them only; give such commands the name" },
+	[Q2_C_SNAPSHOT_DUPLICATE_NAME] = { "snapshot-duplicate-name", W, CHK, NONE,
+		"two snapshots have the same name",
+		"QEMU accepts it, but a command given that name acts on one of them only; check which with qemu-img snapshot -l" },
 };
 
 static const char *const where_names[Q2_W_COUNT_] = {
@@ -323,6 +360,8 @@ static const char *const where_names[Q2_W_COUNT_] = {
 	[Q2_W_DIR_ENTRY] = "bitmap directory entry",
 	[Q2_W_TABLE] = "bitmap table of entry",
 	[Q2_W_DATA] = "bitmap data cluster of entry",
+	[Q2_W_SNAPSHOT_TABLE] = "snapshot table",
+	[Q2_W_SNAPSHOT] = "snapshot table entry",
 };
 
 const char *q2_severity_name(enum q2_severity s)

@@ -14,6 +14,7 @@
 
 #include "be.h"
 #include "refcount.h"
+#include "snapshot.h"
 
 #define FIELD(type, member, off, fmt)                                        \
 	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
@@ -100,6 +101,12 @@ static void fields_decode(void *obj, const struct q2_field *table, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (table[i].disk_offset + table[i].width <= limit)
 			field_decode(obj, &table[i], disk);
+}
+
+void q2_fields_decode(void *obj, const struct q2_field *table, size_t n,
+		      const uint8_t *disk, size_t limit)
+{
+	fields_decode(obj, table, n, disk, limit);
 }
 
 static const struct {
@@ -609,6 +616,10 @@ size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 		decode_last_directory(&d);
 		if (opts && opts->load_refcounts && q2_image_bitmaps(img))
 			q2_read_bitmap_refcounts(r, img);
+		if (opts && opts->load_snapshots)
+			q2_snapshots_decode(r, img);
+		else if (opts && opts->snapshot_limits)
+			q2_snapshots_open_limits(r, img);
 	}
 	return img->problems.n;
 }
@@ -643,6 +654,7 @@ void q2_image_free(struct q2_image *img)
 	free(img->exts);
 	free(img->backing_file);
 	free(img->refcount_faults);
+	q2_snapshots_free(img->snapshots);
 	q2_problems_free(&img->problems);
 	memset(img, 0, sizeof *img);
 }

@@ -14,6 +14,8 @@
 #include "problem.h"
 #include "reader.h"
 
+struct q2_snapshot_table;
+
 #define Q2_MAGIC 0x514649fbu
 #define Q2_V2_HEADER_LENGTH 72u
 #define Q2_V3_HEADER_LENGTH 104u
@@ -220,6 +222,8 @@ struct q2_image {
 	enum q2_lock lock;     /* set by whoever probed the file */
 	/* Decoding problems, then what --check and the run add. */
 	struct q2_problems problems;
+	/* The snapshot table (snapshot.h), when decoded; NULL otherwise. */
+	struct q2_snapshot_table *snapshots;
 };
 
 /* A cluster of the directory, a bitmap table or a data cluster whose
@@ -234,6 +238,8 @@ struct q2_refcount_fault {
 struct q2_decode_opts {
 	bool load_tables;      /* read each bitmap's table entries */
 	bool load_refcounts;   /* and the refcounts of the bitmaps' clusters */
+	bool load_snapshots;   /* decode the snapshot table */
+	bool snapshot_limits;  /* or only what QEMU refuses to open it for */
 };
 
 /* Fills img from r.  Everything sound is kept; each problem that stops
@@ -321,6 +327,9 @@ extern const struct q2_field q2_dir_entry_fields[];
 extern const size_t q2_n_dir_entry_fields;
 
 uint64_t q2_field_get(const void *obj, const struct q2_field *f);
+/* Decodes into obj the rows of table whose bytes lie below limit. */
+void q2_fields_decode(void *obj, const struct q2_field *table, size_t n,
+		      const uint8_t *disk, size_t limit);
 
 /* File offsets of on-disk fields, from the tables. */
 static inline uint64_t q2_header_at(enum q2_header_field f)

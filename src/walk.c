@@ -9,6 +9,7 @@
 #include "check.h"
 #include "extents.h"
 #include "verdict.h"
+#include "snapshot.h"
 
 /* ---- the document of one image, per view ---- */
 
@@ -145,6 +146,13 @@ static const struct q2_col extents_cols[] = {
 	PROBLEMS_IF_ANY,
 };
 
+static const struct q2_col snapshots_cols[] = {
+	IMAGE_COL,
+	{ .key = "snapshots", .in = Q2_IN_ALL, .walk = q2_walk_snapshots,
+	  .child = &q2_desc_snapshot },
+	PROBLEMS_IF_ANY,
+};
+
 #define IMAGE_DESC(c) \
 	{ .rec = Q2_REC_IMAGE, .cols = (c), .n_cols = sizeof(c) / sizeof((c)[0]) }
 
@@ -153,6 +161,7 @@ static const struct q2_desc extensions_image = IMAGE_DESC(extensions_cols);
 static const struct q2_desc bitmaps_image = IMAGE_DESC(bitmaps_cols);
 static const struct q2_desc check_image = IMAGE_DESC(check_cols);
 static const struct q2_desc extents_image = IMAGE_DESC(extents_cols);
+static const struct q2_desc snapshots_image = IMAGE_DESC(snapshots_cols);
 
 const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_DEFAULT] = {
@@ -174,6 +183,7 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.image = &check_image, .csv_row = &q2_desc_problem,
 		.csv_row_table = &q2_desc_problem,
 		.load_tables = true, .check = true, .verdict = true,
+		.load_snapshots = true,
 	},
 	[Q2_VIEW_EXTENTS] = {
 		.image = &extents_image, .csv_row = &q2_desc_extent,
@@ -183,13 +193,19 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	},
 	[Q2_VIEW_CODES] = {
 		.csv_row = &q2_desc_code, .csv_row_table = &q2_desc_code,
-		.csv_no_image = true,
+		.csv_no_image = true, .no_bitmaps = true,
 	},
 	[Q2_VIEW_CHAIN_EXTENTS] = {
 		.image = &q2_chain_document, .csv_row = &q2_desc_extent,
 		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_checkpoint,
 		.load_tables = true, .verdict = true,
 		.text_label = true, .chain_doc = true,
+	},
+	[Q2_VIEW_SNAPSHOTS] = {
+		.image = &snapshots_image, .csv_row = &q2_desc_snapshot,
+		.csv_row_table = &q2_desc_snapshot,
+		/* each snapshot already ends with a blank line */
+		.text_label = true, .load_snapshots = true, .no_bitmaps = true,
 	},
 };
 
@@ -448,13 +464,28 @@ void q2_walk_problems_if_any(struct q2_walker *w, const void *obj,
 		}
 }
 
+void q2_walk_snapshots(struct q2_walker *w, const void *obj,
+		       const struct q2_col *col)
+{
+	const struct q2_snapshot_table *t = ((const struct q2_image *)obj)->snapshots;
+	size_t n = t ? t->n : 0;
+
+	list_begin(w, col);
+	for (size_t i = 0; i < n; i++)
+		q2_walk_record(w, col->child, &t->v[i], NULL);
+	list_end(w, col, n);
+}
+
 /* ---- the run ---- */
 
 /* The verdict needs the tables and the checks; text shows it in -x and
  * -c only, the structured formats wherever a bitmap appears. */
 static bool needs_verdict(const struct q2_run *run)
 {
-	return q2_views[run->opts->view].verdict || run->em.fmt != &q2_format_text;
+	const struct q2_view *view = &q2_views[run->opts->view];
+
+	return view->verdict ||
+	       (!view->no_bitmaps && run->em.fmt != &q2_format_text);
 }
 
 struct q2_decode_opts q2_run_decode_opts(const struct q2_run *run)
@@ -465,6 +496,10 @@ struct q2_decode_opts q2_run_decode_opts(const struct q2_run *run)
 		.load_tables = opts->bitmap_table || verdict ||
 			       q2_views[opts->view].load_tables,
 		.load_refcounts = verdict || q2_views[opts->view].check,
+		.load_snapshots = q2_views[opts->view].load_snapshots,
+		/* QEMU refuses an image for its snapshot table: the verdict
+		 * reads that much of it */
+		.snapshot_limits = verdict,
 	};
 
 	return d;

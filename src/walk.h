@@ -24,6 +24,7 @@ enum q2_view_id {
 	Q2_VIEW_EXTENTS,     /* dirty ranges of each bitmap */
 	Q2_VIEW_CODES,       /* --list-checks: the problem table */
 	Q2_VIEW_CHAIN_EXTENTS, /* -x --backing-chain: bitmaps merged by name */
+	Q2_VIEW_SNAPSHOTS,   /* the internal snapshot table */
 	Q2_VIEW_COUNT_
 };
 
@@ -51,6 +52,8 @@ struct q2_view {
 	bool text_label;               /* text heads each image (several) */
 	bool chain_doc;                /* one document per backing chain, not
 					* per layer (-x --backing-chain) */
+	bool load_snapshots;           /* decodes the snapshot table */
+	bool no_bitmaps;               /* shows no bitmap: no verdict to make */
 };
 
 extern const struct q2_view q2_views[Q2_VIEW_COUNT_];
@@ -175,5 +178,7 @@ void q2_walk_merged_extents(struct q2_walker *w, const void *cp,
 			    const struct q2_col *col);
 void q2_walk_chain_problems(struct q2_walker *w, const void *chain,
 			    const struct q2_col *col);
+void q2_walk_snapshots(struct q2_walker *w, const void *img,
+		       const struct q2_col *col);
 
 #endif

@@ -18,6 +18,11 @@ Q create -q -f qcow2 -o cluster_size=512,data_file=d.raw,data_file_raw=on datafi
 Q create -q -f qcow2 -o cluster_size=4096 feat.qcow2 1M
 Q bitmap --add -f qcow2 feat.qcow2 f
 Q snapshot -c s1 feat.qcow2
+Q create -q -f qcow2 -o cluster_size=512 snapshots.qcow2 1M
+qemu-io -c 'w 0 4k' -f qcow2 snapshots.qcow2 >/dev/null
+Q snapshot -c s1 snapshots.qcow2
+qemu-io -c 'w 4k 4k' -f qcow2 snapshots.qcow2 >/dev/null
+Q snapshot -c 'second, ☃' snapshots.qcow2
 rm -f base.qcow2 d.raw
 # hostile ones, small enough for the fuzzer (64 KiB): 8 bitmaps sharing
 # one table whose entries all name one data cluster, and 2 sharing a
