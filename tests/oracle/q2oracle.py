@@ -1456,18 +1456,22 @@ class Checker:
         notes = [""] * 3
         if not all(ok for ok, _ in results) and self.known:
             # what qcow2dump does where it is known to disagree with the
-            # contract: accepted, counted, and named in the assertion
+            # contract: accepted (assertion by assertion: the exit
+            # status, stderr, stdout), counted, and named in the assertion
             alt = judge(fmt, status, err, out,
                         predict(fmt, images, args, view, self.known))
-            if all(ok for ok, _ in alt):
+            seen = set()
+            for k in range(3):
+                if results[k][0] or not alt[k][0]:
+                    continue
                 which = sorted(d for d in self.known
                                if predict(fmt, images, args, view,
-                                          frozenset([d])) != want)
-                for d in which:
-                    self.seen[d] += 1
-                notes = [" but for known disagreement " + ", ".join(which)
-                         if not ok else "" for ok, _ in results]
-                results = alt
+                                          frozenset([d]))[k] != want[k])
+                seen.update(which)
+                notes[k] = " but for known disagreement " + ", ".join(which)
+                results[k] = alt[k]
+            for d in seen:
+                self.seen[d] += 1
         what = {"text": "text byte for byte",
                 "json": "JSON documents equal, keys in order",
                 "csv": "CSV rows equal"}[fmt]
