@@ -141,10 +141,23 @@ static bool open_layer(struct q2_layer *l, enum q2_code *code, int *sys_errno)
 	return true;
 }
 
+bool q2_layer_bitmaps_known(const struct q2_image *img)
+{
+	const struct q2_problems *p = &img->problems;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].origin == Q2_FROM_DECODE &&
+		    q2_problem_severity(&p->v[i]) == Q2_SEV_ERROR &&
+		    p->v[i].scope != Q2_SCOPE_CHECK)
+			return false;
+	return true;
+}
+
 static void decode_layer(struct q2_layer *l, const struct q2_decode_opts *opts)
 {
 	if (l->format == Q2_LAYER_QCOW2) {
-		l->bitmaps_known = q2_decode(&l->reader, opts, &l->img) == 0;
+		q2_decode(&l->reader, opts, &l->img);
+		l->bitmaps_known = q2_layer_bitmaps_known(&l->img);
 	} else {
 		memset(&l->img, 0, sizeof l->img);
 		l->img.file_size = l->reader.size;

@@ -66,6 +66,10 @@ const char *q2_layer_format_name(enum q2_layer_format f);
 /* QEMU's rules for a backing name, for the resolver and its tests. */
 /* A ':' before any '/': a protocol or json: name. */
 bool q2_backing_is_protocol(const char *name);
+/* Whether decoding img read its bitmap directory whole: no decoding
+ * error, but for one of the check's scope (a snapshot table the file cuts
+ * short, which QEMU reads as zeroes). */
+bool q2_layer_bitmaps_known(const struct q2_image *img);
 /* name as QEMU opens it from the image at overlay_path (malloc'd, NULL
  * when out of memory). */
 char *q2_backing_join(const char *overlay_path, const char *name);

@@ -344,16 +344,12 @@ void q2_run_chain_of_one(struct q2_run *run, const struct q2_source *src)
 		.format = Q2_LAYER_QCOW2, .bitmaps_known = true, .img = *src->img,
 	};
 	struct q2_chain c = { .layers = &layer, .n = 1 };
-	const struct q2_problems *p = &src->img->problems;
 
 	if (src->r)
 		layer.reader = *src->r;
 	else
 		layer.reader.fd = -1;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].origin == Q2_FROM_DECODE &&
-		    q2_problem_severity(&p->v[i]) == Q2_SEV_ERROR)
-			layer.bitmaps_known = false;
+	layer.bitmaps_known = q2_layer_bitmaps_known(src->img);
 	q2_run_chain(run, &c);
 	/* the layer's problems, grown by the walk, are the image's again;
 	 * the chain's own go with it */

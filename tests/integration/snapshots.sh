@@ -245,6 +245,8 @@ expect_eq "table past the end of the file: b0 usable, exit 0 (-b)" \
   "$(usable_of h.qcow2)" "true usable null 0"
 run_q out err -x -n b0 h.qcow2
 expect_eq "table past the end of the file: -x exit 0" "$status" 0
+expect_eq "table past the end of the file: -x --backing-chain, b0 usable" \
+  "$("$QCOW2DUMP" -x --backing-chain -n b0 -f json h.qcow2 | jq -c '.bitmaps[0].usable')" true
 cp bm.qcow2 h.qcow2; poke h.qcow2 60 "$(u32 3)"
 expect_eq "three snapshots, the file ends after one: QEMU 7.2 opens the image" "$(opens h.qcow2)" yes
 expect_eq "three snapshots, the file ends after one: b0 usable, exit 0 (-b)" \
