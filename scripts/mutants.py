@@ -20,6 +20,21 @@ import time
 
 # name: (file, text in it, replacement, what it breaks)
 MUTANTS = {
+    "snapshot-cut-short-refuses": (
+        "src/snapshot.c", "\t\tp->v[n].scope = Q2_SCOPE_CHECK;\n", "",
+        "a snapshot table the file cuts short makes every bitmap invalid, where QEMU opens the image"),
+    "snapshot-read-end-slack": (
+        "src/snapshot.c", "* Q2_SNAPSHOT_FIXED > QEMU_MAX_READ_END)",
+        "* Q2_SNAPSHOT_FIXED > QEMU_MAX_READ_END + 64)",
+        "a snapshot table QEMU cannot read to its end no longer refuses the image"),
+    "merge-touching-ranges-split": (
+        "src/merge.c", "if (open && min->start <= cur_end) {",
+        "if (open && min->start < cur_end) {",
+        "two layers' ranges that touch are no longer one merged range"),
+    "merge-clamp-dropped": (
+        "src/merge.c", "h->end = length > size - start ? size : start + length;",
+        "h->end = start + length;",
+        "a lower layer larger than the top is no longer clamped to the top's disk"),
     "crypto-offset-length-swapped": (
         "src/qcow2.c",
         "x->crypto_offset = be64_at(x->data);\n"
@@ -138,11 +153,13 @@ MUTANTS = {
 
 UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_qcow2",
         "tests/unit/test_emit_text", "tests/unit/test_emit_structured",
-        "tests/unit/test_check", "tests/unit/test_extents"]
+        "tests/unit/test_check", "tests/unit/test_extents",
+        "tests/unit/test_chain", "tests/unit/test_snapshot"]
 INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
                "tests/integration/usable.sh", "tests/integration/extents.sh",
                "tests/integration/cli.sh", "tests/integration/csv.sh",
-               "tests/integration/json.sh", "tests/integration/outfile.sh"]
+               "tests/integration/json.sh", "tests/integration/outfile.sh",
+               "tests/integration/snapshots.sh", "tests/integration/chain.sh"]
 
 
 def run(cmd, cwd, log):
