@@ -56,8 +56,8 @@ static bool fail(const char **why, const char *what, int err)
 	return false;
 }
 
-bool q2_outfile_open(struct q2_outfile *f, const char *path,
-		     char *const *images, size_t n_images, const char **why)
+static bool open_file(struct q2_outfile *f, const char *path,
+		      char *const *images, size_t n_images, const char **why)
 {
 	struct stat st, ist, lst;
 	bool exists;
@@ -124,6 +124,22 @@ bool q2_outfile_open(struct q2_outfile *f, const char *path,
 		return fail(why, "cannot set its mode", e);
 	}
 	return true;
+}
+
+bool q2_outfile_open(struct q2_outfile *f, const char *path,
+		     char *const *images, size_t n_images, const char **why)
+{
+	int e;
+
+	if (open_file(f, path, images, n_images, why))
+		return true;
+	/* nothing is left behind: no temporary file (the failures after
+	 * mkostemp close it), and no name */
+	e = errno;
+	free(f->target);
+	f->target = NULL;
+	errno = e;
+	return false;
 }
 
 bool q2_outfile_close(struct q2_outfile *f, bool ok)
