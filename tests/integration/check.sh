@@ -36,7 +36,7 @@ qemu_says() {
 # OFFSET, -c exits STATUS, and QEMU's verdict on IMAGE is SEVERITY too
 expect() {
 	expect_eq "$1" "$(problem "$2" "$1")" "$3 $4 $5"
-	expect_eq "$1: QEMU 7.2 agrees ($3)" "$(qemu_says "$2")" "$3"
+	expect_eq "$1: QEMU 7.2 agrees ($3)" "$(cached qemu_says "$2" "$SECRET")" "$3"
 }
 # fresh COPY: a copy of base.qcow2 to edit
 fresh() { cp base.qcow2 "$1"; }
@@ -108,7 +108,7 @@ expect unknown-crypt-method h.qcow2 error 32 1
 Q create -q -f qcow2 -o extended_l2=on,cluster_size=16k xl2.qcow2 8M
 cp xl2.qcow2 h.qcow2
 expect_eq "extended L2 at 16 KiB clusters: no problem" "$(problem h.qcow2 extended-l2-small-clusters)" " 0"
-expect_eq "extended L2 at 16 KiB clusters: QEMU accepts it" "$(qemu_says h.qcow2)" warning
+expect_eq "extended L2 at 16 KiB clusters: QEMU accepts it" "$(cached qemu_says h.qcow2 "$SECRET")" warning
 poke h.qcow2 20 "$(u32 13)"
 expect extended-l2-small-clusters h.qcow2 error 20 1
 
@@ -159,7 +159,7 @@ cx=$(oracle_at luks.qcow2 ext_crypto_header)
 SECRET=test-passphrase
 cp luks.qcow2 h.qcow2
 expect_eq "luks: no problem" "$(problem h.qcow2 crypto-header-unaligned)" " 0"
-expect_eq "luks: QEMU accepts it" "$(qemu_says h.qcow2)" warning
+expect_eq "luks: QEMU accepts it" "$(cached qemu_says h.qcow2 "$SECRET")" warning
 poke h.qcow2 32 "$(u32 0)"
 expect crypto-header-without-luks h.qcow2 error "$cx" 1
 cp luks.qcow2 h.qcow2; poke h.qcow2 $((cx + 8)) "$(u64 $((0x40200)))"
@@ -210,7 +210,7 @@ expect table-too-small h.qcow2 error $((se0 + 8)) 1
 # QEMU skips the size of a bitmap in use: it never loads one
 poke h.qcow2 $((se0 + 12)) "$(u32 3)"
 expect_eq "table-too-small: not for a bitmap in use" "$(problem h.qcow2 table-too-small)" " 0"
-expect_eq "table-too-small: not for a bitmap in use: QEMU agrees" "$(qemu_says h.qcow2)" warning
+expect_eq "table-too-small: not for a bitmap in use: QEMU agrees" "$(cached qemu_says h.qcow2 "$SECRET")" warning
 fresh h.qcow2; poke h.qcow2 $((e0 + 8)) "$(u32 2)"
 expect table-size-excess h.qcow2 error $((e0 + 8)) 1
 fresh h.qcow2; poke h.qcow2 $((e0 + 12)) "$(u32 10)"
@@ -229,7 +229,7 @@ expect granularity-beyond-qemu h.qcow2 error $((e0 + 17)) 1
 for g in 09 1f; do
 	fresh h.qcow2; poke h.qcow2 $((e0 + 17)) "$g"
 	expect_eq "granularity_bits 0x$g: no problem" "$(problem h.qcow2 granularity-beyond-qemu)" " 0"
-	expect_eq "granularity_bits 0x$g: QEMU accepts it" "$(qemu_says h.qcow2)" warning
+	expect_eq "granularity_bits 0x$g: QEMU accepts it" "$(cached qemu_says h.qcow2 "$SECRET")" warning
 done
 # "abcdefgh" (24 + 8 bytes) as name "efgh" after 4 bytes of extra data
 fresh h.qcow2; poke h.qcow2 $((e1 + 18)) "0004$(u32 4)"

@@ -36,6 +36,26 @@ cd "$WORK" || exit 1
 : > "$WORK/.failed"
 : > "$WORK/.bad-runs"
 
+# cached NAME IMAGE [KEY]: the output of the shell function NAME on
+# IMAGE (QEMU's verdict on it, say), remembered in QEMU_VERDICT_CACHE
+# (when set) under the image's SHA-256, NAME and KEY: the same bytes get
+# the same verdict from the same QEMU, so the suite's later runs (under
+# the sanitizers, under valgrind) ask QEMU only about images they alone
+# make.  Without the variable, NAME is always run.
+cached() {
+	if [ -z "${QEMU_VERDICT_CACHE:-}" ]; then
+		"$1" "$2"
+		return
+	fi
+	_key=$(sha256sum < "$2" | cut -c1-64)-$1-$(printf '%s' "${3:-}" | sha256sum | cut -c1-16)
+	if [ ! -f "$QEMU_VERDICT_CACHE/$_key" ]; then
+		mkdir -p "$QEMU_VERDICT_CACHE"
+		"$1" "$2" > "$QEMU_VERDICT_CACHE/$_key.$$" &&
+		  mv "$QEMU_VERDICT_CACHE/$_key.$$" "$QEMU_VERDICT_CACHE/$_key"
+	fi
+	cat "$QEMU_VERDICT_CACHE/$_key"
+}
+
 pass() { echo "ok - $1"; echo x >> "$WORK/.passed"; }
 fail() { echo "not ok - $1"; echo x >> "$WORK/.failed"; }
 
