@@ -76,12 +76,22 @@ ours=$(measure 5 "$bin" -f json many.qcow2)
 check=$(measure 5 "$bin" -c many.qcow2)
 qemu=$(measure 1 qemu-img info --output=json many.qcow2)
 qcheck=$(measure 1 qemu-img check many.qcow2)
+"$bin" -f json many.qcow2 > many.json
+jqc=$(measure 3 jq -c . many.json)
+btext=$(measure 5 "$bin" -b many.qcow2)
+bjson=$(measure 5 "$bin" -b -f json many.qcow2)
+bcsv=$(measure 5 "$bin" -b -f csv many.qcow2)
 {
 echo "| **65535 bitmaps** (512-byte clusters) | | | |"
 row "qemu-img info --output=json" "$qemu"
 row "qcow2dump -f json" "$ours" "$qemu"
+row "jq -c . on that JSON (its consumer)" "$jqc"
+row "qcow2dump -f json" "$ours" "$jqc"
 row "qemu-img check" "$qcheck"
 row "qcow2dump -c" "$check" "$qcheck"
+row "qcow2dump -b -f json" "$bjson"
+row "qcow2dump -b (text)" "$btext" "$bjson"
+row "qcow2dump -b -f csv" "$bcsv" "$bjson"
 } >> "$results"
 
 # 3. dirty extents: a 4 KiB-granularity bitmap on a 1 TiB disk with
@@ -94,12 +104,67 @@ if [ ! -f tib.qcow2 ]; then
 		qemu-io -f qcow2 tib.qcow2 > /dev/null
 fi
 ours=$(measure 10 "$bin" -x -f json -n daily tib.qcow2)
+xtext=$(measure 10 "$bin" -x -n daily tib.qcow2)
+xcsv=$(measure 10 "$bin" -x -f csv -n daily tib.qcow2)
 qemu=$(measure 3 sh "$top/bench/qemu-extents.sh" tib.qcow2 daily)
 runs=$("$bin" -x -f csv tib.qcow2 | tail -n +2 | wc -l)
 {
 echo "| **extents**: 1 TiB, 4 KiB granularity, $runs dirty runs | | | |"
 row "qemu-nbd -B + qemu-img map --output=json" "$qemu"
 row "qcow2dump -x -f json" "$ours" "$qemu"
+row "qcow2dump -x (text)" "$xtext" "$ours"
+row "qcow2dump -x -f csv" "$xcsv" "$ours"
 } >> "$results"
+
+# 4. QEMU's largest snapshot table: 65536 entries (cloned from one that
+# qemu-img made)
+if [ ! -f snaps.qcow2 ]; then
+	qemu-img create -q -f qcow2 snaps.qcow2 64M
+	qemu-img snapshot -c s1 snaps.qcow2
+	/usr/bin/python3 "$top/tests/integration/snapshots.py" clone snaps.qcow2 65536
+fi
+ours=$(measure 5 "$bin" -s -f json snaps.qcow2)
+qemu=$(measure 1 qemu-img snapshot -l -U snaps.qcow2)
+{
+echo "| **65536 internal snapshots** | | | |"
+row "qemu-img snapshot -l -U" "$qemu"
+row "qcow2dump -s -f json" "$ours" "$qemu"
+} >> "$results"
+
+# 5. hostile: 65535 bitmaps sharing one table of 2^20 entries that all
+# point to one data cluster, in a file of a few MiB: every view stays
+# bounded by the file (the worst view is reported)
+if [ ! -f shared.qcow2 ]; then
+	qemu-img create -q -f qcow2 -o cluster_size=512 shared.qcow2 64M
+	/usr/bin/python3 "$top/tests/integration/hostile.py" shared-table shared.qcow2 65535 > /dev/null
+fi
+worst="0 0" worst_view=
+for view in "" -b -c -x "-b -t" -e; do
+	m=$(measure 3 "$bin" $view -f json shared.qcow2)
+	if awk -v a="$m" -v b="$worst" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(x[1] > y[1]) }'; then
+		worst=$m worst_view=${view:-default}
+	fi
+done
+qemu=$(measure 1 timeout 600 qemu-img info --output=json shared.qcow2)
+{
+echo "| **hostile**: 65535 bitmaps sharing a 2^20-entry table, $(($(stat -c %s shared.qcow2) / 1024)) KiB file | | | |"
+row "qemu-img info --output=json" "$qemu"
+row "qcow2dump $worst_view -f json (slowest view)" "$worst" "$qemu"
+} >> "$results"
+
+# 6. base: the previous release's binary, if given (BASE=path/to/qcow2dump)
+if [ -n "${BASE:-}" ]; then
+	old=$(measure 5 "$BASE" -f json many.qcow2)
+	new=$(measure 5 "$bin" -f json many.qcow2)
+	oldx=$(measure 10 "$BASE" -x -f json -n daily tib.qcow2)
+	newx=$(measure 10 "$bin" -x -f json -n daily tib.qcow2)
+	{
+	echo "| **against $BASE** | | | |"
+	row "old -f json, 65535 bitmaps" "$old"
+	row "new -f json, 65535 bitmaps" "$new" "$old"
+	row "old -x -f json, 1 TiB" "$oldx"
+	row "new -x -f json, 1 TiB" "$newx" "$oldx"
+	} >> "$results"
+fi
 
 cat "$results"
