@@ -1,8 +1,9 @@
 #!/bin/sh
 # Sets everything up, then runs every test: the unit and integration
 # suites on a normal build, the same suites on a build with
-# AddressSanitizer and UndefinedBehaviorSanitizer, the integration suite
-# under valgrind memcheck, the libFuzzer target for FUZZ_SECONDS (default
+# AddressSanitizer and UndefinedBehaviorSanitizer, the integration
+# scripts that drive the decoders and views under valgrind memcheck
+# (Makefile.am, VALGRIND_TESTS), the libFuzzer target for FUZZ_SECONDS (default
 # 60), and make distcheck (the tarball built, installed and tested out of
 # tree with the tests that read its data files).  Ends with one line
 # "N passed, N failed".  CI runs it on 2 cores in under 20 minutes.
@@ -85,6 +86,9 @@ SWEEP_STEP=8 \
 collect sanitize build-sanitize
 report sanitize "sanitizer build"
 echo "== integration tests under valgrind memcheck"
+# (the scripts of Makefile.am's VALGRIND_TESTS; the normal run's logs,
+# counted above, go first so that only these count for this run)
+rm -f build/tests/integration/*.log build/tests/integration/*.trs
 ( cd build && make -j"$(nproc)" check-valgrind VERBOSE=1 ) > "$logs/valgrind.out" 2>&1 || {
 	grep -E '^(FAIL|ERROR)' "$logs/valgrind.out"; tail -40 "$logs/valgrind.out"; status=1; }
 grep -E '^# (TOTAL|PASS|FAIL)' "$logs/valgrind.out"
