@@ -20,9 +20,10 @@ results=$top/bench/results.md
 # median wall seconds over RUNS runs, and the peak RSS of one run (MiB)
 measure() { # RUNS CMD...
 	runs=$1; shift
-	hyperfine -N --style none --runs "$runs" --warmup $((runs > 1 ? 1 : 0)) \
+	# (-i: a verdict is an exit status, 1 for a bitmap not usable)
+	hyperfine -N -i --style none --runs "$runs" --warmup $((runs > 1 ? 1 : 0)) \
 		--export-json h.json "$*" > /dev/null 2>&1 ||
-		hyperfine --style none --runs "$runs" --export-json h.json "$*" > /dev/null
+		hyperfine -i --style none --runs "$runs" --export-json h.json "$*" > /dev/null
 	t=$(jq '.results[0].median' h.json)
 	/usr/bin/time -f %M -o rss.txt "$@" > /dev/null 2>&1 || true
 	echo "$t $(awk '{printf "%.1f", $1 / 1024}' rss.txt)"
@@ -31,8 +32,14 @@ row() { # LABEL "T RSS" [BASELINE "T RSS"]
 	set -- "$1" $2 ${3:-}
 	printf '| %s | %.4f s | %s MiB |' "$1" "$2" "$3"
 	if [ $# -ge 5 ]; then
-		awk -v a="$2" -v b="$4" -v m="$3" -v n="$5" \
-		  'BEGIN { printf " %.0fx faster, %.1fx less memory |\n", b / a, n / m }'
+		awk -v a="$2" -v b="$4" -v m="$3" -v n="$5" '
+		function ratio(r, more, less) {
+			if (r >= 10) return sprintf("%.0fx %s", r, more)
+			if (r >= 1) return sprintf("%.2fx %s", r, more)
+			return sprintf("%.2fx %s", 1 / r, less)
+		}
+		BEGIN { printf " %s, %s |\n", ratio(b / a, "faster", "slower"),
+			ratio(n / m, "less memory", "more memory") }'
 	else
 		echo " baseline |"
 	fi
@@ -135,7 +142,7 @@ row "qcow2dump -s -f json" "$ours" "$qemu"
 # point to one data cluster, in a file of a few MiB: every view stays
 # bounded by the file (the worst view is reported)
 if [ ! -f shared.qcow2 ]; then
-	qemu-img create -q -f qcow2 -o cluster_size=512 shared.qcow2 64M
+	qemu-img create -q -f qcow2 -o cluster_size=512 shared.qcow2 64G
 	/usr/bin/python3 "$top/tests/integration/hostile.py" shared-table shared.qcow2 65535 > /dev/null
 fi
 worst="0 0" worst_view=
