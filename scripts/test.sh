@@ -1,12 +1,14 @@
 #!/bin/sh
 # Sets everything up, then runs every test: the unit and integration
-# suites on a normal build, the same suites on a build with
-# AddressSanitizer and UndefinedBehaviorSanitizer, the integration
-# scripts that drive the decoders and views under valgrind memcheck
-# (Makefile.am, VALGRIND_TESTS), the libFuzzer target for FUZZ_SECONDS (default
-# 60), and make distcheck (the tarball built, installed and tested out of
-# tree with the tests that read its data files).  Ends with one line
-# "N passed, N failed".  CI runs it on 2 cores in under 20 minutes.
+# suites on a normal build; the same suites, but the documentation and
+# install checks, on a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer (make check-memory); the integration scripts
+# that drive the decoders and views under valgrind memcheck (make
+# check-valgrind, VALGRIND_TESTS in Makefile.am); the libFuzzer target
+# for FUZZ_SECONDS (default 60); and make distcheck (the tarball built,
+# installed and tested out of tree with the tests that read its data
+# files).  Ends with one line "N passed, N failed".  CI runs it on 2
+# cores in some 15 minutes.
 #
 # How assertions are counted.  Each run reports its own count on its own
 # line: "normal build: N passed, N failed", and so on for the sanitizer
@@ -30,11 +32,11 @@ status=0
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 : > "$logs/assertions"
-run_suite() { # DIR CONFIGURE-ARGS...
-	dir=$1; shift
+run_suite() { # DIR CHECK-TARGET CONFIGURE-ARGS...
+	dir=$1 target=$2; shift 2
 	mkdir -p "$dir"
 	( cd "$dir" && { [ -f Makefile ] || "$top/configure" "$@"; } &&
-	  make -j"$(nproc)" && make -j"$(nproc)" check VERBOSE=1 ) || status=1
+	  make -j"$(nproc)" && make -j"$(nproc)" "$target" VERBOSE=1 ) || status=1
 }
 # collect RUN DIR [integration]: one line "RUN<TAB>SUITE<TAB>ASSERTION<TAB>
 # ok|fail" per assertion in the logs of DIR; with "integration", the unit
@@ -71,7 +73,7 @@ QEMU_VERDICT_CACHE=$logs/qemu-verdicts
 export QEMU_VERDICT_CACHE
 
 echo "== tests on the normal build"
-run_suite build
+run_suite build check
 collect normal build
 report normal "normal build"
 echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -82,7 +84,7 @@ echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=99 \
 SWEEP_STEP=8 \
-	run_suite build-sanitize --enable-sanitizers
+	run_suite build-sanitize check-memory --enable-sanitizers
 collect sanitize build-sanitize
 report sanitize "sanitizer build"
 echo "== integration tests under valgrind memcheck"
