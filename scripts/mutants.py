@@ -2,14 +2,15 @@
 """Mutation testing: each named mutant is one small change to src/ that a
 test must notice.  Each is applied to a scratch copy of the tree, built,
 and run against the suite (the unit tests, then a subset of the
-integration tests, the same for every mutant); it is killed when a build
-or a test fails, alive when everything passes.
+integration tests, the same for every mutant); it is killed when a test
+fails, alive when everything passes.  A mutant that does not build is
+stale, as is one whose text is gone from src/: it tests nothing.
 
   scripts/mutants.sh [NAME...]      (default: every mutant)
 
 Not in CI (a few minutes a mutant): run it before resolving a change to a
-decoder, a check or an emitter.  Exits 1 when a mutant stays alive or no
-longer applies (its text is gone from src/: update it).
+decoder, a check or an emitter.  Exits 1 when a mutant stays alive or is
+stale (update it).
 """
 import os
 import shutil
@@ -21,7 +22,7 @@ import time
 # name: (file, text in it, replacement, what it breaks)
 MUTANTS = {
     "snapshot-cut-short-refuses": (
-        "src/snapshot.c", "\t\tp->v[n].scope = Q2_SCOPE_CHECK;\n", "",
+        "src/snapshot.c", "\t\tp->v[n].scope = Q2_SCOPE_CHECK;\n", "\t\t(void)0;\n",
         "a snapshot table the file cuts short makes every bitmap invalid, where QEMU opens the image"),
     "snapshot-read-end-slack": (
         "src/snapshot.c", "* Q2_SNAPSHOT_FIXED > QEMU_MAX_READ_END)",
@@ -221,7 +222,8 @@ def main(argv):
         try:
             if run(["make", "-s", "-j2"], build, log) or \
                     run(["make", "-s", "-j2"] + UNIT, build, log):
-                verdict = "killed by the build"
+                # a mutant that does not compile tests nothing
+                verdict = "broken"
             else:
                 verdict = None
                 rc, fails = check(build, UNIT, log)
@@ -236,7 +238,11 @@ def main(argv):
         finally:
             with open(full, "w") as f:
                 f.write(pristine)
-        if verdict:
+        if verdict == "broken":
+            print("STALE  %-36s %s: it does not build (see %s): fix it"
+                  % (name, what, log), flush=True)
+            stale += 1
+        elif verdict:
             print("killed %-36s %s -- %s (%.0f s)" % (name, what, verdict,
                                                      time.time() - start), flush=True)
         else:

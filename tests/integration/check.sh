@@ -194,6 +194,15 @@ poke h.qcow2 "$e0" "$(u64 "$new")"
 truncate -s $((new + 4)) h.qcow2
 $QEDIT refcount h.qcow2 "$t0" 0; $QEDIT refcount h.qcow2 "$new" 1
 expect table-cut-short h.qcow2 warning "$e0" 0
+# a table of two clusters that starts where the file ends: beyond the end
+# by its whole size, not by its first entry
+Q create -q -f qcow2 -o cluster_size=512 wide.qcow2 256M
+Q bitmap --add -g 512 -f qcow2 wide.qcow2 w
+we0=$(oracle_at wide.qcow2 entry_0)
+wend=$(( ($(stat -c %s wide.qcow2) + 511) / 512 * 512 ))
+expect_eq "wide: a table of two clusters" "$(qdump -b -f csv wide.qcow2 | cut -d, -f4 | tail -1)" 128
+cp wide.qcow2 h.qcow2; poke h.qcow2 "$we0" "$(u64 "$wend")"
+expect table-beyond-eof h.qcow2 error "$we0" 1
 fresh h.qcow2; poke h.qcow2 $((e0 + 8)) "$(u32 0)"
 expect table-size-zero h.qcow2 error $((e0 + 8)) 1
 fresh h.qcow2; poke h.qcow2 $((e0 + 8)) "$(u32 $((0x8000001)))"
@@ -268,6 +277,9 @@ expect table-entry-reserved h.qcow2 error "$t0" 1
 fresh h.qcow2; poke h.qcow2 "$t0" "$(u64 $((d0 + 512)))"
 expect table-entry-unaligned h.qcow2 error "$t0" 1
 fresh h.qcow2; poke h.qcow2 "$t0" "$(u64 $((0x100000000)))"
+expect table-entry-beyond-eof h.qcow2 error "$t0" 1
+# the first cluster past the end of the file is beyond it
+fresh h.qcow2; poke h.qcow2 "$t0" "$(u64 "$new")"
 expect table-entry-beyond-eof h.qcow2 error "$t0" 1
 fresh h.qcow2; poke h.qcow2 "$t0" "$(u64 $((d0 | 1)))"
 expect table-entry-invalid h.qcow2 error "$t0" 1

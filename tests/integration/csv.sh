@@ -25,6 +25,28 @@ expect_eq "tricky names: no CR anywhere (LF line ends)" "$(tr -dc '\r' < tricky.
 check "tricky names: a formula is quoted" grep -q '^tricky.qcow2,"=SUM(A1)",' tricky.csv
 check "tricky names: a quote is doubled" grep -q '^tricky.qcow2,"quote""name",' tricky.csv
 
+# every character a spreadsheet takes for the start of a formula, or
+# trims, is quoted at the start of a field; a plain name is not
+Q create -q -f qcow2 lead.qcow2 1M
+# lead WHAT: the character named WHAT
+lead() {
+	case $1 in tab) printf '\t' ;; cr) printf '\r' ;; space) printf ' ' ;; *) printf %s "$1" ;; esac
+}
+leads="= + - @ tab cr space"
+n=0
+for what in $leads; do
+	Q bitmap --add -f qcow2 -- lead.qcow2 "$(lead "$what")1"
+	n=$((n + 1))
+done
+Q bitmap --add -f qcow2 -- lead.qcow2 plain
+run_q lead.csv err -f csv lead.qcow2
+for what in $leads; do
+	check "a field starting with $what is quoted" \
+	  grep -qF "lead.qcow2,\"$(lead "$what")1\"," lead.csv
+done
+check "a plain field is not quoted" grep -q '^lead.qcow2,plain,' lead.csv
+expect_eq "leading characters: every row there" "$(grep -c '^lead.qcow2,' lead.csv)" $((n + 1))
+
 # several images: one table, one header row
 qdump -f csv inuse.qcow2 c512.qcow2 tricky.qcow2 > all.csv
 qdump -f json -b inuse.qcow2 c512.qcow2 tricky.qcow2 > all.json
