@@ -257,6 +257,11 @@ fresh h.qcow2; $QEDIT dir h.qcow2 1:name=6161
 expect duplicate-name h.qcow2 error "$e1" 1
 fresh h.qcow2; $QEDIT dir h.qcow2 1:name=6161007a
 expect duplicate-name h.qcow2 error "$e1" 1
+# ... with a name between them in byte length: "aa", "aab", "aa\0z"
+Q create -q -f qcow2 nul.qcow2 1M
+for n in aa aab aaxz; do Q bitmap --add -f qcow2 nul.qcow2 "$n"; done
+cp nul.qcow2 h.qcow2; $QEDIT dir h.qcow2 2:name=6161007a
+expect duplicate-name h.qcow2 error "$(oracle_at nul.qcow2 entry_2)" 1
 # the later of the two in use: QEMU skips it
 fresh h.qcow2; $QEDIT dir h.qcow2 1:name=6161 1:flags=3
 expect duplicate-name-in-use h.qcow2 warning "$e1" 0
