@@ -26,7 +26,8 @@ measure() { # RUNS CMD...
 		hyperfine -i --style none --runs "$runs" --export-json h.json "$*" > /dev/null
 	t=$(jq '.results[0].median' h.json)
 	/usr/bin/time -f %M -o rss.txt "$@" > /dev/null 2>&1 || true
-	echo "$t $(awk '{printf "%.1f", $1 / 1024}' rss.txt)"
+	# (the last line: time says first when the command exited non-zero)
+	echo "$t $(tail -n 1 rss.txt | awk '{printf "%.1f", $1 / 1024}')"
 }
 row() { # LABEL "T RSS" [BASELINE "T RSS"]
 	set -- "$1" $2 ${3:-}

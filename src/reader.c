@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,6 +54,12 @@ bool q2_reader_open(struct q2_reader *r, const char *path,
 	}
 	r->fd = fd;
 	r->size = (uint64_t)end;
+	/* without it every read goes straight to the file */
+	r->window = malloc(sizeof *r->window);
+	if (r->window) {
+		r->window->off = 0;
+		r->window->len = 0;
+	}
 	return true;
 }
 
@@ -61,6 +68,7 @@ void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len)
 	r->fd = -1;
 	r->mem = buf;
 	r->size = len;
+	r->window = NULL;
 }
 
 void q2_reader_close(struct q2_reader *r)
@@ -68,12 +76,65 @@ void q2_reader_close(struct q2_reader *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
+	free(r->window);
+	r->window = NULL;
+}
+
+/* pread until len bytes or the end of the file: the bytes read, or -1
+ * with errno set */
+static ssize_t pread_full(int fd, uint8_t *dst, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, dst + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* Serves a small read from the window, refilled from a 4 KiB boundary at
+ * or below off; false when the window cannot hold it (then the caller
+ * reads it directly, and an error is that read's own). */
+static bool window_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
+			size_t len)
+{
+	struct q2_window *w = r->window;
+	uint64_t start;
+	size_t want;
+	ssize_t got;
+
+	if (!w || len > Q2_WINDOW / 4)
+		return false;
+	if (off < w->off || off - w->off > w->len || len > w->len - (off - w->off)) {
+		start = off & ~(uint64_t)4095;
+		want = r->size - start < Q2_WINDOW ? (size_t)(r->size - start) : Q2_WINDOW;
+		w->len = 0;
+		got = pread_full(r->fd, w->buf, want, start);
+		if (got < 0)
+			return false;
+		w->off = start;
+		w->len = (size_t)got;
+		if (off - w->off > w->len || len > w->len - (off - w->off))
+			return false;
+	}
+	memcpy(dst, w->buf + (off - w->off), len);
+	return true;
 }
 
 bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 	     enum q2_code *code, int *sys_errno)
 {
 	uint8_t *dst = buf;
+	ssize_t got;
 
 	*code = Q2_C_TRUNCATED;
 	*sys_errno = 0;
@@ -87,21 +148,13 @@ bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 			memcpy(dst, r->mem + off, len);
 		return true;
 	}
-	while (len > 0) {
-		ssize_t n = pread(r->fd, dst, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			*code = Q2_C_IO;
-			*sys_errno = errno;
-			return false;
-		}
-		if (n == 0)
-			return false;
-		dst += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
+	if (window_read(r, off, dst, len))
+		return true;
+	got = pread_full(r->fd, dst, len, off);
+	if (got < 0) {
+		*code = Q2_C_IO;
+		*sys_errno = errno;
+		return false;
 	}
-	return true;
+	return (size_t)got == len;
 }

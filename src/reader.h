@@ -10,10 +10,24 @@
 
 #include "problem.h"
 
+/* The last Q2_WINDOW bytes read around a small read: the directory's
+ * tables, refcount blocks and snapshot entries are many small reads of
+ * nearby bytes, and one pread(2) each cost more than all the decoding
+ * (65535 bitmaps: 65535 reads of one table each). */
+#define Q2_WINDOW (64u * 1024u)
+struct q2_window {
+	uint64_t off;
+	size_t len;         /* 0: holds nothing */
+	uint8_t buf[Q2_WINDOW];
+};
+
 struct q2_reader {
 	int fd;             /* -1 when reading from mem */
 	const uint8_t *mem;
 	uint64_t size;
+	/* NULL when its allocation failed, or for mem; shared by copies of
+	 * the reader, whose reads it serves alike; freed by close */
+	struct q2_window *window;
 };
 
 /* Opens path O_RDONLY; on failure returns false with *code Q2_C_OPEN or
@@ -30,9 +44,11 @@ static inline int q2_reader_fits(const struct q2_reader *r, uint64_t off,
 	return off <= r->size && len <= r->size - off;
 }
 
-/* Reads exactly len bytes at off (0 bytes anywhere succeed).  On failure returns false with *code
- * Q2_C_TRUNCATED when the range is not inside the image or the file
- * shrank under us, Q2_C_IO (and *sys_errno) on an I/O error. */
+/* Reads exactly len bytes at off (0 bytes anywhere succeed).  On failure
+ * returns false with *code Q2_C_TRUNCATED when the range is not inside
+ * the image or the file shrank under us, Q2_C_IO (and *sys_errno) on an
+ * I/O error.  Only the bytes asked for decide success: an error in the
+ * window's read-ahead falls back to reading exactly them. */
 bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 	     enum q2_code *code, int *sys_errno);
 
