@@ -2,7 +2,9 @@
  * (malloc, calloc, realloc, posix_memalign, aligned_alloc) succeed and
  * fails every later one, so that each allocation of a run can be made the
  * first to fail.  FAIL_AFTER unset: nothing fails; the count of
- * allocations made is written to the file FAIL_COUNT at exit, if set. */
+ * allocations made is written to the file FAIL_COUNT at exit, if set.
+ * FAIL_PREAD_AT=OFFSET: a pread of a range holding that offset fails
+ * with EIO, as a bad sector would. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -98,4 +100,24 @@ __attribute__((destructor)) static void report(void)
 		return;
 	fprintf(f, "%ld\n", made);
 	fclose(f);
+}
+
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+
+ssize_t pread(int fd, void *buf, size_t len, off_t off)
+{
+	const char *s = getenv("FAIL_PREAD_AT");
+
+	if (!real_pread)
+		real_pread = dlsym(RTLD_NEXT, "pread");
+	if (s && len && atoll(s) >= off && (size_t)(atoll(s) - off) < len) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pread(fd, buf, len, off);
+}
+
+ssize_t pread64(int fd, void *buf, size_t len, off_t off)
+{
+	return pread(fd, buf, len, off);
 }

@@ -32,7 +32,7 @@ judge() {
 
 asan=no
 nm "$QCOW2DUMP_BIN" 2>/dev/null | grep -q __asan_init && asan=yes
-runs=0
+runs=0 oom_named=no
 if [ "$asan" = no ]; then
 	cc -shared -fPIC -O2 -o failmalloc.so \
 	  "$TOP_SRCDIR/tests/integration/failmalloc.c" -ldl ||
@@ -58,6 +58,7 @@ for args in "-c -f json inuse.qcow2" "-x -f json inuse.qcow2" \
 			same|refused) ;;
 			*) fail "$args, allocation $n of $total fails: $verdict" ;;
 			esac
+			grep -q '"code": "out-of-memory"' out && oom_named=yes
 			runs=$((runs + 1))
 			n=$((n + step))
 		done
@@ -77,4 +78,14 @@ for args in "-c -f json inuse.qcow2" "-x -f json inuse.qcow2" \
 	fi
 done
 expect_some "out of memory at every step: the same output, or exit 2 saying so" "$runs"
+if [ "$asan" = no ]; then
+	expect_eq "out of memory: -c names the problem out-of-memory in its document" "$oom_named" yes
+	# an I/O error (a bad sector) where the directory lies: exit 2, the
+	# problem read-error, located
+	dir=$(qdump -f json inuse.qcow2 | jq '.header_extensions[] | select(.name == "Bitmaps") | .data.bitmap_directory_offset')
+	FAIL_PREAD_AT=$dir LD_PRELOAD=./failmalloc.so "$QCOW2DUMP_BIN" -c -f csv inuse.qcow2 > out 2> err
+	expect_eq "read error: exit 2" "$?" 2
+	expect_eq "read error: the problem read-error at the directory" \
+	  "$(awk -F, '$3 == "read-error" {print $2, $4}' out)" "error $dir"
+fi
 finish
