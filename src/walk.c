@@ -401,15 +401,9 @@ void q2_walk_xbitmaps(struct q2_walker *w, const void *obj,
 	q2_seen_free(&seen);
 }
 
-struct extent_sink {
-	struct q2_walker *w;
-	const struct q2_col *col;
-	size_t n;
-};
-
-static int on_extent(void *ctx, uint64_t start, uint64_t length)
+int q2_walk_on_extent(void *ctx, uint64_t start, uint64_t length)
 {
-	struct extent_sink *s = ctx;
+	struct q2_extent_sink *s = ctx;
 	const uint64_t extent[2] = { start, length };
 
 	q2_walk_record(s->w, s->col->child, extent, NULL);
@@ -420,12 +414,12 @@ static int on_extent(void *ctx, uint64_t start, uint64_t length)
 void q2_walk_extents(struct q2_walker *w, const void *obj,
 		     const struct q2_col *col)
 {
-	struct extent_sink sink = { w, col, 0 };
+	struct q2_extent_sink sink = { w, col, 0 };
 
 	(void)obj;
 	list_begin(w, col);
 	if (w->src->r)
-		q2_extents_scan(w->src->r, w->src->img, w->bitmap_index, on_extent,
+		q2_extents_scan(w->src->r, w->src->img, w->bitmap_index, q2_walk_on_extent,
 				&sink, &w->dirty_bytes, &w->src->img->problems,
 				w->seen && w->seen->pages ? w->seen : NULL);
 	list_end(w, col, sink.n);

@@ -161,6 +161,15 @@ void q2_walk_bitmap_table(struct q2_walker *w, const void *bm,
 			  const struct q2_col *col);
 void q2_walk_xbitmaps(struct q2_walker *w, const void *img,
 		      const struct q2_col *col);
+/* Where the extent scans of one image and of a merged chain send each
+ * range: one record of col's child, counted in n. */
+struct q2_extent_sink {
+	struct q2_walker *w;
+	const struct q2_col *col;
+	size_t n;
+};
+int q2_walk_on_extent(void *ctx, uint64_t start, uint64_t length);
+
 void q2_walk_extents(struct q2_walker *w, const void *bm,
 		     const struct q2_col *col);
 void q2_walk_problems(struct q2_walker *w, const void *img,

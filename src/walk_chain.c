@@ -153,29 +153,13 @@ void q2_walk_checkpoints(struct q2_walker *w, const void *obj,
 	w->em->fmt->list_end(w->em, col->child, n);
 }
 
-struct sink {
-	struct q2_walker *w;
-	const struct q2_col *col;
-	size_t n;
-};
-
-static int on_extent(void *ctx, uint64_t start, uint64_t length)
-{
-	struct sink *s = ctx;
-	const uint64_t extent[2] = { start, length };
-
-	q2_walk_record(s->w, s->col->child, extent, NULL);
-	s->n++;
-	return 0;
-}
-
 void q2_walk_merged_extents(struct q2_walker *w, const void *obj,
 			    const struct q2_col *col)
 {
 	const struct q2_checkpoint *cp = obj;
 	struct q2_chain *c = w->chain;
 	struct q2_merge_input *in = calloc(cp->run_n ? cp->run_n : 1, sizeof *in);
-	struct sink sink = { w, col, 0 };
+	struct q2_extent_sink sink = { w, col, 0 };
 
 	w->em->fmt->list_begin(w->em, col->child, q2_col_key(col));
 	if (!in) {
@@ -195,7 +179,7 @@ void q2_walk_merged_extents(struct q2_walker *w, const void *obj,
 		}
 		/* every layer clamped to the top's disk, in whole sectors */
 		q2_merge_scan(in, cp->run_n, q2_disk_bytes(&c->layers[0].img),
-			      on_extent, &sink, &w->dirty_bytes, w->chain_problems);
+			      q2_walk_on_extent, &sink, &w->dirty_bytes, w->chain_problems);
 	}
 	free(in);
 	w->em->fmt->list_end(w->em, col->child, sink.n);
