@@ -17,26 +17,7 @@ mkdir -p "$cache"
 cd "$cache"
 results=$top/bench/chain-results.md
 
-# median wall seconds over RUNS runs, and the peak RSS of one run (MiB)
-measure() { # RUNS CMD...
-	runs=$1; shift
-	hyperfine -N --style none --runs "$runs" --warmup $((runs > 1 ? 1 : 0)) \
-		--export-json h.json "$*" > /dev/null 2>&1 ||
-		hyperfine --style none --runs "$runs" --export-json h.json "$*" > /dev/null
-	t=$(jq '.results[0].median' h.json)
-	/usr/bin/time -f %M -o rss.txt "$@" > /dev/null 2>&1 || true
-	echo "$t $(awk '{printf "%.1f", $1 / 1024}' rss.txt)"
-}
-row() { # LABEL "T RSS" [BASELINE "T RSS"]
-	set -- "$1" $2 ${3:-}
-	printf '| %s | %.4f s | %s MiB |' "$1" "$2" "$3"
-	if [ $# -ge 5 ]; then
-		awk -v a="$2" -v b="$4" -v m="$3" -v n="$5" \
-		  'BEGIN { printf " %.0fx faster, %.1fx less memory |\n", b / a, n / m }'
-	else
-		echo " baseline |"
-	fi
-}
+. "$top/bench/lib.sh"
 
 # Layer k's runs: 64 KiB zero writes (metadata only, the files stay
 # small) every 10 MiB, shifted by k * 2.5 MiB plus a little, so that the

@@ -8,20 +8,6 @@
 # --merge, exported with qemu-nbd -B and read with qemu-img map.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-# QEMU's view of a bitmap: the merged ranges qemu-img map reports as
-# "data": false through qemu-nbd -B
-nbd_extents() { # IMAGE BITMAP
-	rm -f nbd.sock
-	qemu-nbd -r -k "$WORK/nbd.sock" -f qcow2 -B "$2" "$1" 2> nbd.err &
-	nbd=$!
-	for _ in $(seq 200); do [ -S nbd.sock ] && break; sleep 0.02; done
-	qemu-img map --output=json --image-opts \
-	  "driver=nbd,server.type=unix,server.path=$WORK/nbd.sock,x-dirty-bitmap=qemu:dirty-bitmap:$2" |
-	  jq -r 'reduce (.[] | select(.data == false) | [.start, .length]) as [$s, $l] ([];
-	           if length > 0 and (.[-1][0] + .[-1][1]) == $s
-	           then .[-1][1] += $l else . + [[$s, $l]] end) | .[] | "\(.[0]) \(.[1])"'
-	kill "$nbd" 2>/dev/null; wait "$nbd" 2>/dev/null
-}
 # QEMU's merge of bitmap NAME over TOP and the LOWER layers given: into a
 # copy of TOP, beside it so that its relative backing name still holds
 qemu_merge() { # TOP NAME LOWER...

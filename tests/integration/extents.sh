@@ -5,19 +5,6 @@
 # 16 TiB sparse disk, the 291 images, and tables the test writes itself.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-# QEMU's view: the merged ranges map reports as "data": false (dirty)
-nbd_extents() { # IMAGE BITMAP
-	rm -f nbd.sock
-	qemu-nbd -r -k "$WORK/nbd.sock" -f qcow2 -B "$2" "$1" 2> nbd.err &
-	nbd=$!
-	for _ in $(seq 200); do [ -S nbd.sock ] && break; sleep 0.02; done
-	qemu-img map --output=json --image-opts \
-	  "driver=nbd,server.type=unix,server.path=$WORK/nbd.sock,x-dirty-bitmap=qemu:dirty-bitmap:$2" |
-	  jq -r 'reduce (.[] | select(.data == false) | [.start, .length]) as [$s, $l] ([];
-	           if length > 0 and (.[-1][0] + .[-1][1]) == $s
-	           then .[-1][1] += $l else . + [[$s, $l]] end) | .[] | "\(.[0]) \(.[1])"'
-	kill "$nbd" 2>/dev/null; wait "$nbd" 2>/dev/null
-}
 ours() { # IMAGE BITMAP (a bitmap with no range has one row, start empty)
 	qdump -x -f csv -n "$2" "$1" | tail -n +2 | cut -d, -f3,4 | grep -v '^,$' | tr , ' '
 }

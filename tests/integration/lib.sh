@@ -306,3 +306,18 @@ build_tricky() {
 		fail "build_tricky: bitmap entry 10 is not bad-utf8"
 	fi
 }
+
+# nbd_extents IMAGE BITMAP: QEMU's view of a bitmap, the ranges qemu-img map
+# reports as "data": false (dirty) through qemu-nbd -B, neighbours merged
+nbd_extents() { # IMAGE BITMAP
+	rm -f nbd.sock
+	qemu-nbd -r -k "$WORK/nbd.sock" -f qcow2 -B "$2" "$1" 2> nbd.err &
+	nbd=$!
+	for _ in $(seq 200); do [ -S nbd.sock ] && break; sleep 0.02; done
+	qemu-img map --output=json --image-opts \
+	  "driver=nbd,server.type=unix,server.path=$WORK/nbd.sock,x-dirty-bitmap=qemu:dirty-bitmap:$2" |
+	  jq -r 'reduce (.[] | select(.data == false) | [.start, .length]) as [$s, $l] ([];
+	           if length > 0 and (.[-1][0] + .[-1][1]) == $s
+	           then .[-1][1] += $l else . + [[$s, $l]] end) | .[] | "\(.[0]) \(.[1])"'
+	kill "$nbd" 2>/dev/null; wait "$nbd" 2>/dev/null
+}
