@@ -335,55 +335,93 @@ static void decode_backing_name(struct decoder *d)
 				   Q2_NO_INDEX);
 }
 
-/* Loads the entries of bm's table that lie in the file; QEMU reads
- * zeroes beyond its end, and so do the users of the model.  Bound: the
- * entries held across all tables never exceed the file's size (tables
- * that do not overlap fit in it), so tables that all claim the same bytes
- * cannot cost more memory than the file has bytes. */
-static void load_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
+/* How many of bm's table entries lie in the file and will be loaded;
+ * QEMU reads zeroes beyond its end, and so do the users of the model.
+ * Bound: the entries held across all tables never exceed the file's size
+ * (tables that do not overlap fit in it), so tables that all claim the
+ * same bytes cannot cost more memory than the file has bytes.  False
+ * after recording why the table is not loaded. */
+static bool plan_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
 {
 	uint64_t n = bm->bitmap_table_size;
 	uint64_t off = bm->bitmap_table_offset;
 	uint64_t size = d->r->size;
 	uint64_t in_file = off >= size ? 0 : (size - off) / 8;
-	uint8_t *raw;
 
 	if (n > Q2_MAX_TABLE_ENTRIES || n * d->cluster_size > Q2_MAX_BITMAP_PHYS) {
 		fail(d, Q2_C_TABLE_TOO_LARGE, Q2_W_DIR_ENTRY, idx,
 		     q2_dir_entry_at(bm, Q2_DF_TABLE_SIZE), 0);
-		return;
+		return false;
 	}
 	if (in_file > n)
 		in_file = n;
 	if (in_file * 8 > size - d->tables_loaded) {
 		fail(d, Q2_C_TABLES_BUDGET, Q2_W_TABLE, idx, off, 0);
-		return;
-	}
-	if (in_file) {
-		raw = read_alloc(d, off, in_file * 8, Q2_W_TABLE, idx);
-		if (!raw)
-			return;
-		/* Converted in place: each entry is read whole before it is
-		 * overwritten, and the buffer came from malloc, so it is
-		 * aligned. */
-		bm->table = (uint64_t *)(void *)raw;
-		for (uint64_t i = 0; i < in_file; i++)
-			bm->table[i] = be64_at(raw + i * 8);
+		return false;
 	}
 	bm->table_in_file = (uint32_t)in_file;
-	bm->table_loaded = true;
 	d->tables_loaded += in_file * 8;
+	return true;
+}
+
+/* Every table in one array: one allocation for 65535 tables instead of
+ * one each.  Its size is what plan_table allowed, at most the file's.
+ * table_loaded marks the planned tables until they are read. */
+static void load_tables(struct decoder *d, struct q2_bitmaps_ext *bx)
+{
+	uint64_t *all = NULL;
+	uint64_t at = 0;
+
+	for (uint32_t k = 0; k < bx->n_bitmaps; k++)
+		bx->bitmaps[k].table_loaded = plan_table(d, &bx->bitmaps[k], k);
+	if (d->tables_loaded) {
+		all = malloc(d->tables_loaded);
+		if (!all) {
+			fail(d, Q2_C_NOMEM, Q2_W_DIR, Q2_NO_INDEX,
+			     bx->bitmap_directory_offset, 0);
+			for (uint32_t k = 0; k < bx->n_bitmaps; k++)
+				bx->bitmaps[k].table_loaded = false;
+			return;
+		}
+	}
+	bx->table_entries = all;
+	for (uint32_t k = 0; k < bx->n_bitmaps; k++) {
+		struct q2_bitmap *bm = &bx->bitmaps[k];
+		uint64_t n = bm->table_in_file;
+		uint64_t *t = all + at;
+
+		if (!bm->table_loaded || !n)
+			continue;
+		if (!read_or_fail(d, bm->bitmap_table_offset, t, n * 8,
+				  Q2_W_TABLE, k, bm->bitmap_table_offset)) {
+			bm->table_loaded = false;
+			bm->table_in_file = 0;
+			continue;
+		}
+		/* converted in place: each entry is read whole before it is
+		 * overwritten, and the array is malloc's, so aligned */
+		for (uint64_t i = 0; i < n; i++)
+			t[i] = be64_at((const uint8_t *)t + i * 8);
+		bm->table = t;
+		at += n;
+	}
 }
 
 /* Decodes one directory entry at pos; returns its padded size, or 0 after
- * recording why it does not fit. */
-static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
+ * recording why it does not fit.  The entry's extra data and name move
+ * down to *kept, where the bitmap keeps them: the directory's buffer
+ * becomes their one home (no allocation per bitmap, and 65535 names cost
+ * no memory beyond the directory already read).  Each entry holds at
+ * least 24 bytes more than its extra data, name and NUL, so what is kept
+ * never reaches bytes not yet decoded. */
+static uint64_t decode_dir_entry(struct decoder *d, uint8_t *dir,
 				 uint64_t dir_size, uint64_t dir_offset,
 				 uint64_t pos, uint32_t idx,
-				 struct q2_bitmap *bm)
+				 struct q2_bitmap *bm, uint64_t *kept)
 {
 	const uint8_t *e = dir + pos;
 	uint64_t var, entry_size;
+	uint8_t *home;
 
 	bm->entry_offset = dir_offset + pos;
 	if (Q2_DIR_ENTRY_FIXED > dir_size - pos) {
@@ -400,26 +438,15 @@ static uint64_t decode_dir_entry(struct decoder *d, const uint8_t *dir,
 		     bm->entry_offset, 0);
 		return 0;
 	}
-	if (bm->extra_data_size) {
-		bm->extra_data = malloc(bm->extra_data_size);
-		if (!bm->extra_data) {
-			fail(d, Q2_C_NOMEM, Q2_W_DIR_ENTRY, idx,
-			     bm->entry_offset, 0);
-			return 0;
-		}
-		memcpy(bm->extra_data, e + Q2_DIR_ENTRY_FIXED,
-		       bm->extra_data_size);
-	}
-	bm->name = malloc((size_t)bm->name_size + 1);
-	if (!bm->name) {
-		fail(d, Q2_C_NOMEM, Q2_W_DIR_ENTRY, idx, bm->entry_offset, 0);
-		return 0;
-	}
-	memcpy(bm->name, e + Q2_DIR_ENTRY_FIXED + bm->extra_data_size,
-	       bm->name_size);
-	bm->name[bm->name_size] = 0;
+	/* the padding is looked at before anything moves */
 	for (uint64_t k = Q2_DIR_ENTRY_FIXED + var; k < entry_size; k++)
 		bm->padding_nonzero |= e[k] != 0;
+	home = dir + *kept;
+	memmove(home, e + Q2_DIR_ENTRY_FIXED, var);
+	home[var] = 0;
+	bm->extra_data = bm->extra_data_size ? home : NULL;
+	bm->name = (char *)home + bm->extra_data_size;
+	*kept += var + 1;
 	return entry_size;
 }
 
@@ -429,7 +456,7 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 {
 	uint64_t size = bx->bitmap_directory_size;
 	uint64_t offset = bx->bitmap_directory_offset;
-	uint64_t pos = 0;
+	uint64_t pos = 0, kept = 0;
 	uint32_t i = 0;
 	bool broken = false;
 	uint8_t *dir;
@@ -460,12 +487,11 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 	d->img->dir = bx;
 	while (i < bx->nb_bitmaps && pos < size) {
 		struct q2_bitmap *bm = &bx->bitmaps[i];
-		uint64_t used = decode_dir_entry(d, dir, size, offset, pos, i, bm);
+		uint64_t used = decode_dir_entry(d, dir, size, offset, pos, i,
+						 bm, &kept);
 
 		if (!used) {
 			/* keep the fields of a broken entry out of view */
-			free(bm->extra_data);
-			free(bm->name);
 			memset(bm, 0, sizeof *bm);
 			broken = true;
 			break;
@@ -473,14 +499,13 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 		bx->n_bitmaps = ++i;
 		pos += used;
 	}
-	free(dir);
+	bx->dir_bytes = dir;
 	if (!broken && i < bx->nb_bitmaps)
 		fail(d, Q2_C_DIR_TOO_FEW, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
 	else if (!broken && pos < size)
 		fail(d, Q2_C_DIR_TRAILING, Q2_W_DIR, Q2_NO_INDEX, offset + pos, 0);
 	if (d->opts && d->opts->load_tables)
-		for (size_t k = 0; k < bx->n_bitmaps; k++)
-			load_table(d, &bx->bitmaps[k], (uint32_t)k);
+		load_tables(d, bx);
 }
 
 static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
@@ -635,11 +660,8 @@ static void bitmaps_ext_free(struct q2_bitmaps_ext *bx)
 {
 	if (!bx)
 		return;
-	for (size_t i = 0; i < bx->n_bitmaps; i++) {
-		free(bx->bitmaps[i].extra_data);
-		free(bx->bitmaps[i].name);
-		free(bx->bitmaps[i].table);
-	}
+	free(bx->dir_bytes);
+	free(bx->table_entries);
 	free(bx->bitmaps);
 	free(bx);
 }

@@ -153,6 +153,7 @@ struct q2_bitmap {
 
 	uint64_t entry_offset;  /* file offset of this directory entry */
 	bool padding_nonzero;   /* the entry's padding holds a non-zero byte */
+	/* These three point into memory the directory owns. */
 	uint8_t *extra_data;    /* extra_data_size bytes, or NULL */
 	char *name;             /* name_size bytes plus a NUL; may hold NULs */
 	/* The table's entries that lie in the file (QEMU reads zeroes for
@@ -178,6 +179,11 @@ struct q2_bitmaps_ext {
 	struct q2_bitmap *bitmaps;
 	size_t n_bitmaps;
 	bool dir_decoded;
+	/* Owned here, not by each bitmap: the directory as read, whose
+	 * front now holds the bitmaps' extra data and names, and the tables'
+	 * entries, one after the other. */
+	uint8_t *dir_bytes;
+	uint64_t *table_entries;
 };
 
 enum q2_ext_kind {
