@@ -152,7 +152,7 @@ MUTANTS = {
         "if (S_ISDIR(st.st_mode)) {", "a FIFO or device taken for an image"),
 }
 
-UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_qcow2",
+UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_sort", "tests/unit/test_qcow2",
         "tests/unit/test_emit_text", "tests/unit/test_emit_structured",
         "tests/unit/test_check", "tests/unit/test_extents",
         "tests/unit/test_chain", "tests/unit/test_snapshot"]

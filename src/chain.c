@@ -12,6 +12,7 @@
 #include "be.h"
 #include "describe.h"
 #include "lock.h"
+#include "sort.h"
 #include "verdict.h"
 
 const char *q2_layer_format_name(enum q2_layer_format f)
@@ -384,7 +385,7 @@ bool q2_checkpoints_begin(struct q2_checkpoints *it, const struct q2_chain *c)
 		for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 			if (bx->bitmaps[i].name)
 				it->sorted[l][n++] = i;
-		qsort_r(it->sorted[l], n, sizeof **it->sorted, cmp_index,
+		q2_sort(it->sorted[l], n, sizeof **it->sorted, cmp_index,
 			(void *)bx->bitmaps);
 		it->n_sorted[l] = n;
 	}

@@ -10,6 +10,7 @@
 
 #include "describe.h"
 #include "snapshot.h"
+#include "sort.h"
 
 struct ctx {
 	const struct q2_image *img;
@@ -470,7 +471,7 @@ static void check_duplicate_names(struct ctx *c, const struct q2_bitmaps_ext *bx
 	}
 	for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 		order[i] = i;
-	qsort_r(order, bx->n_bitmaps, sizeof *order, cmp_name, bx->bitmaps);
+	q2_sort(order, bx->n_bitmaps, sizeof *order, cmp_name, bx->bitmaps);
 	for (size_t k = 1, first = 0; k < bx->n_bitmaps; k++) {
 		const struct q2_bitmap *a = &bx->bitmaps[order[first]];
 		const struct q2_bitmap *b = &bx->bitmaps[order[k]];
@@ -579,10 +580,11 @@ static bool add_span(struct spans *s, uint64_t start, uint64_t len,
 	return true;
 }
 
-static int cmp_span(const void *a, const void *b)
+static int cmp_span(const void *a, const void *b, void *arg)
 {
 	const struct span *x = a, *y = b;
 
+	(void)arg;
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	return (x->end > y->end) - (x->end < y->end);
@@ -674,7 +676,7 @@ static void check_overlaps(struct ctx *c, const struct q2_bitmaps_ext *bx)
 		free(s.v);
 		return;
 	}
-	qsort(s.v, s.n, sizeof *s.v, cmp_span);
+	q2_sort(s.v, s.n, sizeof *s.v, cmp_span, NULL);
 	/* best: the span reaching furthest so far; anything starting before
 	 * its end overlaps it */
 	for (size_t k = 1; k < s.n; k++) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "snapshot.h"
+#include "sort.h"
 
 #define report(p, ...) q2_problems_addf((p), Q2_FROM_CHECK, __VA_ARGS__)
 #define AT(field) q2_snapshot_at(sn, Q2_SF_##field)
@@ -124,7 +125,7 @@ static void check_duplicates(const struct q2_snapshot_table *t,
 	}
 	for (uint32_t i = 0; i < t->n; i++)
 		order[i] = i;
-	qsort_r(order, t->n, sizeof *order, cmp_key, &c);
+	q2_sort(order, t->n, sizeof *order, cmp_key, &c);
 	for (size_t k = 1; k < t->n; k++) {
 		const struct q2_snapshot *b = &t->v[order[k]];
 		size_t na, nb;

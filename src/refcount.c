@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "be.h"
+#include "sort.h"
 
 #define REFT_OFFSET_MASK 0xfffffffffffffe00ull
 /* QEMU refuses a refcount table above 8 MiB, so none is read beyond it */
@@ -68,10 +69,11 @@ static void add_range(struct refs *rs, const struct q2_image *img,
 		add(rs, c, bitmap);
 }
 
-static int cmp_ref(const void *a, const void *b)
+static int cmp_ref(const void *a, const void *b, void *arg)
 {
 	const struct ref *x = a, *y = b;
 
+	(void)arg;
 	if (x->cluster != y->cluster)
 		return x->cluster < y->cluster ? -1 : 1;
 	return (x->bitmap > y->bitmap) - (x->bitmap < y->bitmap);
@@ -130,9 +132,7 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 	}
 	if (rs.failed)
 		goto nomem;
-	/* qsort wants a non-null base even for no element */
-	if (rs.n)
-		qsort(rs.v, rs.n, sizeof *rs.v, cmp_ref);
+	q2_sort(rs.v, rs.n, sizeof *rs.v, cmp_ref, NULL);
 
 	/* the table's part in the file; entries past it are 0 */
 	reft_in_file = h->refcount_table_offset >= r->size ? 0
