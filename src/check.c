@@ -580,6 +580,19 @@ static bool add_span(struct spans *s, uint64_t start, uint64_t len,
 	return true;
 }
 
+/* Room for n spans at once: the spans of a directory come by the tens
+ * of thousands, and growing by doubling copies them over and over. */
+static void reserve_spans(struct spans *s, size_t n)
+{
+	struct span *v = n > s->cap ? realloc(s->v, n * sizeof *v) : s->v;
+
+	/* no room yet is no failure: add_span grows it, or says it failed */
+	if (v) {
+		s->v = v;
+		s->cap = n > s->cap ? n : s->cap;
+	}
+}
+
 static int cmp_span(const void *a, const void *b, void *arg)
 {
 	const struct span *x = a, *y = b;
@@ -634,6 +647,13 @@ static void check_overlaps(struct ctx *c, const struct q2_bitmaps_ext *bx)
 	struct spans s = { 0 };
 	size_t reported = 0, best = 0;
 
+	/* one span for each structure below, and at most one for each table
+	 * entry held (bounded by the file, as the entries are) */
+	size_t want = 4 + img->n_exts + (img->snapshots ? 1 + img->snapshots->n : 0);
+
+	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++)
+		want += 1 + (bx->bitmaps[i].table_loaded ? bx->bitmaps[i].table_in_file : 0);
+	reserve_spans(&s, want);
 	/* at offset 0 too: over the header, which qemu-img check refuses */
 	add_span(&s, 0, c->cs, SPAN_HEADER, Q2_NO_INDEX);
 	add_span(&s, h->l1_table_offset, (uint64_t)h->l1_size * L1_ENTRY, SPAN_L1,

@@ -27,12 +27,21 @@ static struct json_state *st(struct q2_emitter *e)
 	return e->state;
 }
 
+/* A new line and its indentation, as one write: the pretty document of
+ * 65535 bitmaps has a million of them. */
 static void indent(struct q2_emitter *e, int depth)
 {
+	static const char line[] = "\n                                ";
+	size_t n = 1 + 2 * (size_t)depth;
+
 	if (e->opts->compact)
 		return;
+	if (n < sizeof line) {
+		q2_out_write(e->out, line, n);
+		return;
+	}
 	q2_out_char(e->out, '\n');
-	q2_out_spaces(e->out, 2 * (size_t)depth);
+	q2_out_spaces(e->out, n - 1);
 }
 
 /* Before a member of the open container: a comma, a new line. */
@@ -53,7 +62,7 @@ static void put_key(struct q2_emitter *e, const char *key)
 	sep(e);
 	q2_out_char(e->out, '"');
 	q2_out_str(e->out, key);
-	q2_out_str(e->out, e->opts->compact ? "\":" : "\": ");
+	q2_out_write(e->out, "\": ", e->opts->compact ? 2 : 3);
 }
 
 static void open_c(struct q2_emitter *e, char c)

@@ -97,11 +97,6 @@ void q2_out_write_slow(struct q2_out *o, const void *p, size_t n)
 	o->len = n;
 }
 
-void q2_out_str(struct q2_out *o, const char *s)
-{
-	q2_out_write(o, s, strlen(s));
-}
-
 void q2_out_u64(struct q2_out *o, uint64_t v)
 {
 	char tmp[20];

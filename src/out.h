@@ -56,7 +56,11 @@ static inline void q2_out_reserve(struct q2_out *o, size_t n)
 		q2_out_flush(o);
 }
 
-void q2_out_str(struct q2_out *o, const char *s);
+static inline void q2_out_str(struct q2_out *o, const char *s)
+{
+	q2_out_write(o, s, strlen(s));
+}
+
 void q2_out_u64(struct q2_out *o, uint64_t v);
 /* lowercase hex digits, no prefix */
 void q2_out_hex(struct q2_out *o, uint64_t v);

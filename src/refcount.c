@@ -57,6 +57,30 @@ static void add(struct refs *rs, uint64_t cluster, uint32_t bitmap)
 	rs->v[rs->n++] = (struct ref){ cluster, bitmap };
 }
 
+/* Room at once for the clusters the directory and the tables held are
+ * likely to name (bounded by the file, as what is held is): growing by
+ * doubling would copy tens of thousands of them over and over.  No room
+ * is no failure yet: add grows the array, or says it failed. */
+static void reserve_refs(struct refs *rs, const struct q2_bitmaps_ext *bx,
+			 unsigned bits)
+{
+	size_t n = (size_t)(bx->bitmap_directory_size >> bits) + 2;
+	struct ref *v;
+
+	for (uint32_t i = 0; i < bx->n_bitmaps; i++) {
+		const struct q2_bitmap *bm = &bx->bitmaps[i];
+
+		if (bm->table_loaded)
+			n += 2 + (((size_t)bm->table_in_file * 8) >> bits) +
+			     bm->table_in_file;
+	}
+	v = malloc(n * sizeof *v);
+	if (v) {
+		rs->v = v;
+		rs->cap = n;
+	}
+}
+
 /* the clusters of [off, off + len) that lie in the file */
 static void add_range(struct refs *rs, const struct q2_image *img,
 		      unsigned bits, uint64_t off, uint64_t len, uint32_t bitmap)
@@ -116,6 +140,7 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 	reft_bytes = (uint64_t)h->refcount_table_clusters * cs;
 	if (reft_bytes > MAX_REFTABLE || h->refcount_table_offset % cs)
 		return; /* QEMU refuses the image; that is reported elsewhere */
+	reserve_refs(&rs, bx, bits);
 	add_range(&rs, img, bits, bx->bitmap_directory_offset,
 		  bx->bitmap_directory_size, Q2_NO_INDEX);
 	for (uint32_t i = 0; i < bx->n_bitmaps; i++) {
