@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "be.h"
+#include "bigmem.h"
 #include "refcount.h"
 #include "snapshot.h"
 
@@ -235,9 +236,11 @@ static bool read_or_fail(struct decoder *d, uint64_t off, void *buf,
 	return false;
 }
 
-/* malloc(len + 1) and read len bytes, NUL-terminated for convenience. */
+/* Allocates len + 1 bytes and reads len bytes, NUL-terminated for
+ * convenience; big: from q2_big_alloc (free with q2_big_free), for what
+ * may take megabytes. */
 static uint8_t *read_alloc(struct decoder *d, uint64_t off, size_t len,
-			   enum q2_where where, uint32_t index)
+			   enum q2_where where, uint32_t index, bool big)
 {
 	uint8_t *buf;
 
@@ -245,13 +248,16 @@ static uint8_t *read_alloc(struct decoder *d, uint64_t off, size_t len,
 		fail(d, Q2_C_TRUNCATED, where, index, off, 0);
 		return NULL;
 	}
-	buf = malloc(len + 1);
+	buf = big ? q2_big_alloc(len + 1) : malloc(len + 1);
 	if (!buf) {
 		fail(d, Q2_C_NOMEM, where, index, off, 0);
 		return NULL;
 	}
 	if (!read_or_fail(d, off, buf, len, where, index, off)) {
-		free(buf);
+		if (big)
+			q2_big_free(buf);
+		else
+			free(buf);
 		return NULL;
 	}
 	buf[len] = 0;
@@ -332,7 +338,7 @@ static void decode_backing_name(struct decoder *d)
 	d->img->backing_file =
 		(char *)read_alloc(d, h->backing_file_offset,
 				   h->backing_file_size, Q2_W_BACKING_NAME,
-				   Q2_NO_INDEX);
+				   Q2_NO_INDEX, false);
 }
 
 /* How many of bm's table entries lie in the file and will be loaded;
@@ -375,7 +381,7 @@ static void load_tables(struct decoder *d, struct q2_bitmaps_ext *bx)
 	for (uint32_t k = 0; k < bx->n_bitmaps; k++)
 		bx->bitmaps[k].table_loaded = plan_table(d, &bx->bitmaps[k], k);
 	if (d->tables_loaded) {
-		all = malloc(d->tables_loaded);
+		all = q2_big_alloc(d->tables_loaded);
 		if (!all) {
 			fail(d, Q2_C_NOMEM, Q2_W_DIR, Q2_NO_INDEX,
 			     bx->bitmap_directory_offset, 0);
@@ -399,7 +405,7 @@ static void load_tables(struct decoder *d, struct q2_bitmaps_ext *bx)
 			continue;
 		}
 		/* converted in place: each entry is read whole before it is
-		 * overwritten, and the array is malloc's, so aligned */
+		 * overwritten, and the array is aligned for any type */
 		for (uint64_t i = 0; i < n; i++)
 			t[i] = be64_at((const uint8_t *)t + i * 8);
 		bm->table = t;
@@ -472,14 +478,14 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 		return;
 	}
 	d->bx = bx;
-	dir = read_alloc(d, offset, size, Q2_W_DIR, Q2_NO_INDEX);
+	dir = read_alloc(d, offset, size, Q2_W_DIR, Q2_NO_INDEX, true);
 	if (!dir)
 		return;
 	if (bx->nb_bitmaps) {
-		bx->bitmaps = calloc(bx->nb_bitmaps, sizeof *bx->bitmaps);
+		bx->bitmaps = q2_big_alloc(bx->nb_bitmaps * sizeof *bx->bitmaps);
 		if (!bx->bitmaps) {
 			fail(d, Q2_C_NOMEM, Q2_W_DIR, Q2_NO_INDEX, offset, 0);
-			free(dir);
+			q2_big_free(dir);
 			return;
 		}
 	}
@@ -606,7 +612,7 @@ static void decode_extensions(struct decoder *d)
 		x->offset = pos;
 		x->kind = ext_kind(x->magic);
 		x->data = read_alloc(d, pos + Q2_EXT_DATA_AT, x->length,
-				     Q2_W_EXT, idx);
+				     Q2_W_EXT, idx, false);
 		if (!x->data)
 			return;
 		img->n_exts++;
@@ -660,9 +666,9 @@ static void bitmaps_ext_free(struct q2_bitmaps_ext *bx)
 {
 	if (!bx)
 		return;
-	free(bx->dir_bytes);
-	free(bx->table_entries);
-	free(bx->bitmaps);
+	q2_big_free(bx->dir_bytes);
+	q2_big_free(bx->table_entries);
+	q2_big_free(bx->bitmaps);
 	free(bx);
 }
 

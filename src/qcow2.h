@@ -152,7 +152,6 @@ struct q2_bitmap {
 	uint32_t extra_data_size;
 
 	uint64_t entry_offset;  /* file offset of this directory entry */
-	bool padding_nonzero;   /* the entry's padding holds a non-zero byte */
 	/* These three point into memory the directory owns. */
 	uint8_t *extra_data;    /* extra_data_size bytes, or NULL */
 	char *name;             /* name_size bytes plus a NUL; may hold NULs */
@@ -160,12 +159,15 @@ struct q2_bitmap {
 	 * the rest); table_loaded says the rest are zeroes, not unknown. */
 	uint64_t *table;
 	uint32_t table_in_file;
-	bool table_loaded;
 
 	/* the verdict (verdict.c) */
 	enum q2_state state;
-	bool has_reason;
 	enum q2_code reason;    /* the problem behind a state other than usable */
+
+	/* together, so that 65535 bitmaps take 72 bytes each, not 88 */
+	bool table_loaded;
+	bool has_reason;
+	bool padding_nonzero;   /* the entry's padding holds a non-zero byte */
 };
 
 struct q2_bitmaps_ext {
