@@ -5,6 +5,7 @@
  * everything else. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "emit.h"
@@ -19,6 +20,15 @@ struct csv_state {
 	int row_depth, group_depth;   /* where each is open, or -1 */
 	size_t group_rows;            /* rows written in the open group */
 	struct q2_value cells[MAX_COLS], group_cells[MAX_COLS];
+	/* The cells of a group around its rows' (-x: the image, the bitmap
+	 * and its verdict around each extent) are the same on every row:
+	 * written once into around, then copied for each row.  kept: around
+	 * holds the open group's; before: how much of it precedes the row's
+	 * cells. */
+	struct q2_out *scratch;
+	char *around;
+	size_t around_len, before;
+	bool kept;
 };
 
 static struct csv_state *st(struct q2_emitter *e)
@@ -30,9 +40,20 @@ static struct csv_state *st(struct q2_emitter *e)
  * break) and when it starts with a character a spreadsheet would take
  * for a formula, so that it stays text there; the bytes are kept as
  * they are either way. */
+static bool formula_start(char c)
+{
+	switch (c) {
+	case '=': case '+': case '-': case '@': case '\t': case '\r': case ' ':
+	case '\0':
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void put_field(struct q2_out *o, const char *p, size_t n)
 {
-	bool quote = n && (p[0] == 0 || strchr("=+-@\t\r ", p[0]));
+	bool quote = n && formula_start(p[0]);
 
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = p[i] == ',' || p[i] == '"' || p[i] == '\n' ||
@@ -116,26 +137,33 @@ static bool holds_rows(const struct csv_state *s, const struct q2_col *c)
 	return c->walk && c->child == s->row;
 }
 
-/* Each column of a row, in order: the group's around the row record's;
- * put(c, cells) writes one, cells being where its values are. */
+/* The parts of a row: the group's cells before the row record's, the
+ * row record's, the group's after them. */
+enum part { BEFORE = 1, OWN = 2, AFTER = 4, WHOLE = 7 };
+
+/* Each column of a row's parts, in order; put(c, cells) writes one,
+ * cells being where its values are. */
 static void for_columns(struct q2_emitter *e,
 			void (*put)(struct q2_emitter *, const struct q2_col *,
-				    const struct q2_value *))
+				    const struct q2_value *),
+			unsigned parts)
 {
 	struct csv_state *s = st(e);
 	const struct q2_desc *outer = s->group ? s->group : s->row;
+	unsigned part = BEFORE;
 
 	for (size_t i = 0; i < q2_csv_n_cols(outer); i++) {
 		const struct q2_col *c = q2_csv_col(outer, i);
 
 		if (s->group && holds_rows(s, c)) {
-			for (size_t k = 0; k < q2_csv_n_cols(s->row); k++) {
+			for (size_t k = 0; parts & OWN && k < q2_csv_n_cols(s->row); k++) {
 				const struct q2_col *r = q2_csv_col(s->row, k);
 
 				if (is_cell(r))
 					put(e, r, &s->cells[r - s->row->cols]);
 			}
-		} else if (is_cell(c)) {
+			part = AFTER;
+		} else if (is_cell(c) && parts & part) {
 			put(e, c, s->group ? &s->group_cells[c - s->group->cols]
 					   : &s->cells[c - s->row->cols]);
 		}
@@ -175,9 +203,12 @@ static bool layer_rows(const struct q2_emitter *e)
 	       !e->view->csv_no_image;
 }
 
-static void clear(struct q2_value *cells)
+/* the cells of record d (csv_field keeps no more of them) */
+static void clear(struct q2_value *cells, const struct q2_desc *d)
 {
-	for (size_t i = 0; i < MAX_COLS; i++)
+	size_t n = d && d->n_cols < MAX_COLS ? d->n_cols : MAX_COLS;
+
+	for (size_t i = 0; i < n; i++)
 		cells[i].type = Q2_V_ABSENT;
 }
 
@@ -192,16 +223,20 @@ static void csv_begin(struct q2_emitter *e)
 		q2_out_str(e->out, "image");
 	if (layer_rows(e))
 		q2_out_str(e->out, ",backing_depth");
-	for_columns(e, put_title);
+	for_columns(e, put_title, WHOLE);
 	q2_out_char(e->out, '\n');
 }
 
 static void csv_end(struct q2_emitter *e)
 {
-	(void)e;
+	struct csv_state *s = st(e);
+
+	free(s->around);
+	free(s->scratch);
 }
 
-static void put_row(struct q2_emitter *e)
+/* the image's path, and the layer's depth in a chain */
+static void put_image(struct q2_emitter *e)
 {
 	if (!e->view->csv_no_image)
 		put_field(e->out, e->image, strlen(e->image));
@@ -209,7 +244,52 @@ static void put_row(struct q2_emitter *e)
 		q2_out_char(e->out, ',');
 		q2_out_u64(e->out, e->backing_depth);
 	}
-	for_columns(e, put_value);
+}
+
+/* Writes the open group's cells into around; false when there is no
+ * memory for them (the row is then written whole). */
+static bool keep_around(struct q2_emitter *e)
+{
+	struct csv_state *s = st(e);
+	struct q2_out *live = e->out;
+
+	if (s->kept)
+		return true;
+	if (!s->scratch && !(s->scratch = malloc(sizeof *s->scratch)))
+		return false;
+	q2_out_init_mem(s->scratch);
+	e->out = s->scratch;
+	put_image(e);
+	for_columns(e, put_value, BEFORE);
+	s->before = s->scratch->mem_len + s->scratch->len;
+	for_columns(e, put_value, AFTER);
+	q2_out_char(e->out, '\n');
+	e->out = live;
+	if (!q2_out_flush(s->scratch)) {
+		q2_out_free(s->scratch);
+		return false;
+	}
+	free(s->around);
+	s->around = s->scratch->mem;
+	s->around_len = s->scratch->mem_len;
+	s->scratch->mem = NULL;
+	s->kept = true;
+	return true;
+}
+
+static void put_row(struct q2_emitter *e)
+{
+	struct csv_state *s = st(e);
+
+	if (s->group && keep_around(e)) {
+		q2_out_write(e->out, s->around, s->before);
+		for_columns(e, put_value, OWN);
+		q2_out_write(e->out, s->around + s->before,
+			     s->around_len - s->before);
+		return;
+	}
+	put_image(e);
+	for_columns(e, put_value, WHOLE);
 	q2_out_char(e->out, '\n');
 }
 
@@ -221,11 +301,12 @@ static void csv_record_begin(struct q2_emitter *e, const struct q2_desc *d,
 	(void)key;
 	if (d == s->row && s->row_depth < 0) {
 		s->row_depth = s->depth;
-		clear(s->cells);
+		clear(s->cells, s->row);
 	} else if (d == s->group && s->group_depth < 0) {
 		s->group_depth = s->depth;
 		s->group_rows = 0;
-		clear(s->group_cells);
+		s->kept = false;
+		clear(s->group_cells, s->group);
 	}
 	s->depth++;
 }
@@ -242,7 +323,7 @@ static void csv_record_end(struct q2_emitter *e, const struct q2_desc *d)
 	} else if (d == s->group && s->depth == s->group_depth) {
 		/* a group without rows still gets one, its own columns */
 		if (!s->group_rows) {
-			clear(s->cells);
+			clear(s->cells, s->row);
 			put_row(e);
 		}
 		s->group_depth = -1;
@@ -276,6 +357,7 @@ static void csv_field(struct q2_emitter *e, const struct q2_col *c,
 		i = (size_t)(c - s->group->cols);
 		if (i < s->group->n_cols && i < MAX_COLS)
 			s->group_cells[i] = *v;
+		s->kept = false;
 	}
 }
 
