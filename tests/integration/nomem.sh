@@ -38,7 +38,7 @@ if [ "$asan" = no ]; then
 	  "$TOP_SRCDIR/tests/integration/failmalloc.c" -ldl ||
 	  fail "the failmalloc shim builds"
 fi
-for args in "-c -f json inuse.qcow2" "-x -f json inuse.qcow2" \
+for args in "-c -f json inuse.qcow2" "-x -f json inuse.qcow2" "-x -f csv inuse.qcow2" \
 	    "-b -f csv tricky.qcow2" "-c -f json many.qcow2" "-f json tricky.qcow2"; do
 	# shellcheck disable=SC2086
 	"$QCOW2DUMP_BIN" $args > full.out 2> full.err
