@@ -60,15 +60,15 @@ if [ ! -f many.qcow2 ]; then
 		exit 1
 	fi
 fi
-ours=$(measure 5 "$bin" -f json many.qcow2)
+ours=$(measure 20 "$bin" -f json many.qcow2)
 check=$(measure 5 "$bin" -c many.qcow2)
 qemu=$(measure 1 qemu-img info --output=json many.qcow2)
 qcheck=$(measure 1 qemu-img check many.qcow2)
 "$bin" -f json many.qcow2 > many.json
-jqc=$(measure 3 jq -c . many.json)
-btext=$(measure 5 "$bin" -b many.qcow2)
-bjson=$(measure 5 "$bin" -b -f json many.qcow2)
-bcsv=$(measure 5 "$bin" -b -f csv many.qcow2)
+jqc=$(measure 10 jq -c . many.json)
+btext=$(measure 20 "$bin" -b many.qcow2)
+bjson=$(measure 20 "$bin" -b -f json many.qcow2)
+bcsv=$(measure 20 "$bin" -b -f csv many.qcow2)
 {
 echo "| **65535 bitmaps** (512-byte clusters) | | | |"
 row "qemu-img info --output=json" "$qemu"
@@ -91,9 +91,9 @@ if [ ! -f tib.qcow2 ]; then
 		printf "write -z %.0f 65536\n", i * 10485760 + (i % 7) * 65536 }' |
 		qemu-io -f qcow2 tib.qcow2 > /dev/null
 fi
-ours=$(measure 10 "$bin" -x -f json -n daily tib.qcow2)
-xtext=$(measure 10 "$bin" -x -n daily tib.qcow2)
-xcsv=$(measure 10 "$bin" -x -f csv -n daily tib.qcow2)
+ours=$(measure 30 "$bin" -x -f json -n daily tib.qcow2)
+xtext=$(measure 30 "$bin" -x -n daily tib.qcow2)
+xcsv=$(measure 30 "$bin" -x -f csv -n daily tib.qcow2)
 qemu=$(measure 3 sh "$top/bench/qemu-extents.sh" tib.qcow2 daily)
 runs=$("$bin" -x -f csv tib.qcow2 | tail -n +2 | wc -l)
 {
