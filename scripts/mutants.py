@@ -51,7 +51,8 @@ MUTANTS = {
         "(c >= 0x09 && c <= 0x0a) || c == 0x0d",
         "\\v and \\f no longer printable, as qcow2.py has them"),
     "csv-leading-plus-minus-unquoted": (
-        "src/emit_csv.c", 'strchr("=+-@\\t\\r ", p[0])', 'strchr("=@\\t\\r ", p[0])',
+        "src/emit_csv.c", "case '=': case '+': case '-': case '@':",
+        "case '=': case '@':",
         "CSV no longer quotes a field starting with + or -"),
     "qemu-granularity-limit-30": (
         "src/qcow2.h", "#define Q2_QEMU_MAX_GRANULARITY_BITS 31u",
@@ -147,6 +148,20 @@ MUTANTS = {
     "output-file-may-be-an-image": (
         "src/outfile.c", "if (stat(images[i], &ist) == 0 && same_file(&st, &ist))",
         "if (0)", "--output-file replaces an IMAGE"),
+    "sort-ties-unstable": (
+        "src/sort.c", "if (s->cmp(at(s, j), s->tmp + i * z, s->arg) < 0)",
+        "if (s->cmp(at(s, j), s->tmp + i * z, s->arg) <= 0)",
+        "the sort no longer keeps equal elements in their order"),
+    "tables-share-one-slot": (
+        "src/qcow2.c", "\t\tbm->table = t;\n\t\tat += n;\n", "\t\tbm->table = t;\n",
+        "every table is read into the same place of the one array"),
+    "names-kept-without-nul": (
+        "src/qcow2.c", "*kept += var + 1;", "*kept += var;",
+        "a name kept in the directory's buffer loses its NUL to the next"),
+    "csv-group-cells-kept-across-groups": (
+        "src/emit_csv.c", "\t\ts->kept = false;\n\t\tclear(s->group_cells, s->group);",
+        "\t\tclear(s->group_cells, s->group);",
+        "-x CSV rows of a bitmap repeat the cells of the bitmap before it"),
     "fifo-opened": (
         "src/reader.c", "if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {",
         "if (S_ISDIR(st.st_mode)) {", "a FIFO or device taken for an image"),

@@ -316,7 +316,9 @@ peak() {
 	echo $?
 	tail -n 1 rss.all > rss.txt  # after "Command exited with ..."
 }
-peak --version > /dev/null; base=$(cat rss.txt)
+# the start: the same view of the image before the claim (under ASan, a
+# run that does any work costs some 600 KiB more than --version)
+peak -s base.qcow2 > /dev/null; base=$(cat rss.txt)
 # hostile claims on a small file: 65536 entries, sizes of 65535
 for claim in "60 $(u32 65536)" "$((so + 12)) ffffffff" "$((so + 36)) 00000400ffffffff" \
 	     "60 $(u32 1)$(u64 $((1 << 62)))" "60 $(u32 65536)$(u64 $((so + 72)))" \
@@ -324,7 +326,7 @@ for claim in "60 $(u32 65536)" "$((so + 12)) ffffffff" "$((so + 36)) 00000400fff
 	fresh h.qcow2; poke h.qcow2 $claim
 	expect_eq "claim '$claim': refused, exit 2" "$(peak -s h.qcow2)" 2
 	check "claim '$claim': the error is located" grep -q '(where: ' err
-	check "claim '$claim': under 1 MiB above the start (was $(cat rss.txt) - $base KiB)" \
+	check "claim '$claim': under 1 MiB above the image unclaimed (was $(cat rss.txt) - $base KiB)" \
 	  [ $(($(cat rss.txt) - base)) -lt 1024 ]
 done
 # 65536 entries claimed over the zeros to the end of the file: each zero
