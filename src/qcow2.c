@@ -394,10 +394,12 @@ static void load_tables(struct decoder *d, struct q2_bitmaps_ext *bx)
 	for (uint32_t k = 0; k < bx->n_bitmaps; k++) {
 		struct q2_bitmap *bm = &bx->bitmaps[k];
 		uint64_t n = bm->table_in_file;
-		uint64_t *t = all + at;
+		uint64_t *t;
 
+		/* (no entry in the file: all is NULL when no table has one) */
 		if (!bm->table_loaded || !n)
 			continue;
+		t = all + at;
 		if (!read_or_fail(d, bm->bitmap_table_offset, t, n * 8,
 				  Q2_W_TABLE, k, bm->bitmap_table_offset)) {
 			bm->table_loaded = false;
