@@ -158,10 +158,10 @@ MUTANTS = {
     "names-kept-without-nul": (
         "src/qcow2.c", "*kept += var + 1;", "*kept += var;",
         "a name kept in the directory's buffer loses its NUL to the next"),
-    "csv-group-cells-kept-across-groups": (
-        "src/emit_csv.c", "\t\ts->kept = false;\n\t\tclear(s->group_cells, s->group);",
-        "\t\tclear(s->group_cells, s->group);",
-        "-x CSV rows of a bitmap repeat the cells of the bitmap before it"),
+    "csv-group-cells-kept-forever": (
+        "src/emit_csv.c", "\tif (s->kept)\n\t\treturn true;",
+        "\tif (s->around)\n\t\treturn true;",
+        "-x CSV rows of every bitmap repeat the cells of the first"),
     "fifo-opened": (
         "src/reader.c", "if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {",
         "if (S_ISDIR(st.st_mode)) {", "a FIFO or device taken for an image"),
