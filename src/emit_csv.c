@@ -36,10 +36,7 @@ static struct csv_state *st(struct q2_emitter *e)
 	return e->state;
 }
 
-/* A field is quoted when a parser needs it (separator, quote, line
- * break) and when it starts with a character a spreadsheet would take
- * for a formula, so that it stays text there; the bytes are kept as
- * they are either way. */
+/* what a spreadsheet would take for the start of a formula */
 static bool formula_start(char c)
 {
 	switch (c) {
@@ -51,6 +48,10 @@ static bool formula_start(char c)
 	}
 }
 
+/* A field is quoted when a parser needs it (separator, quote, line
+ * break) and when it starts with a character a spreadsheet would take
+ * for a formula, so that it stays text there; the bytes are kept as
+ * they are either way. */
 static void put_field(struct q2_out *o, const char *p, size_t n)
 {
 	bool quote = n && formula_start(p[0]);
