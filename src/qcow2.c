@@ -237,10 +237,10 @@ static bool read_or_fail(struct decoder *d, uint64_t off, void *buf,
 }
 
 /* Allocates len + 1 bytes and reads len bytes, NUL-terminated for
- * convenience; big: from q2_big_alloc (free with q2_big_free), for what
- * may take megabytes. */
+ * convenience.  From q2_big_alloc (free with q2_big_free), which takes
+ * the pages of what runs to megabytes (a directory) in one piece. */
 static uint8_t *read_alloc(struct decoder *d, uint64_t off, size_t len,
-			   enum q2_where where, uint32_t index, bool big)
+			   enum q2_where where, uint32_t index)
 {
 	uint8_t *buf;
 
@@ -248,16 +248,13 @@ static uint8_t *read_alloc(struct decoder *d, uint64_t off, size_t len,
 		fail(d, Q2_C_TRUNCATED, where, index, off, 0);
 		return NULL;
 	}
-	buf = big ? q2_big_alloc(len + 1) : malloc(len + 1);
+	buf = q2_big_alloc(len + 1);
 	if (!buf) {
 		fail(d, Q2_C_NOMEM, where, index, off, 0);
 		return NULL;
 	}
 	if (!read_or_fail(d, off, buf, len, where, index, off)) {
-		if (big)
-			q2_big_free(buf);
-		else
-			free(buf);
+		q2_big_free(buf);
 		return NULL;
 	}
 	buf[len] = 0;
@@ -338,7 +335,7 @@ static void decode_backing_name(struct decoder *d)
 	d->img->backing_file =
 		(char *)read_alloc(d, h->backing_file_offset,
 				   h->backing_file_size, Q2_W_BACKING_NAME,
-				   Q2_NO_INDEX, false);
+				   Q2_NO_INDEX);
 }
 
 /* How many of bm's table entries lie in the file and will be loaded;
@@ -480,7 +477,7 @@ static void decode_directory(struct decoder *d, struct q2_bitmaps_ext *bx,
 		return;
 	}
 	d->bx = bx;
-	dir = read_alloc(d, offset, size, Q2_W_DIR, Q2_NO_INDEX, true);
+	dir = read_alloc(d, offset, size, Q2_W_DIR, Q2_NO_INDEX);
 	if (!dir)
 		return;
 	if (bx->nb_bitmaps) {
@@ -614,7 +611,7 @@ static void decode_extensions(struct decoder *d)
 		x->offset = pos;
 		x->kind = ext_kind(x->magic);
 		x->data = read_alloc(d, pos + Q2_EXT_DATA_AT, x->length,
-				     Q2_W_EXT, idx, false);
+				     Q2_W_EXT, idx);
 		if (!x->data)
 			return;
 		img->n_exts++;
@@ -677,12 +674,12 @@ static void bitmaps_ext_free(struct q2_bitmaps_ext *bx)
 void q2_image_free(struct q2_image *img)
 {
 	for (size_t i = 0; i < img->n_exts; i++) {
-		free(img->exts[i].data);
+		q2_big_free(img->exts[i].data);
 		free(img->exts[i].features);
 		bitmaps_ext_free(img->exts[i].bitmaps);
 	}
 	free(img->exts);
-	free(img->backing_file);
+	q2_big_free(img->backing_file);
 	free(img->refcount_faults);
 	q2_snapshots_free(img->snapshots);
 	q2_problems_free(&img->problems);
