@@ -15,7 +15,10 @@
 
 #include "emit.h"
 #include "out.h"
+#include "chain.h"
+#include "judge.h"
 #include "qcow2.h"
+#include "util.h"
 #include "walk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -93,26 +96,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static char *const names[] = { "b1", "\xff" };
 	static struct q2_out out;
-	struct q2_decode_opts dopts = { .load_tables = true, .load_refcounts = true,
-					.load_snapshots = true };
-	struct q2_reader r;
-	struct q2_image img;
-	struct q2_source src = { .path = "fuzz", .r = &r, .img = &img };
+	struct q2_decode_opts dopts = { .load_tables = true, .load_snapshots = true };
+	struct q2_chain c;
 	size_t decoded;
 
-	q2_reader_from_memory(&r, data, size);
-	decoded = q2_decode(&r, &dopts, &img);
-	img.lock = Q2_LOCK_NONE;
-	if (decoded != img.problems.n)
-		fail("q2_decode's count differs from its problems", NULL);
-	for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
+	if (!q2_chain_of_memory(&c, "fuzz", data, size, &dopts))
+		fail("q2_chain_of_memory", NULL);
+	decoded = c.layers[0].img.problems.n;
+	for (size_t f = 0; f < Q2_ARRAY_SIZE(formats); f++)
 		for (int v = 0; v < Q2_VIEW_COUNT_; v++)
 			for (int t = 0; t < 2; t++) {
 				struct q2_run_opts opts = {
 					.view = (enum q2_view_id)v, .bitmap_table = t,
 					.compact = t, .n_images = 1 + t,
 					.names = names, .n_names = t ? 2 : 0,
+					.backing_chain = v == Q2_VIEW_CHAIN_EXTENTS,
 				};
+				struct q2_judgement j;
 				struct q2_run run;
 
 				q2_out_init_mem(&out);
@@ -120,8 +120,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					fail("q2_run_begin", NULL);
 				if (v == Q2_VIEW_CODES)
 					q2_run_codes(&run);
-				else
-					q2_run_image(&run, &src);
+				else {
+					q2_run_chain(&run, &c, &j);
+					q2_judgement_free(&j);
+				}
 				q2_run_end(&run);
 				if (!q2_out_flush(&out))
 					fail("output failed", NULL);
@@ -132,9 +134,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				else
 					assert_text(out.mem, out.mem_len);
 				q2_out_free(&out);
-				/* what the walk added goes; the decode stays */
-				q2_problems_truncate(&img.problems, decoded);
+				/* judging and showing leave the model as decoded */
+				if (c.layers[0].img.problems.n != decoded)
+					fail("a run wrote into the model", NULL);
 			}
-	q2_image_free(&img);
+	q2_chain_free(&c);
 	return 0;
 }

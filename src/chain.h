@@ -1,8 +1,8 @@
-/* Backing chains (--backing-chain): IMAGE and the backing files it leads
- * to, each opened read-only and without a lock, decoded into its own
- * model, with its own lock probe; and, per bitmap name, the checkpoint
- * libvirt would back up: the bitmap of that name merged over the layers
- * from the top, and whether libvirt's three rules hold.
+/* Backing chains: IMAGE and (with --backing-chain) the backing files it
+ * leads to, each opened read-only and without a lock, decoded into its
+ * own model, with its own lock probe.  Every run is a chain: a single
+ * image is a chain of one layer.  What the chain's bitmaps mean as
+ * checkpoints is the judge's (checkpoint.h).
  *
  * Names resolve as QEMU resolves them (block.c): a name with a ':'
  * before any '/' is a protocol (json:, nbd:, ...), which qcow2dump does
@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lock.h"
+#include "model.h"
 #include "qcow2.h"
 #include "reader.h"
 
@@ -34,8 +36,12 @@ struct q2_layer {
 	enum q2_layer_format format;
 	bool opened;           /* else img only says why (IMAGE alone) */
 	bool bitmaps_known;    /* its bitmap directory decoded whole (or raw) */
+	/* a raw layer (by the backing format extension) whose file QEMU
+	 * would probe as qcow2 */
+	bool raw_probed_qcow2;
 	struct q2_reader reader;
-	struct q2_image img;   /* a raw layer: file_size and lock only */
+	struct q2_image img;   /* a raw layer: file_size only */
+	enum q2_lock lock;     /* what the lock probe saw */
 	dev_t dev;
 	ino_t ino;
 };
@@ -47,18 +53,26 @@ struct q2_chain {
 	 * of the last layer) */
 	bool broken;
 	enum q2_code broken_code;
-	/* the run's findings about the chain as a whole (walk_chain.c) */
-	struct q2_problems problems;
 };
 
-/* Opens IMAGE and its backing chain: each qcow2 layer decoded with opts,
- * each layer's lock probed.  What stops the chain is a problem of the
- * layer that names the backing file (a decoding problem: exit status
- * 2); a backing file larger than its overlay, or a raw format over a
- * qcow2 file, is a --check finding of the overlay.  Returns false only
- * when out of memory (what was opened is still in c, to free). */
+/* Opens IMAGE and, when follow is set, its backing chain: each qcow2
+ * layer decoded with opts, each layer's lock probed.  What stops the
+ * chain is a problem of the layer that names the backing file (a
+ * decoding problem: exit status 2).  An IMAGE that cannot be opened is a
+ * layer whose model only says why.  Returns false only when out of
+ * memory (what was opened is still in c, to free). */
 bool q2_chain_open(struct q2_chain *c, const char *image,
-		   const struct q2_decode_opts *opts);
+		   const struct q2_decode_opts *opts, bool follow);
+/* The chain of one image in memory (unit tests, the fuzzer): decoded
+ * with opts, its lock Q2_LOCK_NONE.  false when out of memory. */
+bool q2_chain_of_memory(struct q2_chain *c, const char *path, const void *buf,
+			size_t len, const struct q2_decode_opts *opts);
+/* The last backing format extension of img (QEMU keeps the last one
+ * read), or NULL. */
+const struct q2_ext *q2_backing_format_ext(const struct q2_image *img);
+/* The size a layer gives its overlay: a qcow2 layer's virtual size, a
+ * raw one's file; false when it is not known. */
+bool q2_layer_size(const struct q2_layer *l, uint64_t *size);
 void q2_chain_free(struct q2_chain *c);
 
 const char *q2_layer_format_name(enum q2_layer_format f);
@@ -76,50 +90,5 @@ char *q2_backing_join(const char *overlay_path, const char *name);
 /* The format a file's first bytes say: "qcow2", NULL for none qcow2dump
  * knows of (raw), or the name of another format. */
 const char *q2_probe_format(const uint8_t *buf, size_t len);
-
-/* ---- checkpoints: the bitmaps of the chain by name ---- */
-
-struct q2_checkpoint {
-	const char *name;      /* QEMU's name: the bytes up to a NUL */
-	size_t name_len;
-	uint32_t *index;       /* per layer: its directory index, or Q2_NO_INDEX */
-	uint64_t *depths;      /* the layers holding it, top first */
-	size_t n_depths;
-	/* The layers merged: the consecutive ones from the topmost holding
-	 * it (for a usable checkpoint: from IMAGE down), as libvirt merges. */
-	uint32_t run_first, run_n;
-	uint64_t granularity;  /* the finest of theirs; 0 when none is known */
-	/* The verdict: usable, or the rule broken (missing-in-top, gap, the
-	 * state of a copy that is not usable, incomplete, invalid) */
-	enum q2_state state;
-	bool has_reason;
-	enum q2_code reason;
-	uint32_t at;           /* the layer behind the state, or Q2_NO_INDEX */
-};
-
-/* The names of the chain's bitmaps, top first, each once: a name comes
- * in the order of the first layer holding it.  Each layer must have had
- * its checks and verdict (verdict.h). */
-struct q2_checkpoints {
-	const struct q2_chain *chain;
-	uint32_t **sorted;     /* per layer: directory indexes by name */
-	uint32_t *n_sorted;    /* and how many (entries with a name) */
-	uint32_t layer, next;  /* the cursor */
-	struct q2_checkpoint cp;
-};
-
-/* false when out of memory */
-bool q2_checkpoints_begin(struct q2_checkpoints *it, const struct q2_chain *c);
-/* The next name, its verdict in it->cp; false at the end. */
-bool q2_checkpoints_next(struct q2_checkpoints *it);
-/* The checkpoint NAME into it->cp; false when no layer holds it. */
-bool q2_checkpoints_find(struct q2_checkpoints *it, const char *name,
-			 size_t len);
-void q2_checkpoints_end(struct q2_checkpoints *it);
-
-/* -c: the rules a checkpoint breaks, as findings (warnings) of the
- * layers holding it. */
-void q2_checkpoint_report(const struct q2_chain *c,
-			  const struct q2_checkpoint *cp);
 
 #endif

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "describe.h"
-#include "snapshot.h"
+#include "layout.h"
 #include "sort.h"
 
 struct ctx {
 	const struct q2_image *img;
+	const struct q2_findings *f;   /* the refcounts read */
 	struct q2_problems *p;
 	uint64_t cs;          /* cluster size */
 	uint64_t file_size;
@@ -24,9 +24,6 @@ struct ctx {
 
 /* An L1 entry maps an L2 table of cs / 8 entries (16 bytes each with
  * extended L2 entries), each mapping a cluster. */
-#define L1_ENTRY 8u
-#define L2_ENTRY 8u
-#define L2_ENTRY_EXTENDED 16u
 #define QEMU_MAX_L1_BYTES (32ull << 20)
 #define QEMU_MAX_REFTABLE_BYTES (8ull << 20)
 #define QEMU_MIN_EXTL2_CLUSTER_BITS 14u
@@ -52,7 +49,7 @@ static uint64_t l1_entries_needed(const struct ctx *c)
 {
 	const struct q2_header *h = &c->img->header;
 	unsigned l2_entry = h->incompatible_features & Q2_INCOMPAT_EXTL2
-			    ? L2_ENTRY_EXTENDED : L2_ENTRY;
+			    ? Q2_L2_ENTRY_EXTENDED_SIZE : Q2_L2_ENTRY_SIZE;
 	uint64_t l2_bits = h->cluster_bits + h->cluster_bits - __builtin_ctz(l2_entry);
 
 	return (h->size >> l2_bits) + ((h->size & ((1ull << l2_bits) - 1)) != 0);
@@ -62,7 +59,7 @@ static void check_tables(struct ctx *c)
 {
 	const struct q2_header *h = &c->img->header;
 	struct q2_problems *p = c->p;
-	uint64_t l1_bytes = (uint64_t)h->l1_size * L1_ENTRY;
+	uint64_t l1_bytes = (uint64_t)h->l1_size * Q2_L1_ENTRY_SIZE;
 	uint64_t reft_bytes = (uint64_t)h->refcount_table_clusters * c->cs;
 	uint64_t need = l1_entries_needed(c);
 
@@ -312,7 +309,7 @@ static void check_table_size(struct ctx *c, const struct q2_bitmap *bm,
 static void check_entry(struct ctx *c, const struct q2_bitmap *bm, uint32_t i)
 {
 	struct q2_problems *p = c->p;
-	uint64_t table_bytes = (uint64_t)bm->bitmap_table_size * 8;
+	uint64_t table_bytes = (uint64_t)bm->bitmap_table_size * Q2_BTE_SIZE;
 	uint32_t gbits = bm->granularity_bits;
 
 	if (!bm->bitmap_table_offset)
@@ -492,7 +489,7 @@ static void check_duplicate_names(struct ctx *c, const struct q2_bitmaps_ext *bx
  * bitmap (and for the directory), the rest counted. */
 static void check_refcounts(struct ctx *c, const struct q2_bitmaps_ext *bx)
 {
-	const struct q2_image *img = c->img;
+	const struct q2_refcounts *rc = &c->f->refcounts;
 	size_t slots = (size_t)bx->n_bitmaps + 1;
 	uint32_t (*counts)[3] = calloc(slots, sizeof *counts);
 	static const enum q2_code kinds[3] = {
@@ -504,8 +501,8 @@ static void check_refcounts(struct ctx *c, const struct q2_bitmaps_ext *bx)
 				strdup("out of memory: refcounts could not be held to"));
 		return;
 	}
-	for (size_t i = 0; i < img->n_refcount_faults; i++) {
-		const struct q2_refcount_fault *f = &img->refcount_faults[i];
+	for (size_t i = 0; i < rc->n; i++) {
+		const struct q2_refcount_fault *f = &rc->v[i];
 		const char *what = f->bitmap == Q2_NO_INDEX ? "bitmap directory"
 							     : "bitmap table or data";
 		size_t slot = f->bitmap == Q2_NO_INDEX ? bx->n_bitmaps : f->bitmap;
@@ -533,205 +530,71 @@ static void check_refcounts(struct ctx *c, const struct q2_bitmaps_ext *bx)
 
 /* ---- overlaps between metadata structures ---- */
 
-enum span_kind { SPAN_HEADER, SPAN_L1, SPAN_REFCOUNT, SPAN_CRYPTO, SPAN_DIR,
-		 SPAN_TABLE, SPAN_DATA, SPAN_SNAPSHOTS, SPAN_SNAPSHOT_L1 };
-
-struct span {
-	uint64_t start, end;
-	enum span_kind kind;
-	uint32_t bitmap;      /* or the snapshot, for SPAN_SNAPSHOT_L1 */
-};
-
-/* One span per structure, and per distinct data cluster entry of the
- * tables loaded: as many as the file has room for, since the tables
- * held never add up to more than the file. */
-struct spans {
-	struct span *v;
-	size_t n, cap;
-	bool failed;          /* out of memory: the check is incomplete */
-};
-
 #define MAX_OVERLAPS 100u
 
-static bool add_span(struct spans *s, uint64_t start, uint64_t len,
-		     enum span_kind kind, uint32_t bitmap)
+/* Whether the overlap check holds span s: with the directory ignored
+ * (bx NULL) its structures do not count, and a table at offset 0 is
+ * table-offset-zero, not an overlap with the header. */
+static bool counted(const struct q2_span *s, const struct q2_bitmaps_ext *bx)
 {
-	if (!len)
+	switch (s->kind) {
+	case Q2_SPAN_BITMAP_DIR:
+	case Q2_SPAN_BITMAP_DATA:
+		return bx != NULL;
+	case Q2_SPAN_BITMAP_TABLE:
+		return bx != NULL && s->start != 0;
+	default:
 		return true;
-	/* the same span twice in a row (a table naming one cluster over and
-	 * over) is one span: the sort stays as small as the distinct ones */
-	if (s->n && s->v[s->n - 1].start == start && s->v[s->n - 1].kind == kind &&
-	    s->v[s->n - 1].bitmap == bitmap)
-		return true;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct span *v = s->failed ? NULL : realloc(s->v, cap * sizeof *v);
-
-		if (!v) {
-			s->failed = true;
-			return false;
-		}
-		s->v = v;
-		s->cap = cap;
 	}
-	/* saturate rather than wrap at the end of the 64-bit range */
-	s->v[s->n++] = (struct span){ start,
-		len > UINT64_MAX - start ? UINT64_MAX : start + len, kind, bitmap };
-	return true;
-}
-
-/* Room for n spans at once: the spans of a directory come by the tens
- * of thousands, and growing by doubling copies them over and over. */
-static void reserve_spans(struct spans *s, size_t n)
-{
-	struct span *v = n > s->cap ? realloc(s->v, n * sizeof *v) : s->v;
-
-	/* no room yet is no failure: add_span grows it, or says it failed */
-	if (v) {
-		s->v = v;
-		s->cap = n > s->cap ? n : s->cap;
-	}
-}
-
-static int cmp_span(const void *a, const void *b, void *arg)
-{
-	const struct span *x = a, *y = b;
-
-	(void)arg;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return (x->end > y->end) - (x->end < y->end);
-}
-
-static void describe_span(const struct ctx *c, const struct span *s,
-			  char *buf, size_t size)
-{
-	static const char *const names[] = {
-		[SPAN_HEADER] = "header cluster", [SPAN_L1] = "L1 table",
-		[SPAN_REFCOUNT] = "refcount table", [SPAN_CRYPTO] = "crypto header",
-		[SPAN_DIR] = "bitmap directory", [SPAN_TABLE] = "bitmap table",
-		[SPAN_DATA] = "bitmap data cluster",
-		[SPAN_SNAPSHOTS] = "snapshot table",
-		[SPAN_SNAPSHOT_L1] = "L1 table of snapshot",
-	};
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(c->img);
-	int n = snprintf(buf, size, "%s", names[s->kind]);
-
-	if ((s->kind == SPAN_TABLE || s->kind == SPAN_DATA) && bx &&
-	    s->bitmap < bx->n_bitmaps && n >= 0 && (size_t)n < size) {
-		const struct q2_bitmap *bm = &bx->bitmaps[s->bitmap];
-
-		snprintf(buf + n, size - (size_t)n, " of bitmap %u (%.*s)", s->bitmap,
-			 bm->name_size > 64 ? 64 : bm->name_size, bm->name);
-	}
-	if (s->kind == SPAN_SNAPSHOT_L1 && n >= 0 && (size_t)n < size) {
-		const struct q2_snapshot *sn = &c->img->snapshots->v[s->bitmap];
-
-		snprintf(buf + n, size - (size_t)n, " %u (%.*s)", s->bitmap,
-			 sn->name_size > 64 ? 64 : sn->name_size, sn->name);
-	}
-}
-
-static uint32_t span_bitmap(const struct span *s)
-{
-	/* a snapshot's L1 span holds the snapshot's index, not a bitmap's */
-	return s->kind == SPAN_TABLE || s->kind == SPAN_DATA ? s->bitmap
-							    : Q2_NO_INDEX;
 }
 
 /* bx: the directory whose structures count, or NULL */
-static void check_overlaps(struct ctx *c, const struct q2_bitmaps_ext *bx)
+static void check_overlaps(struct ctx *c, const struct q2_layout *layout,
+			   const struct q2_bitmaps_ext *bx)
 {
-	const struct q2_image *img = c->img;
-	const struct q2_header *h = &img->header;
-	struct spans s = { 0 };
-	size_t reported = 0, best = 0;
+	const struct q2_span *best = NULL;
+	size_t reported = 0;
 
-	/* one span for each structure below, and at most one for each table
-	 * entry held (bounded by the file, as the entries are) */
-	size_t want = 4 + img->n_exts + (img->snapshots ? 1 + img->snapshots->n : 0);
-
-	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++)
-		want += 1 + (bx->bitmaps[i].table_loaded ? bx->bitmaps[i].table_in_file : 0);
-	reserve_spans(&s, want);
-	/* at offset 0 too: over the header, which qemu-img check refuses */
-	add_span(&s, 0, c->cs, SPAN_HEADER, Q2_NO_INDEX);
-	add_span(&s, h->l1_table_offset, (uint64_t)h->l1_size * L1_ENTRY, SPAN_L1,
-		 Q2_NO_INDEX);
-	add_span(&s, h->refcount_table_offset,
-		 (uint64_t)h->refcount_table_clusters * c->cs, SPAN_REFCOUNT,
-		 Q2_NO_INDEX);
-	for (size_t i = 0; i < img->n_exts; i++)
-		if (img->exts[i].has_crypto && img->exts[i].crypto_offset)
-			add_span(&s, img->exts[i].crypto_offset,
-				 img->exts[i].crypto_length, SPAN_CRYPTO, Q2_NO_INDEX);
-	if (bx) {
-		add_span(&s, bx->bitmap_directory_offset, bx->bitmap_directory_size,
-			 SPAN_DIR, Q2_NO_INDEX);
-		for (uint32_t i = 0; i < bx->n_bitmaps; i++) {
-			const struct q2_bitmap *bm = &bx->bitmaps[i];
-
-			if (bm->bitmap_table_offset)
-				add_span(&s, bm->bitmap_table_offset,
-					 (uint64_t)bm->bitmap_table_size * 8, SPAN_TABLE, i);
-			for (uint32_t k = 0; bm->table_loaded && k < bm->table_in_file; k++)
-				if (q2_bte_classify(bm->table[k]) == Q2_BTE_SERIALIZED &&
-				    !add_span(&s, bm->table[k] & Q2_BTE_OFFSET_MASK,
-					      c->cs, SPAN_DATA, i))
-					break;
-		}
-	}
-	if (img->snapshots) {
-		const struct q2_snapshot_table *t = img->snapshots;
-
-		add_span(&s, h->snapshot_offset, t->size, SPAN_SNAPSHOTS, Q2_NO_INDEX);
-		for (uint32_t i = 0; i < t->n; i++)
-			add_span(&s, t->v[i].l1_table_offset,
-				 (uint64_t)t->v[i].l1_size * 8, SPAN_SNAPSHOT_L1, i);
-	}
 	/* out of memory: no confident "no overlap" */
-	if (s.failed) {
+	if (layout->failed) {
 		q2_problems_add(c->p, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE,
 				strdup("out of memory: the overlap check could not be made"));
-		free(s.v);
 		return;
 	}
-	q2_sort(s.v, s.n, sizeof *s.v, cmp_span, NULL);
 	/* best: the span reaching furthest so far; anything starting before
 	 * its end overlaps it */
-	for (size_t k = 1; k < s.n; k++) {
-		if (s.v[k].start < s.v[best].end) {
+	for (size_t k = 0; k < layout->n; k++) {
+		const struct q2_span *s = &layout->v[k];
+
+		if (!counted(s, bx))
+			continue;
+		if (best && s->start < best->end && reported++ < MAX_OVERLAPS) {
+			uint32_t bk = q2_span_bitmap(s), bb = q2_span_bitmap(best);
 			char a[160], b[160];
 
-			if (reported++ < MAX_OVERLAPS) {
-				uint32_t bk = span_bitmap(&s.v[k]);
-				uint32_t bb = span_bitmap(&s.v[best]);
-
-				describe_span(c, &s.v[best], a, sizeof a);
-				describe_span(c, &s.v[k], b, sizeof b);
-				report(c->p, Q2_C_OVERLAP, s.v[k].start,
-				       bk != Q2_NO_INDEX ? bk : bb,
-				       "%s at 0x%" PRIx64 " and %s at 0x%" PRIx64, a,
-				       s.v[best].start, b, s.v[k].start);
-				/* both bitmaps lose their clusters' integrity */
-				if (bk != Q2_NO_INDEX && bb != Q2_NO_INDEX && bb != bk)
-					report(c->p, Q2_C_OVERLAP, s.v[best].start, bb,
-					       "%s at 0x%" PRIx64 " and %s at 0x%" PRIx64,
-					       a, s.v[best].start, b, s.v[k].start);
-			}
+			q2_span_describe(c->img, best, a, sizeof a);
+			q2_span_describe(c->img, s, b, sizeof b);
+			report(c->p, Q2_C_OVERLAP, s->start, bk != Q2_NO_INDEX ? bk : bb,
+			       "%s at 0x%" PRIx64 " and %s at 0x%" PRIx64, a,
+			       best->start, b, s->start);
+			/* both bitmaps lose their clusters' integrity */
+			if (bk != Q2_NO_INDEX && bb != Q2_NO_INDEX && bb != bk)
+				report(c->p, Q2_C_OVERLAP, best->start, bb,
+				       "%s at 0x%" PRIx64 " and %s at 0x%" PRIx64,
+				       a, best->start, b, s->start);
 		}
-		if (s.v[k].end > s.v[best].end)
-			best = k;
+		if (!best || s->end > best->end)
+			best = s;
 	}
 	if (reported > MAX_OVERLAPS)
 		report(c->p, Q2_C_OVERLAP, 0, Q2_NO_INDEX, "%zu more not listed",
 		       reported - MAX_OVERLAPS);
-	free(s.v);
 }
 
-void q2_check(struct q2_image *img)
+void q2_check(const struct q2_image *img, const struct q2_layout *layout,
+	      const struct q2_findings *f, struct q2_problems *p)
 {
-	struct ctx c = { .img = img, .p = &img->problems,
+	struct ctx c = { .img = img, .f = f, .p = p,
 			 .file_size = img->file_size,
 			 .file_bytes = q2_file_bytes(img) };
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
@@ -753,8 +616,8 @@ void q2_check(struct q2_image *img)
 		for (uint32_t i = 0; i < bx->n_bitmaps; i++)
 			check_table(&c, &bx->bitmaps[i], i);
 	}
-	q2_check_snapshots(img, c.p, c.cs);
+	q2_check_snapshots(img, p, c.cs);
 	if (bx)
 		check_refcounts(&c, bx);
-	check_overlaps(&c, bx);
+	check_overlaps(&c, layout, bx);
 }

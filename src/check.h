@@ -4,10 +4,22 @@
 #ifndef QCOW2DUMP_CHECK_H
 #define QCOW2DUMP_CHECK_H
 
-#include "qcow2.h"
+#include <stdint.h>
+
+#include "findings.h"
+#include "layout.h"
+#include "model.h"
 
 /* Every check over what was decoded (tables included when they were
- * loaded); the findings are appended to img->problems. */
-void q2_check(struct q2_image *img);
+ * loaded), the layout and the refcounts in f; the findings are appended
+ * to p. */
+void q2_check(const struct q2_image *img, const struct q2_layout *layout,
+	      const struct q2_findings *f, struct q2_problems *p);
+
+/* The snapshot table held to what QEMU's qcow2_read_snapshots and
+ * qemu-img check require (check_snapshot.c).  cluster_size is the
+ * image's, non-zero. */
+void q2_check_snapshots(const struct q2_image *img, struct q2_problems *p,
+			uint64_t cluster_size);
 
 #endif

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot.h"
+#include "check.h"
 #include "sort.h"
 
 #define report(p, ...) q2_problems_addf((p), Q2_FROM_CHECK, __VA_ARGS__)
@@ -64,12 +64,12 @@ static void check_entry(const struct q2_image *img, struct q2_problems *p,
 		       sn->name, sn->l1_size);
 	else if (sn->l1_size &&
 		 beyond_eof(img->file_size, sn->l1_table_offset,
-			    (uint64_t)sn->l1_size * 8, cs))
+			    (uint64_t)sn->l1_size * Q2_L1_ENTRY_SIZE, cs))
 		report_listed(ls, p, Q2_C_SNAPSHOT_L1_BEYOND_EOF, AT(L1_TABLE_OFFSET),
 		       Q2_NO_INDEX,
 		       "snapshot %zu (%.*s): 0x%" PRIx64 " + %" PRIu64
 		       " bytes, file is %" PRIu64, i, shown, sn->name,
-		       sn->l1_table_offset, (uint64_t)sn->l1_size * 8,
+		       sn->l1_table_offset, (uint64_t)sn->l1_size * Q2_L1_ENTRY_SIZE,
 		       img->file_size);
 	if (!sn->id_str_size)
 		report_listed(ls, p, Q2_C_SNAPSHOT_ID_EMPTY, AT(ID_STR_SIZE), Q2_NO_INDEX,

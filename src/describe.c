@@ -2,12 +2,11 @@
 
 #include "describe.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "verdict.h"
-#include "snapshot.h"
-#include "walk.h"
+#include "util.h"
 
 /* ---- names ---- */
 
@@ -77,14 +76,6 @@ const char *q2_bitmap_flag_name(unsigned bit, char buf[Q2_NAME_BUF])
 	}
 }
 
-bool q2_bitmap_granularity(const struct q2_bitmap *bm, uint64_t *out)
-{
-	if (bm->granularity_bits >= 64)
-		return false;
-	*out = 1ull << bm->granularity_bits;
-	return true;
-}
-
 /* ---- value helpers ---- */
 
 static void set_u64(struct q2_value *v, uint64_t u)
@@ -140,7 +131,7 @@ static const char *autoclear_name(const void *ctx, unsigned bit, char buf[Q2_NAM
 	return feature_bit_name(ctx, bit, buf, Q2_FEAT_AUTOCLEAR);
 }
 
-static void get_compression_type(const struct q2_walker *w, const void *obj,
+static void get_compression_type(const struct q2_cursor *w, const void *obj,
 				 struct q2_value *v)
 {
 	const struct q2_header *h = obj;
@@ -150,7 +141,7 @@ static void get_compression_type(const struct q2_walker *w, const void *obj,
 		set_u64(v, h->compression_type);
 }
 
-static void set_features(const struct q2_walker *w, struct q2_value *v,
+static void set_features(const struct q2_cursor *w, struct q2_value *v,
 			 uint64_t bits, q2_bit_name_fn fn)
 {
 	v->type = Q2_V_BITS;
@@ -159,21 +150,21 @@ static void set_features(const struct q2_walker *w, struct q2_value *v,
 	v->bit_ctx = w->src->img;
 }
 
-static void get_incompatible_names(const struct q2_walker *w, const void *obj,
+static void get_incompatible_names(const struct q2_cursor *w, const void *obj,
 				   struct q2_value *v)
 {
 	set_features(w, v, ((const struct q2_header *)obj)->incompatible_features,
 		     incompatible_name);
 }
 
-static void get_compatible_names(const struct q2_walker *w, const void *obj,
+static void get_compatible_names(const struct q2_cursor *w, const void *obj,
 				 struct q2_value *v)
 {
 	set_features(w, v, ((const struct q2_header *)obj)->compatible_features,
 		     compatible_name);
 }
 
-static void get_autoclear_names(const struct q2_walker *w, const void *obj,
+static void get_autoclear_names(const struct q2_cursor *w, const void *obj,
 				struct q2_value *v)
 {
 	set_features(w, v, ((const struct q2_header *)obj)->autoclear_features,
@@ -215,34 +206,34 @@ static bool is_string_ext(const struct q2_ext *x)
 	return x->kind == Q2_EXTK_BACKING_FORMAT || x->kind == Q2_EXTK_DATA_FILE;
 }
 
-static void get_ext_index(const struct q2_walker *w, const void *obj,
+static void get_ext_index(const struct q2_cursor *w, const void *obj,
 			  struct q2_value *v)
 {
 	set_u64(v, (uint64_t)(ext_of(obj) - w->src->img->exts));
 }
 
-static void get_ext_name(const struct q2_walker *w, const void *obj,
+static void get_ext_name(const struct q2_cursor *w, const void *obj,
 			 struct q2_value *v)
 {
 	(void)w;
 	set_word(v, q2_ext_name(ext_of(obj)->magic));
 }
 
-static void get_ext_magic(const struct q2_walker *w, const void *obj,
+static void get_ext_magic(const struct q2_cursor *w, const void *obj,
 			  struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, ext_of(obj)->magic);
 }
 
-static void get_ext_length(const struct q2_walker *w, const void *obj,
+static void get_ext_length(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, ext_of(obj)->length);
 }
 
-static void get_ext_offset(const struct q2_walker *w, const void *obj,
+static void get_ext_offset(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	(void)w;
@@ -250,7 +241,7 @@ static void get_ext_offset(const struct q2_walker *w, const void *obj,
 }
 
 /* qcow2.py's data_str; the bitmaps extension shows its fields instead */
-static void get_ext_data_str(const struct q2_walker *w, const void *obj,
+static void get_ext_data_str(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	const struct q2_ext *x = ext_of(obj);
@@ -267,7 +258,7 @@ static void get_ext_data_str(const struct q2_walker *w, const void *obj,
 	v->n = x->length;
 }
 
-static void get_ext_data_hex(const struct q2_walker *w, const void *obj,
+static void get_ext_data_hex(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	const struct q2_ext *x = ext_of(obj);
@@ -278,7 +269,7 @@ static void get_ext_data_hex(const struct q2_walker *w, const void *obj,
 }
 
 /* CSV: the two string extensions as text, any other as hex */
-static void get_ext_csv_data(const struct q2_walker *w, const void *obj,
+static void get_ext_csv_data(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	const struct q2_ext *x = ext_of(obj);
@@ -290,7 +281,7 @@ static void get_ext_csv_data(const struct q2_walker *w, const void *obj,
 		set_hex(v, x->data, x->length);
 }
 
-static void get_ext_string(const struct q2_walker *w, const void *obj,
+static void get_ext_string(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	const struct q2_ext *x = ext_of(obj);
@@ -313,37 +304,37 @@ static const struct q2_col extension_cols[] = {
 	{ .key = "data", .in = Q2_IN_CSV, .get = get_ext_csv_data },
 	{ .key = "string", .in = Q2_IN_JSON, .hex_key = "string_hex",
 	  .get = get_ext_string },
-	{ .key = "features", .in = Q2_IN_JSON, .walk = q2_walk_features,
+	{ .key = "features", .in = Q2_IN_JSON, .step = Q2_STEP_FEATURES,
 	  .child = &q2_desc_feature },
-	{ .key = "crypto", .in = Q2_IN_JSON, .walk = q2_walk_crypto,
+	{ .key = "crypto", .in = Q2_IN_JSON, .step = Q2_STEP_CRYPTO,
 	  .child = &q2_desc_crypto },
 	/* CSV walks through it to the directory's entries */
-	{ .key = "data", .in = Q2_IN_ALL, .walk = q2_walk_bitmaps_ext,
+	{ .key = "data", .in = Q2_IN_ALL, .step = Q2_STEP_BITMAPS_EXT,
 	  .child = &q2_desc_bitmaps_ext },
 };
 
-static void get_feature_type(const struct q2_walker *w, const void *obj,
+static void get_feature_type(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, ((const struct q2_feature *)obj)->type);
 }
 
-static void get_feature_type_name(const struct q2_walker *w, const void *obj,
+static void get_feature_type_name(const struct q2_cursor *w, const void *obj,
 				  struct q2_value *v)
 {
 	(void)w;
 	set_word(v, q2_feature_type_name(((const struct q2_feature *)obj)->type));
 }
 
-static void get_feature_bit(const struct q2_walker *w, const void *obj,
+static void get_feature_bit(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, ((const struct q2_feature *)obj)->bit);
 }
 
-static void get_feature_name(const struct q2_walker *w, const void *obj,
+static void get_feature_name(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	const struct q2_feature *f = obj;
@@ -360,14 +351,14 @@ static const struct q2_col feature_cols[] = {
 	  .get = get_feature_name },
 };
 
-static void get_crypto_offset(const struct q2_walker *w, const void *obj,
+static void get_crypto_offset(const struct q2_cursor *w, const void *obj,
 			      struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, ext_of(obj)->crypto_offset);
 }
 
-static void get_crypto_length(const struct q2_walker *w, const void *obj,
+static void get_crypto_length(const struct q2_cursor *w, const void *obj,
 			      struct q2_value *v)
 {
 	(void)w;
@@ -384,7 +375,7 @@ static const struct q2_col crypto_cols[] = {
 static const struct q2_col bitmaps_ext_cols[] = {
 	BF(Q2_BF_NB_BITMAPS), BF(Q2_BF_RESERVED32), BF(Q2_BF_DIRECTORY_SIZE),
 	BF(Q2_BF_DIRECTORY_OFFSET),
-	{ .key = "bitmap_directory", .in = Q2_IN_ALL, .walk = q2_walk_directory,
+	{ .key = "bitmap_directory", .in = Q2_IN_ALL, .step = Q2_STEP_DIRECTORY,
 	  .child = &q2_desc_bitmap },
 };
 
@@ -395,7 +386,7 @@ static const struct q2_bitmap *bitmap_of(const void *obj)
 	return obj;
 }
 
-static void get_bitmap_name(const struct q2_walker *w, const void *obj,
+static void get_bitmap_name(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	const struct q2_bitmap *bm = bitmap_of(obj);
@@ -410,7 +401,7 @@ static const char *flag_name(const void *ctx, unsigned bit, char buf[Q2_NAME_BUF
 	return q2_bitmap_flag_name(bit, buf);
 }
 
-static void get_flag_names(const struct q2_walker *w, const void *obj,
+static void get_flag_names(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	(void)w;
@@ -419,7 +410,7 @@ static void get_flag_names(const struct q2_walker *w, const void *obj,
 	v->bit_name = flag_name;
 }
 
-static void get_granularity(const struct q2_walker *w, const void *obj,
+static void get_granularity(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	uint64_t g;
@@ -431,7 +422,7 @@ static void get_granularity(const struct q2_walker *w, const void *obj,
 		v->type = Q2_V_NULL;
 }
 
-static void get_extra_data_hex(const struct q2_walker *w, const void *obj,
+static void get_extra_data_hex(const struct q2_cursor *w, const void *obj,
 			       struct q2_value *v)
 {
 	const struct q2_bitmap *bm = bitmap_of(obj);
@@ -441,44 +432,53 @@ static void get_extra_data_hex(const struct q2_walker *w, const void *obj,
 		set_hex(v, bm->extra_data, bm->extra_data_size);
 }
 
-/* The verdict, where the run computed it (verdict.h) */
-static bool has_verdict(const struct q2_walker *w)
+/* The verdict on the bitmap being walked, where the run made one (the
+ * judge's, verdict.h): NULL where it did not. */
+static const struct q2_verdict *verdict_of(const struct q2_cursor *w,
+					   const void *obj)
 {
-	return w->verdict;
+	assert(obj == w->bitmap);
+	(void)obj;
+	return w->verdict ? q2_findings_verdict(w->src->findings, w->bitmap_index)
+			  : NULL;
 }
 
-static void get_usable(const struct q2_walker *w, const void *obj,
+static void get_usable(const struct q2_cursor *w, const void *obj,
 		       struct q2_value *v)
 {
-	if (!has_verdict(w))
+	const struct q2_verdict *vd = verdict_of(w, obj);
+
+	if (!vd)
 		return;
 	v->type = Q2_V_BOOL;
-	v->u = q2_state_usable(bitmap_of(obj)->state);
+	v->u = q2_state_usable(vd->state);
 }
 
-static void get_state(const struct q2_walker *w, const void *obj,
+static void get_state(const struct q2_cursor *w, const void *obj,
 		      struct q2_value *v)
 {
-	if (has_verdict(w))
-		set_word(v, q2_state_name(bitmap_of(obj)->state));
+	const struct q2_verdict *vd = verdict_of(w, obj);
+
+	if (vd)
+		set_word(v, q2_state_name(vd->state));
 }
 
 /* the problem behind a state other than usable, by its code */
-static void get_reason(const struct q2_walker *w, const void *obj,
+static void get_reason(const struct q2_cursor *w, const void *obj,
 		       struct q2_value *v)
 {
-	const struct q2_bitmap *bm = bitmap_of(obj);
+	const struct q2_verdict *vd = verdict_of(w, obj);
 
-	if (!has_verdict(w))
+	if (!vd)
 		return;
-	if (bm->has_reason && !q2_state_usable(bm->state))
-		set_word(v, q2_codes[bm->reason].name);
+	if (vd->has_reason && !q2_state_usable(vd->state))
+		set_word(v, q2_codes[vd->reason].name);
 	else
 		v->type = Q2_V_NULL;
 }
 
 /* text, -x: "yes", or "no (STATE)" */
-static const char *const usable_words[Q2_STATE_COUNT_] = {
+static const char *const usable_words[] = {
 	[Q2_STATE_USABLE] = "yes",
 	[Q2_STATE_DISABLED] = "no (disabled)",
 	[Q2_STATE_LIVE] = "no (live)",
@@ -490,12 +490,16 @@ static const char *const usable_words[Q2_STATE_COUNT_] = {
 	[Q2_STATE_GAP] = "no (gap)",
 	[Q2_STATE_INCOMPLETE] = "no (incomplete)",
 };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(usable_words) == Q2_STATE_COUNT_,
+		 "every state has its word in text");
 
-static void get_usable_text(const struct q2_walker *w, const void *obj,
+static void get_usable_text(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
-	if (has_verdict(w))
-		set_word(v, usable_words[bitmap_of(obj)->state]);
+	const struct q2_verdict *vd = verdict_of(w, obj);
+
+	if (vd)
+		set_word(v, usable_words[vd->state]);
 }
 
 #define VERDICT_COLS \
@@ -520,7 +524,7 @@ static const struct q2_col bitmap_cols[] = {
 	DF(Q2_DF_EXTRA_DATA_SIZE),
 	{ .key = "extra_data_hex", .in = Q2_IN_JSON, .get = get_extra_data_hex },
 	VERDICT_COLS,
-	{ .key = "bitmap_table", .in = Q2_IN_ALL, .walk = q2_walk_bitmap_table,
+	{ .key = "bitmap_table", .in = Q2_IN_ALL, .step = Q2_STEP_BITMAP_TABLE,
 	  .child = &q2_desc_table_entry },
 };
 
@@ -532,21 +536,21 @@ static uint64_t entry_of(const void *obj)
 }
 
 /* the bitmap the record belongs to, for CSV rows */
-static void get_current_bitmap(const struct q2_walker *w, const void *obj,
+static void get_current_bitmap(const struct q2_cursor *w, const void *obj,
 			       struct q2_value *v)
 {
 	(void)obj;
 	set_bytes(v, w->bitmap->name, w->bitmap->name_size);
 }
 
-static void get_entry_index(const struct q2_walker *w, const void *obj,
+static void get_entry_index(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, ((const struct q2_table_ref *)obj)->index);
 }
 
-static void get_entry_type(const struct q2_walker *w, const void *obj,
+static void get_entry_type(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	(void)w;
@@ -554,21 +558,21 @@ static void get_entry_type(const struct q2_walker *w, const void *obj,
 }
 
 /* qcow2.py's size column: a serialized entry maps one cluster */
-static void get_entry_size(const struct q2_walker *w, const void *obj,
+static void get_entry_size(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	set_u64(v, q2_bte_classify(entry_of(obj)) == Q2_BTE_SERIALIZED
 		   ? q2_image_cluster_size(w->src->img) : 0);
 }
 
-static void get_entry_offset(const struct q2_walker *w, const void *obj,
+static void get_entry_offset(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, entry_of(obj) & Q2_BTE_OFFSET_MASK);
 }
 
-static void get_entry_reserved(const struct q2_walker *w, const void *obj,
+static void get_entry_reserved(const struct q2_cursor *w, const void *obj,
 			       struct q2_value *v)
 {
 	(void)w;
@@ -588,7 +592,7 @@ static const struct q2_col table_entry_cols[] = {
 
 /* ---- -x: a bitmap's dirty ranges ---- */
 
-static void get_dirty_bytes(const struct q2_walker *w, const void *obj,
+static void get_dirty_bytes(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	(void)obj;
@@ -604,7 +608,7 @@ static const struct q2_col xbitmap_cols[] = {
 	{ .key = "usable_text", .label = "usable", .in = Q2_IN_TEXT,
 	  .get = get_usable_text },
 	VERDICT_COLS,
-	{ .key = "extents", .in = Q2_IN_ALL, .walk = q2_walk_extents,
+	{ .key = "extents", .in = Q2_IN_ALL, .step = Q2_STEP_EXTENTS,
 	  .child = &q2_desc_extent },
 	{ .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
 	  .get = get_dirty_bytes },
@@ -613,14 +617,14 @@ static const struct q2_col xbitmap_cols[] = {
 static const unsigned xbitmap_csv_order[] = { 0, 6, 3, 4, 5 };
 
 /* obj points to two u64: start and length */
-static void get_extent_start(const struct q2_walker *w, const void *obj,
+static void get_extent_start(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, ((const uint64_t *)obj)[0]);
 }
 
-static void get_extent_length(const struct q2_walker *w, const void *obj,
+static void get_extent_length(const struct q2_cursor *w, const void *obj,
 			      struct q2_value *v)
 {
 	(void)w;
@@ -639,21 +643,21 @@ static const struct q2_problem *problem_of(const void *obj)
 	return obj;
 }
 
-static void get_problem_severity(const struct q2_walker *w, const void *obj,
+static void get_problem_severity(const struct q2_cursor *w, const void *obj,
 				 struct q2_value *v)
 {
 	(void)w;
 	set_word(v, q2_severity_name(q2_problem_severity(problem_of(obj))));
 }
 
-static void get_problem_code(const struct q2_walker *w, const void *obj,
+static void get_problem_code(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	(void)w;
 	set_word(v, q2_codes[problem_of(obj)->code].name);
 }
 
-static void get_problem_message(const struct q2_walker *w, const void *obj,
+static void get_problem_message(const struct q2_cursor *w, const void *obj,
 				struct q2_value *v)
 {
 	const char *m = q2_problem_message(problem_of(obj));
@@ -662,14 +666,14 @@ static void get_problem_message(const struct q2_walker *w, const void *obj,
 	set_bytes(v, m, strlen(m));
 }
 
-static void get_problem_offset(const struct q2_walker *w, const void *obj,
+static void get_problem_offset(const struct q2_cursor *w, const void *obj,
 			       struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, problem_of(obj)->offset);
 }
 
-static void get_problem_bitmap(const struct q2_walker *w, const void *obj,
+static void get_problem_bitmap(const struct q2_cursor *w, const void *obj,
 			       struct q2_value *v)
 {
 	const struct q2_bitmap *bm =
@@ -698,28 +702,28 @@ static const struct q2_code_info *code_of(const void *obj)
 	return obj;
 }
 
-static void get_code_name(const struct q2_walker *w, const void *obj,
+static void get_code_name(const struct q2_cursor *w, const void *obj,
 			  struct q2_value *v)
 {
 	(void)w;
 	set_word(v, code_of(obj)->name);
 }
 
-static void get_code_severity(const struct q2_walker *w, const void *obj,
+static void get_code_severity(const struct q2_cursor *w, const void *obj,
 			      struct q2_value *v)
 {
 	(void)w;
 	set_word(v, q2_severity_name(code_of(obj)->severity));
 }
 
-static void get_code_meaning(const struct q2_walker *w, const void *obj,
+static void get_code_meaning(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	(void)w;
 	set_bytes(v, code_of(obj)->message, strlen(code_of(obj)->message));
 }
 
-static void get_code_advice(const struct q2_walker *w, const void *obj,
+static void get_code_advice(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	(void)w;
@@ -740,14 +744,14 @@ static const struct q2_source *source_of(const void *obj)
 	return obj;
 }
 
-static void get_layer_depth(const struct q2_walker *w, const void *obj,
+static void get_layer_depth(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	(void)w;
 	set_u64(v, source_of(obj)->backing_depth);
 }
 
-static void get_layer_format(const struct q2_walker *w, const void *obj,
+static void get_layer_format(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
 	const struct q2_layer *l = source_of(obj)->layer;
@@ -759,24 +763,24 @@ static void get_layer_format(const struct q2_walker *w, const void *obj,
 		v->type = Q2_V_NULL;
 }
 
-static void get_layer_image(const struct q2_walker *w, const void *obj,
+static void get_layer_image(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	(void)w;
 	set_bytes(v, source_of(obj)->path, strlen(source_of(obj)->path));
 }
 
-static void get_layer_locked(const struct q2_walker *w, const void *obj,
+static void get_layer_locked(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
-	enum q2_lock lock = source_of(obj)->img->lock;
+	enum q2_lock lock = source_of(obj)->layer->lock;
 
 	(void)w;
 	v->type = lock == Q2_LOCK_UNKNOWN ? Q2_V_NULL : Q2_V_BOOL;
 	v->u = lock == Q2_LOCK_READ || lock == Q2_LOCK_WRITE;
 }
 
-static void get_layer_backing_file(const struct q2_walker *w, const void *obj,
+static void get_layer_backing_file(const struct q2_cursor *w, const void *obj,
 				   struct q2_value *v)
 {
 	const struct q2_image *img = source_of(obj)->img;
@@ -796,7 +800,7 @@ static const struct q2_col layer_cols[] = {
 	{ .key = "locked", .in = Q2_IN_JSON, .get = get_layer_locked },
 	{ .key = "backing_file", .in = Q2_IN_JSON, .hex_key = "backing_file_hex",
 	  .get = get_layer_backing_file },
-	{ .key = "problems", .in = Q2_IN_JSON, .walk = q2_walk_layer_problems,
+	{ .key = "problems", .in = Q2_IN_JSON, .step = Q2_STEP_LAYER_PROBLEMS,
 	  .child = &q2_desc_problem },
 };
 
@@ -808,14 +812,14 @@ static const struct q2_checkpoint *checkpoint_of(const void *obj)
 	return obj;
 }
 
-static void get_cp_name(const struct q2_walker *w, const void *obj,
+static void get_cp_name(const struct q2_cursor *w, const void *obj,
 			struct q2_value *v)
 {
 	(void)w;
 	set_bytes(v, checkpoint_of(obj)->name, checkpoint_of(obj)->name_len);
 }
 
-static void get_cp_layers(const struct q2_walker *w, const void *obj,
+static void get_cp_layers(const struct q2_cursor *w, const void *obj,
 			  struct q2_value *v)
 {
 	(void)w;
@@ -824,7 +828,7 @@ static void get_cp_layers(const struct q2_walker *w, const void *obj,
 	v->n = checkpoint_of(obj)->n_depths;
 }
 
-static void get_cp_granularity(const struct q2_walker *w, const void *obj,
+static void get_cp_granularity(const struct q2_cursor *w, const void *obj,
 			       struct q2_value *v)
 {
 	(void)w;
@@ -834,38 +838,38 @@ static void get_cp_granularity(const struct q2_walker *w, const void *obj,
 		v->type = Q2_V_NULL;
 }
 
-static void get_cp_usable(const struct q2_walker *w, const void *obj,
+static void get_cp_usable(const struct q2_cursor *w, const void *obj,
 			  struct q2_value *v)
 {
 	(void)w;
 	v->type = Q2_V_BOOL;
-	v->u = q2_state_usable(checkpoint_of(obj)->state);
+	v->u = q2_state_usable(checkpoint_of(obj)->verdict.state);
 }
 
-static void get_cp_state(const struct q2_walker *w, const void *obj,
+static void get_cp_state(const struct q2_cursor *w, const void *obj,
 			 struct q2_value *v)
 {
 	(void)w;
-	set_word(v, q2_state_name(checkpoint_of(obj)->state));
+	set_word(v, q2_state_name(checkpoint_of(obj)->verdict.state));
 }
 
-static void get_cp_reason(const struct q2_walker *w, const void *obj,
+static void get_cp_reason(const struct q2_cursor *w, const void *obj,
 			  struct q2_value *v)
 {
 	const struct q2_checkpoint *cp = checkpoint_of(obj);
 
 	(void)w;
-	if (cp->has_reason && !q2_state_usable(cp->state))
-		set_word(v, q2_codes[cp->reason].name);
+	if (cp->verdict.has_reason && !q2_state_usable(cp->verdict.state))
+		set_word(v, q2_codes[cp->verdict.reason].name);
 	else
 		v->type = Q2_V_NULL;
 }
 
-static void get_cp_usable_text(const struct q2_walker *w, const void *obj,
+static void get_cp_usable_text(const struct q2_cursor *w, const void *obj,
 			       struct q2_value *v)
 {
 	(void)w;
-	set_word(v, usable_words[checkpoint_of(obj)->state]);
+	set_word(v, usable_words[checkpoint_of(obj)->verdict.state]);
 }
 
 static const struct q2_col checkpoint_cols[] = {
@@ -879,7 +883,7 @@ static const struct q2_col checkpoint_cols[] = {
 	{ .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_usable },
 	{ .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_state },
 	{ .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_reason },
-	{ .key = "extents", .in = Q2_IN_ALL, .walk = q2_walk_merged_extents,
+	{ .key = "extents", .in = Q2_IN_ALL, .step = Q2_STEP_MERGED_EXTENTS,
 	  .child = &q2_desc_extent },
 	{ .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
 	  .get = get_dirty_bytes },
@@ -926,7 +930,7 @@ static const struct q2_snapshot *snapshot_of(const void *obj)
 	return obj;
 }
 
-static void get_snapshot_id(const struct q2_walker *w, const void *obj,
+static void get_snapshot_id(const struct q2_cursor *w, const void *obj,
 			    struct q2_value *v)
 {
 	const struct q2_snapshot *sn = snapshot_of(obj);
@@ -935,7 +939,7 @@ static void get_snapshot_id(const struct q2_walker *w, const void *obj,
 	set_bytes(v, sn->id_str, sn->id_str_size);
 }
 
-static void get_snapshot_name(const struct q2_walker *w, const void *obj,
+static void get_snapshot_name(const struct q2_cursor *w, const void *obj,
 			      struct q2_value *v)
 {
 	const struct q2_snapshot *sn = snapshot_of(obj);
@@ -953,21 +957,21 @@ static void get_snapshot_extra(const struct q2_snapshot *sn,
 		set_u64(v, q2_field_get(sn, &q2_snapshot_extra_fields[f]));
 }
 
-static void get_vm_state_size_large(const struct q2_walker *w,
+static void get_vm_state_size_large(const struct q2_cursor *w,
 				    const void *obj, struct q2_value *v)
 {
 	(void)w;
 	get_snapshot_extra(snapshot_of(obj), Q2_SXF_VM_STATE_SIZE_LARGE, v);
 }
 
-static void get_disk_size(const struct q2_walker *w, const void *obj,
+static void get_disk_size(const struct q2_cursor *w, const void *obj,
 			  struct q2_value *v)
 {
 	(void)w;
 	get_snapshot_extra(snapshot_of(obj), Q2_SXF_DISK_SIZE, v);
 }
 
-static void get_icount(const struct q2_walker *w, const void *obj,
+static void get_icount(const struct q2_cursor *w, const void *obj,
 		       struct q2_value *v)
 {
 	(void)w;
@@ -975,7 +979,7 @@ static void get_icount(const struct q2_walker *w, const void *obj,
 }
 
 /* the extra data's bytes after the fields above */
-static void get_snapshot_extra_hex(const struct q2_walker *w, const void *obj,
+static void get_snapshot_extra_hex(const struct q2_cursor *w, const void *obj,
 				   struct q2_value *v)
 {
 	size_t n;
@@ -986,7 +990,7 @@ static void get_snapshot_extra_hex(const struct q2_walker *w, const void *obj,
 		set_hex(v, p, n);
 }
 
-static void get_snapshot_offset(const struct q2_walker *w, const void *obj,
+static void get_snapshot_offset(const struct q2_cursor *w, const void *obj,
 				struct q2_value *v)
 {
 	(void)w;
@@ -1020,3 +1024,240 @@ static const struct q2_col snapshot_cols[] = {
 };
 
 const struct q2_desc q2_desc_snapshot = DESC(Q2_REC_SNAPSHOT, snapshot_cols);
+
+/* ---- the document of one image, per view ---- */
+
+static void get_image(const struct q2_cursor *w, const void *obj,
+		      struct q2_value *v)
+{
+	(void)obj;
+	v->type = Q2_V_BYTES;
+	v->p = w->src->path;
+	v->n = strlen(w->src->path);
+}
+
+static void get_backing_file(const struct q2_cursor *w, const void *obj,
+			     struct q2_value *v)
+{
+	const struct q2_image *img = obj;
+
+	(void)w;
+	if (!img->header_decoded || !img->backing_file)
+		return;
+	v->type = Q2_V_BYTES;
+	v->p = img->backing_file;
+	v->n = img->header.backing_file_size;
+}
+
+/* what the lock probe saw: null when it could not tell */
+static void get_locked(const struct q2_cursor *w, const void *obj,
+		       struct q2_value *v)
+{
+	enum q2_lock lock = w->src->layer->lock;
+
+	(void)obj;
+	v->type = lock == Q2_LOCK_UNKNOWN ? Q2_V_NULL : Q2_V_BOOL;
+	v->u = lock == Q2_LOCK_READ || lock == Q2_LOCK_WRITE;
+}
+
+/* --backing-chain: where the layer lies in the chain of which IMAGE */
+static bool in_chain(const struct q2_cursor *w)
+{
+	return w->opts->backing_chain;
+}
+
+static void get_backing_depth(const struct q2_cursor *w, const void *obj,
+			      struct q2_value *v)
+{
+	(void)obj;
+	if (in_chain(w)) {
+		v->type = Q2_V_U64;
+		v->u = w->src->backing_depth;
+	}
+}
+
+static void get_top_image(const struct q2_cursor *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)obj;
+	if (in_chain(w)) {
+		v->type = Q2_V_BYTES;
+		v->p = w->src->top;
+		v->n = strlen(w->src->top);
+	}
+}
+
+static void get_format(const struct q2_cursor *w, const void *obj,
+		       struct q2_value *v)
+{
+	const char *f;
+
+	(void)obj;
+	if (!in_chain(w) || !w->src->layer->opened)
+		return;
+	f = q2_layer_format_name(w->src->layer->format);
+	v->type = Q2_V_WORD;
+	v->p = f;
+	v->n = strlen(f);
+}
+
+/* text: a layer that is not qcow2 says so (a qcow2 one is qcow2.py's) */
+static void get_other_format(const struct q2_cursor *w, const void *obj,
+			     struct q2_value *v)
+{
+	if (in_chain(w) && w->src->layer->format != Q2_LAYER_QCOW2)
+		get_format(w, obj, v);
+}
+
+#define IMAGE_COL { .key = "image", .in = Q2_IN_JSON, .hex_key = "image_hex", \
+		    .get = get_image }, \
+		  { .key = "backing_depth", .in = Q2_IN_JSON, \
+		    .get = get_backing_depth }, \
+		  { .key = "top_image", .in = Q2_IN_JSON, .hex_key = "top_image_hex", \
+		    .get = get_top_image }, \
+		  { .key = "format", .in = Q2_IN_JSON, .get = get_format }, \
+		  { .key = "locked", .in = Q2_IN_JSON, .get = get_locked }
+#define OTHER_FORMAT_COL { .key = "format", .in = Q2_IN_TEXT, \
+			   .get = get_other_format }
+#define EXTENSIONS_COL { .key = "header_extensions", .in = Q2_IN_ALL, \
+			 .step = Q2_STEP_EXTENSIONS, .child = &q2_desc_extension }
+
+static const struct q2_col default_cols[] = {
+	IMAGE_COL,
+	OTHER_FORMAT_COL,
+	{ .key = "header", .in = Q2_IN_TEXT | Q2_IN_JSON, .step = Q2_STEP_HEADER,
+	  .child = &q2_desc_header },
+	{ .key = "backing_file", .in = Q2_IN_JSON, .hex_key = "backing_file_hex",
+	  .get = get_backing_file },
+	EXTENSIONS_COL,
+};
+
+static const struct q2_col extensions_cols[] = {
+	IMAGE_COL, OTHER_FORMAT_COL, EXTENSIONS_COL,
+};
+
+static const struct q2_col bitmaps_cols[] = {
+	IMAGE_COL,
+	OTHER_FORMAT_COL,
+	{ .key = "bitmaps", .in = Q2_IN_ALL, .step = Q2_STEP_IMAGE_BITMAPS,
+	  .child = &q2_desc_bitmap },
+};
+
+static const struct q2_col check_cols[] = {
+	IMAGE_COL,
+	{ .key = "problems", .in = Q2_IN_ALL, .step = Q2_STEP_PROBLEMS,
+	  .child = &q2_desc_problem },
+};
+
+static const struct q2_col extents_cols[] = {
+	IMAGE_COL,
+	{ .key = "bitmaps", .in = Q2_IN_ALL, .step = Q2_STEP_XBITMAPS,
+	  .child = &q2_desc_xbitmap },
+};
+
+static const struct q2_col snapshots_cols[] = {
+	IMAGE_COL,
+	{ .key = "snapshots", .in = Q2_IN_ALL, .step = Q2_STEP_SNAPSHOTS,
+	  .child = &q2_desc_snapshot },
+};
+
+/* JSON: the problems, after all that may add to them */
+static const struct q2_col problems_trailer[] = {
+	{ .key = "problems", .in = Q2_IN_JSON, .step = Q2_STEP_PROBLEMS_IF_ANY,
+	  .child = &q2_desc_problem },
+};
+
+#define IMAGE_DESC(c) \
+	{ .rec = Q2_REC_IMAGE, .cols = (c), .n_cols = Q2_ARRAY_SIZE(c), \
+	  .trailer = problems_trailer, .n_trailer = Q2_ARRAY_SIZE(problems_trailer) }
+
+static const struct q2_desc default_image = IMAGE_DESC(default_cols);
+static const struct q2_desc extensions_image = IMAGE_DESC(extensions_cols);
+static const struct q2_desc bitmaps_image = IMAGE_DESC(bitmaps_cols);
+/* -c: the problems are the document (nothing streams under it) */
+static const struct q2_desc check_image = {
+	.rec = Q2_REC_IMAGE, .cols = check_cols, .n_cols = Q2_ARRAY_SIZE(check_cols),
+};
+static const struct q2_desc extents_image = IMAGE_DESC(extents_cols);
+static const struct q2_desc snapshots_image = IMAGE_DESC(snapshots_cols);
+
+const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
+	[Q2_VIEW_DEFAULT] = {
+		.image = &default_image, .csv_row = &q2_desc_bitmap,
+		.csv_row_table = &q2_desc_table_entry,
+		.text_label = true,
+	},
+	[Q2_VIEW_EXTENSIONS] = {
+		.image = &extensions_image, .csv_row = &q2_desc_extension,
+		.csv_row_table = &q2_desc_extension,
+		.text_label = true,
+	},
+	[Q2_VIEW_BITMAPS] = {
+		.image = &bitmaps_image, .csv_row = &q2_desc_bitmap,
+		.csv_row_table = &q2_desc_table_entry,
+		.text_label = true,
+	},
+	[Q2_VIEW_CHECK] = {
+		.image = &check_image, .csv_row = &q2_desc_problem,
+		.csv_row_table = &q2_desc_problem,
+		.load_tables = true, .check = true, .verdict = true,
+		.load_snapshots = true,
+	},
+	[Q2_VIEW_EXTENTS] = {
+		.image = &extents_image, .csv_row = &q2_desc_extent,
+		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_xbitmap,
+		.load_tables = true, .verdict = true,
+		.text_label = true,
+	},
+	[Q2_VIEW_CODES] = {
+		.csv_row = &q2_desc_code, .csv_row_table = &q2_desc_code,
+		.csv_no_image = true, .no_bitmaps = true,
+	},
+	[Q2_VIEW_CHAIN_EXTENTS] = {
+		.image = &q2_desc_chain, .csv_row = &q2_desc_extent,
+		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_checkpoint,
+		.load_tables = true, .verdict = true,
+		.text_label = true, .chain_doc = true,
+	},
+	[Q2_VIEW_SNAPSHOTS] = {
+		.image = &snapshots_image, .csv_row = &q2_desc_snapshot,
+		.csv_row_table = &q2_desc_snapshot,
+		/* each snapshot already ends with a blank line */
+		.text_label = true, .load_snapshots = true, .no_bitmaps = true,
+	},
+};
+
+/* ---- the document of a chain (-x) ---- */
+
+static void get_chain_image(const struct q2_cursor *w, const void *obj,
+			    struct q2_value *v)
+{
+	(void)obj;
+	v->type = Q2_V_BYTES;
+	v->p = w->src->path;
+	v->n = strlen(w->src->path);
+}
+
+static const struct q2_col chain_cols[] = {
+	{ .key = "image", .in = Q2_IN_JSON, .hex_key = "image_hex",
+	  .get = get_chain_image },
+	/* text: the layers first; JSON: in the trailer */
+	{ .key = "backing_chain", .in = Q2_IN_TEXT,
+	  .step = Q2_STEP_LAYERS, .child = &q2_desc_layer },
+	{ .key = "bitmaps", .in = Q2_IN_ALL, .step = Q2_STEP_CHECKPOINTS,
+	  .child = &q2_desc_checkpoint },
+};
+
+/* JSON: each layer with its problems (those met while merging among
+ * them), then the chain's own */
+static const struct q2_col chain_trailer[] = {
+	{ .key = "backing_chain", .in = Q2_IN_JSON,
+	  .step = Q2_STEP_LAYERS, .child = &q2_desc_layer },
+	{ .key = "problems", .in = Q2_IN_JSON, .step = Q2_STEP_CHAIN_PROBLEMS,
+	  .child = &q2_desc_problem },
+};
+
+const struct q2_desc q2_desc_chain = {
+	.rec = Q2_REC_IMAGE, .cols = chain_cols, .n_cols = Q2_ARRAY_SIZE(chain_cols),
+	.trailer = chain_trailer, .n_trailer = Q2_ARRAY_SIZE(chain_trailer),
+};

@@ -11,9 +11,104 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qcow2.h"
+#include "chain.h"
+#include "checkpoint.h"
+#include "findings.h"
+#include "judge.h"
+#include "model.h"
 
-struct q2_walker;
+/* ---- what a run shows: views, options, the image being shown ---- */
+
+enum q2_view_id {
+	Q2_VIEW_DEFAULT,     /* header, then every extension */
+	Q2_VIEW_EXTENSIONS,  /* extensions only */
+	Q2_VIEW_BITMAPS,     /* bitmap directory entries only */
+	Q2_VIEW_CHECK,       /* problems found against the spec */
+	Q2_VIEW_EXTENTS,     /* dirty ranges of each bitmap */
+	Q2_VIEW_CODES,       /* --list-checks: the problem table */
+	Q2_VIEW_CHAIN_EXTENTS, /* -x --backing-chain: bitmaps merged by name */
+	Q2_VIEW_SNAPSHOTS,   /* the internal snapshot table */
+	Q2_VIEW_COUNT_
+};
+
+struct q2_run_opts {
+	enum q2_view_id view;
+	bool bitmap_table;       /* -t */
+	bool compact;            /* --compact: one line per JSON document */
+	size_t n_images;         /* how many images this run shows */
+	char *const *names;      /* -n NAME..., or none */
+	size_t n_names;
+	bool backing_chain;      /* --backing-chain: every layer of each IMAGE */
+};
+
+struct q2_desc;
+
+struct q2_view {
+	const struct q2_desc *image;   /* one image's document */
+	/* CSV's table: the record each row shows, and with -t; a group
+	 * record's columns go around each of its rows' (and a group with
+	 * no rows still gets one) */
+	const struct q2_desc *csv_row, *csv_row_table, *csv_group;
+	bool load_tables;              /* reads the bitmap tables */
+	bool check;                    /* runs --check */
+	bool verdict;                  /* shows the usable verdict (in JSON
+					* and CSV it always does) */
+	bool csv_no_image;             /* CSV rows are not about an image */
+	bool text_label;               /* text heads each image (several) */
+	bool chain_doc;                /* one document per backing chain, not
+					* per layer (-x --backing-chain) */
+	bool load_snapshots;           /* decodes the snapshot table */
+	bool no_bitmaps;               /* shows no bitmap: no verdict to make */
+};
+
+extern const struct q2_view q2_views[Q2_VIEW_COUNT_];
+
+/* One layer of the chain being shown, and what the judge found of it. */
+struct q2_source {
+	const char *path;
+	const struct q2_layer *layer;
+	const struct q2_image *img;
+	const struct q2_findings *findings;
+	uint32_t backing_depth;
+	const char *top;               /* the IMAGE at the top */
+};
+
+/* What a column's value may depend on besides its record: the run, the
+ * layer shown and where the walk is in it.  The walker keeps it. */
+struct q2_cursor {
+	const struct q2_run_opts *opts;
+	const struct q2_source *src;
+	bool verdict;                  /* the bitmaps' verdicts were made */
+	/* the bitmap being walked, for records under it */
+	const struct q2_bitmap *bitmap;
+	uint32_t bitmap_index;
+	uint64_t dirty_bytes;          /* of the -x bitmap being walked */
+};
+
+/* The traversal steps that nested records take (walk.c has one function
+ * for each). */
+enum q2_step {
+	Q2_STEP_NONE,
+	Q2_STEP_HEADER,
+	Q2_STEP_EXTENSIONS,
+	Q2_STEP_FEATURES,
+	Q2_STEP_CRYPTO,
+	Q2_STEP_BITMAPS_EXT,
+	Q2_STEP_DIRECTORY,
+	Q2_STEP_IMAGE_BITMAPS,
+	Q2_STEP_BITMAP_TABLE,
+	Q2_STEP_XBITMAPS,
+	Q2_STEP_EXTENTS,
+	Q2_STEP_PROBLEMS,         /* every problem of the image, a list */
+	Q2_STEP_PROBLEMS_IF_ANY,  /* the same, when there are any */
+	Q2_STEP_SNAPSHOTS,
+	Q2_STEP_LAYERS,
+	Q2_STEP_LAYER_PROBLEMS,
+	Q2_STEP_CHECKPOINTS,
+	Q2_STEP_MERGED_EXTENTS,
+	Q2_STEP_CHAIN_PROBLEMS,
+	Q2_STEP_COUNT_
+};
 
 /* Formats a column may be shown in. */
 enum {
@@ -63,11 +158,10 @@ struct q2_col {
 				   * their hex beside the text */
 	/* The value: an on-disk field of the record's struct, or computed. */
 	const struct q2_field *field;
-	void (*get)(const struct q2_walker *w, const void *obj,
+	void (*get)(const struct q2_cursor *w, const void *obj,
 		    struct q2_value *v);
-	/* Or nested records: walk emits them (a list or one record). */
-	void (*walk)(struct q2_walker *w, const void *obj,
-		     const struct q2_col *col);
+	/* Or nested records: the walk emits them (a list or one record). */
+	enum q2_step step;
 	const struct q2_desc *child;
 };
 
@@ -110,6 +204,11 @@ struct q2_desc {
 	enum q2_rec rec;
 	const struct q2_col *cols;
 	size_t n_cols;
+	/* Columns after all of cols: what streaming steps under cols (the
+	 * extent scan, the merge) may add to, the problems above all, so
+	 * that they show what was met while cols were walked. */
+	const struct q2_col *trailer;
+	size_t n_trailer;
 	/* CSV's column order when it differs from cols' (indexes) */
 	const unsigned *csv_order;
 	size_t n_csv_order;
@@ -129,6 +228,14 @@ extern const struct q2_desc q2_desc_code;
 extern const struct q2_desc q2_desc_layer;
 extern const struct q2_desc q2_desc_checkpoint;
 extern const struct q2_desc q2_desc_snapshot;
+/* -x --backing-chain: the document of one chain */
+extern const struct q2_desc q2_desc_chain;
+
+/* A bitmap table entry, for the records that show one. */
+struct q2_table_ref {
+	uint32_t index;
+	uint64_t entry;
+};
 
 /* The column at CSV position i of d. */
 static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,
@@ -164,8 +271,5 @@ bool q2_ext_data_printable(const struct q2_ext *x);
 
 /* in_use, auto, extra_data_compatible, else bit-N (in buf). */
 const char *q2_bitmap_flag_name(unsigned bit, char buf[Q2_NAME_BUF]);
-
-/* 1 << granularity_bits, false when that does not fit in 64 bits. */
-bool q2_bitmap_granularity(const struct q2_bitmap *bm, uint64_t *out);
 
 #endif

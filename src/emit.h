@@ -11,8 +11,6 @@
 #include "describe.h"
 #include "out.h"
 
-struct q2_view;
-struct q2_run_opts;
 
 /* A format at work over one run of images. */
 struct q2_emitter {

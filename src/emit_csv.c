@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "emit.h"
-#include "walk.h"
+#include "describe.h"
 
 #define MAX_COLS 32
 
@@ -129,13 +129,13 @@ static void put_cell(struct q2_out *o, const struct q2_value *v)
 
 static bool is_cell(const struct q2_col *c)
 {
-	return (c->in & Q2_IN_CSV) && !c->walk;
+	return (c->in & Q2_IN_CSV) && c->step == Q2_STEP_NONE;
 }
 
 /* The column of the group that holds the rows. */
 static bool holds_rows(const struct csv_state *s, const struct q2_col *c)
 {
-	return c->walk && c->child == s->row;
+	return c->step != Q2_STEP_NONE && c->child == s->row;
 }
 
 /* The parts of a row: the group's cells before the row record's, the

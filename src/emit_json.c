@@ -15,7 +15,7 @@
 
 #include "emit.h"
 #include "utf8.h"
-#include "walk.h"
+#include "describe.h"
 
 struct json_state {
 	int depth;      /* containers open */

@@ -9,7 +9,7 @@
 
 #include "emit.h"
 #include "utf8.h"
-#include "walk.h"
+#include "describe.h"
 
 #define LABEL_WIDTH 25
 #define MAX_DEPTH 16

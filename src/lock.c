@@ -44,13 +44,3 @@ enum q2_lock q2_lock_probe(int fd)
 		return Q2_LOCK_UNKNOWN;
 	return any ? Q2_LOCK_READ : Q2_LOCK_NONE;
 }
-
-const char *q2_lock_name(enum q2_lock lock)
-{
-	switch (lock) {
-	case Q2_LOCK_NONE: return "none";
-	case Q2_LOCK_READ: return "read";
-	case Q2_LOCK_WRITE: return "write";
-	default: return "unknown";
-	}
-}

@@ -7,9 +7,14 @@
 #ifndef QCOW2DUMP_LOCK_H
 #define QCOW2DUMP_LOCK_H
 
-#include "qcow2.h"
+/* What a read-only probe of QEMU's lock bytes says. */
+enum q2_lock {
+	Q2_LOCK_UNKNOWN,        /* not probed, or the probe failed */
+	Q2_LOCK_NONE,           /* no QEMU holds the image */
+	Q2_LOCK_READ,           /* a QEMU holds it, without write permission */
+	Q2_LOCK_WRITE,          /* a QEMU holds it with write permission */
+};
 
 enum q2_lock q2_lock_probe(int fd);
-const char *q2_lock_name(enum q2_lock lock);
 
 #endif

@@ -13,21 +13,18 @@
 
 #include "chain.h"
 #include "emit.h"
-#include "lock.h"
+#include "judge.h"
 #include "out.h"
 #include "outfile.h"
 #include "problem.h"
 #include "qcow2.h"
-#include "reader.h"
 #include "utf8.h"
+#include "util.h"
 #include "walk.h"
 
-enum exit_status {
-	EXIT_OK = 0,
-	EXIT_PROBLEMS = 1,
-	EXIT_UNREADABLE = 2,
-	EXIT_USAGE = 64,
-};
+#define EXIT_OK Q2_EXIT_OK
+#define EXIT_UNREADABLE Q2_EXIT_UNREADABLE
+#define EXIT_USAGE Q2_EXIT_USAGE
 
 enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS, OPT_OUTPUT, OPT_USAGE,
        OPT_BACKING_CHAIN };
@@ -125,7 +122,7 @@ static bool image_format_name(const char *s)
 		"luks", "parallels", "dmg", "cloop", "bochs",
 	};
 
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+	for (size_t i = 0; i < Q2_ARRAY_SIZE(names); i++)
 		if (strcmp(s, names[i]) == 0)
 			return true;
 	return false;
@@ -247,115 +244,50 @@ static int max_status(int a, int b)
 	return a > b ? a : b;
 }
 
-/* The exit status a problem calls for: a decoding error 2, an error of
- * --check (in -c) or of the verdict on a bitmap shown 1. */
-static int problem_status(const struct cli *cli, const struct q2_problem *pb)
-{
-	if (q2_problem_severity(pb) != Q2_SEV_ERROR)
-		return EXIT_OK;
-	switch (pb->origin) {
-	case Q2_FROM_DECODE:
-		return EXIT_UNREADABLE;
-	case Q2_FROM_CHECK:
-		return cli->run.view == Q2_VIEW_CHECK ? EXIT_PROBLEMS : EXIT_OK;
-	default:
-		return EXIT_PROBLEMS;
-	}
-}
-
-/* Problems for stderr: all but what --check found (its output in -c,
- * and not asked for otherwise), warnings with their bitmap; returns
- * the exit status they call for. */
-static int report_problems(const struct cli *cli, const char *path,
-			   const struct q2_image *img, const struct q2_problems *p)
+/* One problem for stderr, unless it is what --check found (its output
+ * in -c, and not asked for otherwise). */
+static void report_problem(const struct cli *cli, const char *path,
+			   const struct q2_image *img, const struct q2_problem *pb)
 {
 	bool checking = cli->run.view == Q2_VIEW_CHECK;
-	int status = EXIT_OK;
+	const struct q2_bitmap *bm = q2_image_bitmap(img, pb->bitmap);
+	const char *msg = q2_problem_message(pb);
+	bool error = q2_problem_severity(pb) == Q2_SEV_ERROR;
 
-	for (size_t i = 0; i < p->n; i++) {
-		const struct q2_problem *pb = &p->v[i];
-		const struct q2_bitmap *bm = q2_image_bitmap(img, pb->bitmap);
-		const char *msg = q2_problem_message(pb);
-		bool error = q2_problem_severity(pb) == Q2_SEV_ERROR;
-
-		status = max_status(status, problem_status(cli, pb));
-		if (pb->origin == Q2_FROM_CHECK ||
-		    (pb->origin == Q2_FROM_RUN && checking))
-			continue;
-		fprintf(stderr, "%s: ", program_invocation_short_name);
-		fput_terminal_safe(stderr, (const uint8_t *)path, strlen(path));
-		fputs(": ", stderr);
-		if (bm && (!error || pb->origin == Q2_FROM_RUN)) {
-			fputs(error ? "bitmap '" : "warning: bitmap '", stderr);
-			fput_terminal_safe(stderr, (const uint8_t *)bm->name,
-					   bm->name_size);
-			fputs("': ", stderr);
-		}
-		fput_terminal_safe(stderr, (const uint8_t *)msg, strlen(msg));
-		fputc('\n', stderr);
+	if (pb->origin == Q2_FROM_CHECK || (pb->origin == Q2_FROM_RUN && checking))
+		return;
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	fput_terminal_safe(stderr, (const uint8_t *)path, strlen(path));
+	fputs(": ", stderr);
+	if (bm && (!error || pb->origin == Q2_FROM_RUN)) {
+		fputs(error ? "bitmap '" : "warning: bitmap '", stderr);
+		fput_terminal_safe(stderr, (const uint8_t *)bm->name, bm->name_size);
+		fputs("': ", stderr);
 	}
-	if (p->lost) {
+	fput_terminal_safe(stderr, (const uint8_t *)msg, strlen(msg));
+	fputc('\n', stderr);
+}
+
+/* Problems for stderr, the list's own and (lost) those it could not
+ * hold, warnings with their bitmap. */
+static void report_list(const struct cli *cli, const char *path,
+			const struct q2_image *img, const struct q2_problems *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		report_problem(cli, path, img, &p->v[i]);
+	if (p->lost)
 		fprintf(stderr, "%s: %s: out of memory: problems were lost\n",
 			program_invocation_short_name, path);
-		status = EXIT_UNREADABLE;
-	}
-	return status;
 }
 
-/* Decodes and shows one image; returns its exit status. */
-static int dump_one(struct cli *cli, struct q2_run *run, struct q2_out *out,
-		    size_t index)
+/* -O refuses an IMAGE; a backing file of a chain is refused once known */
+static void refuse_layer_output(struct cli *cli, const struct q2_chain *c,
+				const char *path)
 {
-	const char *path = cli->images[index];
-	struct q2_decode_opts dopts = q2_run_decode_opts(run);
-	struct q2_reader reader;
-	struct q2_image img;
-	struct q2_source src = { .path = path, .r = &reader, .img = &img };
-	int sys_errno = 0;
-	int status = EXIT_OK;
-	enum q2_code code;
-
-	/* an image that cannot be opened still gets its document, which
-	 * says why */
-	if (!q2_reader_open(&reader, path, &code, &sys_errno)) {
-		q2_image_unopened(&img, code, sys_errno);
-		src.r = NULL;
-		src.unopened = true;
-		q2_run_image(run, &src);
-	} else {
-		q2_decode(&reader, &dopts, &img);
-		img.lock = q2_lock_probe(reader.fd);
-		q2_run_image(run, &src);
-		q2_reader_close(&reader);
-	}
-	/* What decoded is out before the errors about the rest. */
-	q2_out_flush(out);
-	status = report_problems(cli, path, &img, &img.problems);
-	q2_image_free(&img);
-	return status;
-}
-
-/* --backing-chain: IMAGE and its backing files; returns the exit status
- * of the worst. */
-static int dump_chain(struct cli *cli, struct q2_run *run, struct q2_out *out,
-		      size_t index)
-{
-	const char *path = cli->images[index];
-	struct q2_decode_opts dopts = q2_run_decode_opts(run);
-	struct q2_chain chain;
-	int status = EXIT_OK;
-
-	if (!q2_chain_open(&chain, path, &dopts)) {
-		fprintf(stderr, "%s: %s: out of memory\n",
-			program_invocation_short_name, path);
-		q2_chain_free(&chain);
-		return EXIT_UNREADABLE;
-	}
-	/* -O refuses an IMAGE; a backing file is refused once known */
-	for (size_t l = 0; cli->output_exists && l < chain.n; l++)
-		if (chain.layers[l].opened &&
-		    chain.layers[l].dev == cli->output_st.st_dev &&
-		    chain.layers[l].ino == cli->output_st.st_ino &&
+	for (size_t l = 0; cli->output_exists && l < c->n; l++)
+		if (c->layers[l].opened &&
+		    c->layers[l].dev == cli->output_st.st_dev &&
+		    c->layers[l].ino == cli->output_st.st_ino &&
 		    !cli->output_is_layer) {
 			cli->output_is_layer = true;
 			fprintf(stderr, "%s: ", program_invocation_short_name);
@@ -365,14 +297,51 @@ static int dump_chain(struct cli *cli, struct q2_run *run, struct q2_out *out,
 			fput_terminal_safe(stderr, (const uint8_t *)path, strlen(path));
 			fputs(": not written\n", stderr);
 		}
-	q2_run_chain(run, &chain);
+}
+
+/* IMAGE, and with --backing-chain its backing files: decoded, judged,
+ * shown, then what went wrong on stderr; returns the exit status. */
+static int dump(struct cli *cli, struct q2_run *run, struct q2_out *out,
+		size_t index)
+{
+	const char *path = cli->images[index];
+	struct q2_decode_opts dopts = q2_run_decode_opts(run);
+	struct q2_judge_opts jopts = q2_run_judge_opts(run);
+	struct q2_judgement j;
+	struct q2_chain chain;
+	int status;
+
+	if (!q2_chain_open(&chain, path, &dopts, cli->run.backing_chain)) {
+		fprintf(stderr, "%s: %s: out of memory\n",
+			program_invocation_short_name, path);
+		q2_chain_free(&chain);
+		return EXIT_UNREADABLE;
+	}
+	refuse_layer_output(cli, &chain, path);
+	if (!q2_judge(&chain, &jopts, &j)) {
+		fprintf(stderr, "%s: %s: out of memory\n",
+			program_invocation_short_name, path);
+		q2_judgement_free(&j);
+		q2_chain_free(&chain);
+		return EXIT_UNREADABLE;
+	}
+	/* the exit status is the judge's, before anything is shown ... */
+	status = q2_judgement_status(&chain, &j, jopts.checking);
+	q2_run_show(run, &chain, &j);
+	/* What decoded is out before the errors about the rest. */
 	q2_out_flush(out);
-	for (size_t l = 0; l < chain.n; l++)
-		status = max_status(status, report_problems(cli, chain.layers[l].path,
-							    &chain.layers[l].img,
-							    &chain.layers[l].img.problems));
-	status = max_status(status, report_problems(cli, path, &chain.layers[0].img,
-						    &chain.problems));
+	for (size_t l = 0; l < chain.n; l++) {
+		const struct q2_layer *layer = &chain.layers[l];
+
+		report_list(cli, layer->path, &layer->img, &layer->img.problems);
+		report_list(cli, layer->path, &layer->img, &j.layers[l].problems);
+		report_list(cli, layer->path, &layer->img, &j.layers[l].faults);
+	}
+	report_list(cli, path, &chain.layers[0].img, &j.chain);
+	report_list(cli, path, &chain.layers[0].img, &j.chain_faults);
+	/* ... unless the walk met what the judge could not see */
+	status = max_status(status, q2_faults_status(&j, jopts.checking));
+	q2_judgement_free(&j);
 	q2_chain_free(&chain);
 	return status;
 }
@@ -427,9 +396,7 @@ int main(int argc, char **argv)
 	if (cli.list_checks)
 		q2_run_codes(&run);
 	for (size_t i = 0; i < cli.n_images; i++)
-		status = max_status(status, cli.run.backing_chain
-					    ? dump_chain(&cli, &run, &out, i)
-					    : dump_one(&cli, &run, &out, i));
+		status = max_status(status, dump(&cli, &run, &out, i));
 	q2_run_end(&run);
 	if (cli.output_is_layer) {
 		q2_out_flush(&out);

@@ -11,10 +11,6 @@
 
 enum q2_severity { Q2_SEV_WARNING, Q2_SEV_ERROR };
 
-/* What a code means for the run: a decoding code stopped decoding of a
- * structure (exit status 2); a check code is a finding of --check. */
-enum q2_code_kind { Q2_KIND_DECODE, Q2_KIND_CHECK };
-
 /* What QEMU 7.2 does about an error: refuses to open the image at all
  * (so no bitmap of it can be used), or opens it and only qemu-img check
  * fails (the problem concerns the structures it names).  Warnings have
@@ -159,7 +155,6 @@ enum q2_code {
 struct q2_code_info {
 	const char *name;        /* stable, kebab-case, for scripts */
 	enum q2_severity severity;
-	enum q2_code_kind kind;
 	enum q2_scope scope;     /* for an error: what QEMU refuses */
 	const char *message;     /* what is wrong, one line */
 	const char *advice;      /* what to do about it */

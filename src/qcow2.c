@@ -14,192 +14,7 @@
 
 #include "be.h"
 #include "bigmem.h"
-#include "refcount.h"
 #include "snapshot.h"
-
-#define FIELD(type, member, off, fmt)                                        \
-	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
-	  fmt }
-
-const struct q2_field q2_header_fields[Q2_HF_COUNT_] = {
-	[Q2_HF_MAGIC] = FIELD(struct q2_header, magic, 0, Q2_FMT_HEX),
-	[Q2_HF_VERSION] = FIELD(struct q2_header, version, 4, Q2_FMT_DEC),
-	[Q2_HF_BACKING_FILE_OFFSET] = FIELD(struct q2_header, backing_file_offset, 8, Q2_FMT_HEX),
-	[Q2_HF_BACKING_FILE_SIZE] = FIELD(struct q2_header, backing_file_size, 16, Q2_FMT_HEX),
-	[Q2_HF_CLUSTER_BITS] = FIELD(struct q2_header, cluster_bits, 20, Q2_FMT_DEC),
-	[Q2_HF_SIZE] = FIELD(struct q2_header, size, 24, Q2_FMT_DEC),
-	[Q2_HF_CRYPT_METHOD] = FIELD(struct q2_header, crypt_method, 32, Q2_FMT_DEC),
-	[Q2_HF_L1_SIZE] = FIELD(struct q2_header, l1_size, 36, Q2_FMT_DEC),
-	[Q2_HF_L1_TABLE_OFFSET] = FIELD(struct q2_header, l1_table_offset, 40, Q2_FMT_HEX),
-	[Q2_HF_REFCOUNT_TABLE_OFFSET] = FIELD(struct q2_header, refcount_table_offset, 48, Q2_FMT_HEX),
-	[Q2_HF_REFCOUNT_TABLE_CLUSTERS] = FIELD(struct q2_header, refcount_table_clusters, 56, Q2_FMT_DEC),
-	[Q2_HF_NB_SNAPSHOTS] = FIELD(struct q2_header, nb_snapshots, 60, Q2_FMT_DEC),
-	[Q2_HF_SNAPSHOT_OFFSET] = FIELD(struct q2_header, snapshot_offset, 64, Q2_FMT_HEX),
-	[Q2_HF_INCOMPATIBLE_FEATURES] = FIELD(struct q2_header, incompatible_features, 72, Q2_FMT_BITS),
-	[Q2_HF_COMPATIBLE_FEATURES] = FIELD(struct q2_header, compatible_features, 80, Q2_FMT_BITS),
-	[Q2_HF_AUTOCLEAR_FEATURES] = FIELD(struct q2_header, autoclear_features, 88, Q2_FMT_BITS),
-	[Q2_HF_REFCOUNT_ORDER] = FIELD(struct q2_header, refcount_order, 96, Q2_FMT_DEC),
-	[Q2_HF_HEADER_LENGTH] = FIELD(struct q2_header, header_length, 100, Q2_FMT_DEC),
-};
-const size_t q2_n_header_fields =
-	sizeof q2_header_fields / sizeof q2_header_fields[0];
-
-const struct q2_field q2_bitmaps_ext_fields[Q2_BF_COUNT_] = {
-	[Q2_BF_NB_BITMAPS] = FIELD(struct q2_bitmaps_ext, nb_bitmaps, 0, Q2_FMT_DEC),
-	[Q2_BF_RESERVED32] = FIELD(struct q2_bitmaps_ext, reserved32, 4, Q2_FMT_DEC),
-	[Q2_BF_DIRECTORY_SIZE] = FIELD(struct q2_bitmaps_ext, bitmap_directory_size, 8, Q2_FMT_HEX),
-	[Q2_BF_DIRECTORY_OFFSET] = FIELD(struct q2_bitmaps_ext, bitmap_directory_offset, 16, Q2_FMT_HEX),
-};
-const size_t q2_n_bitmaps_ext_fields =
-	sizeof q2_bitmaps_ext_fields / sizeof q2_bitmaps_ext_fields[0];
-
-const struct q2_field q2_dir_entry_fields[Q2_DF_COUNT_] = {
-	[Q2_DF_TABLE_OFFSET] =
-		FIELD(struct q2_bitmap, bitmap_table_offset, 0, Q2_FMT_HEX),
-	[Q2_DF_TABLE_SIZE] =
-		FIELD(struct q2_bitmap, bitmap_table_size, 8, Q2_FMT_DEC),
-	[Q2_DF_FLAGS] = FIELD(struct q2_bitmap, flags, 12, Q2_FMT_BMFLAGS),
-	[Q2_DF_TYPE] = FIELD(struct q2_bitmap, type, 16, Q2_FMT_DEC),
-	[Q2_DF_GRANULARITY_BITS] =
-		FIELD(struct q2_bitmap, granularity_bits, 17, Q2_FMT_DEC),
-	[Q2_DF_NAME_SIZE] = FIELD(struct q2_bitmap, name_size, 18, Q2_FMT_DEC),
-	[Q2_DF_EXTRA_DATA_SIZE] =
-		FIELD(struct q2_bitmap, extra_data_size, 20, Q2_FMT_DEC),
-};
-const size_t q2_n_dir_entry_fields =
-	sizeof q2_dir_entry_fields / sizeof q2_dir_entry_fields[0];
-
-uint64_t q2_field_get(const void *obj, const struct q2_field *f)
-{
-	const unsigned char *p = (const unsigned char *)obj + f->model_offset;
-
-	switch (f->width) {
-	case 1: return *(const uint8_t *)p;
-	case 2: return *(const uint16_t *)(const void *)p;
-	case 4: return *(const uint32_t *)(const void *)p;
-	default: return *(const uint64_t *)(const void *)p;
-	}
-}
-
-static void field_decode(void *obj, const struct q2_field *f,
-			 const uint8_t *disk)
-{
-	unsigned char *p = (unsigned char *)obj + f->model_offset;
-	const uint8_t *src = disk + f->disk_offset;
-
-	switch (f->width) {
-	case 1: *(uint8_t *)p = src[0]; break;
-	case 2: *(uint16_t *)(void *)p = be16_at(src); break;
-	case 4: *(uint32_t *)(void *)p = be32_at(src); break;
-	default: *(uint64_t *)(void *)p = be64_at(src); break;
-	}
-}
-
-/* Decodes the rows of table whose bytes lie below limit. */
-static void fields_decode(void *obj, const struct q2_field *table, size_t n,
-			  const uint8_t *disk, size_t limit)
-{
-	for (size_t i = 0; i < n; i++)
-		if (table[i].disk_offset + table[i].width <= limit)
-			field_decode(obj, &table[i], disk);
-}
-
-void q2_fields_decode(void *obj, const struct q2_field *table, size_t n,
-		      const uint8_t *disk, size_t limit)
-{
-	fields_decode(obj, table, n, disk, limit);
-}
-
-static const struct {
-	uint32_t magic;
-	enum q2_ext_kind kind;
-	const char *name;
-} ext_kinds[] = {
-	{ Q2_EXT_BACKING_FORMAT, Q2_EXTK_BACKING_FORMAT, "Backing format" },
-	{ Q2_EXT_FEATURE_TABLE, Q2_EXTK_FEATURE_TABLE, "Feature table" },
-	{ Q2_EXT_CRYPTO, Q2_EXTK_CRYPTO, "Crypto header" },
-	{ Q2_EXT_BITMAPS, Q2_EXTK_BITMAPS, "Bitmaps" },
-	{ Q2_EXT_DATA_FILE, Q2_EXTK_DATA_FILE, "Data file" },
-};
-
-static enum q2_ext_kind ext_kind(uint32_t magic)
-{
-	for (size_t i = 0; i < sizeof ext_kinds / sizeof ext_kinds[0]; i++)
-		if (ext_kinds[i].magic == magic)
-			return ext_kinds[i].kind;
-	return Q2_EXTK_UNKNOWN;
-}
-
-const char *q2_ext_name(uint32_t magic)
-{
-	for (size_t i = 0; i < sizeof ext_kinds / sizeof ext_kinds[0]; i++)
-		if (ext_kinds[i].magic == magic)
-			return ext_kinds[i].name;
-	return "<unknown>";
-}
-
-enum q2_bte_type q2_bte_classify(uint64_t entry)
-{
-	if (entry & Q2_BTE_OFFSET_MASK)
-		return (entry & Q2_BTE_ALL_ONES) ? Q2_BTE_INVALID
-						 : Q2_BTE_SERIALIZED;
-	return (entry & Q2_BTE_ALL_ONES) ? Q2_BTE_ALL_ONES_T : Q2_BTE_ALL_ZEROES;
-}
-
-const char *q2_bte_type_name(enum q2_bte_type t)
-{
-	switch (t) {
-	case Q2_BTE_ALL_ZEROES: return "all-zeroes";
-	case Q2_BTE_ALL_ONES_T: return "all-ones";
-	case Q2_BTE_SERIALIZED: return "serialized";
-	default: return "invalid";
-	}
-}
-
-const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img)
-{
-	return img->dir;
-}
-
-size_t q2_bitmap_qemu_name_len(const struct q2_bitmap *bm)
-{
-	return bm->name ? strnlen(bm->name, bm->name_size) : 0;
-}
-
-const struct q2_bitmap *q2_image_bitmap(const struct q2_image *img, uint32_t i)
-{
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
-
-	return bx && i < bx->n_bitmaps ? &bx->bitmaps[i] : NULL;
-}
-
-uint64_t q2_image_cluster_size(const struct q2_image *img)
-{
-	unsigned bits = img->header.cluster_bits;
-
-	if (!img->header_decoded || bits < Q2_MIN_CLUSTER_BITS ||
-	    bits > Q2_MAX_CLUSTER_BITS)
-		return 0;
-	return 1ull << bits;
-}
-
-uint64_t q2_bitmap_bits(uint64_t size, unsigned gbits)
-{
-	if (gbits > 63)
-		return 0;
-	return (size >> gbits) + ((size & ((1ull << gbits) - 1)) != 0);
-}
-
-uint64_t q2_bitmap_table_entries_needed(uint64_t size, unsigned gbits,
-					uint64_t cluster_size)
-{
-	uint64_t bits = q2_bitmap_bits(size, gbits);
-	uint64_t bytes = bits / 8 + (bits % 8 != 0);
-
-	if (!cluster_size)
-		return 0;
-	return bytes / cluster_size + (bytes % cluster_size != 0);
-}
 
 struct decoder {
 	const struct q2_reader *r;
@@ -273,22 +88,22 @@ static bool decode_header(struct decoder *d)
 		return false;
 	/* A short file that does not even start with the magic is "not
 	 * qcow2" rather than "truncated". */
-	if (len >= 4 && be32_at(buf) != Q2_MAGIC) {
+	if (len >= 4 && get_be32(buf) != Q2_MAGIC) {
 		fail(d, Q2_C_MAGIC, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
 		return false;
 	}
-	if (len >= 8 && be32_at(buf + 4) != 2 && be32_at(buf + 4) != 3) {
+	if (len >= 8 && get_be32(buf + 4) != 2 && get_be32(buf + 4) != 3) {
 		fail(d, Q2_C_VERSION, Q2_W_HEADER, Q2_NO_INDEX,
 		     q2_header_at(Q2_HF_VERSION), 0);
 		return false;
 	}
-	fixed = len >= 8 && be32_at(buf + 4) == 2 ? Q2_V2_HEADER_LENGTH
+	fixed = len >= 8 && get_be32(buf + 4) == 2 ? Q2_V2_HEADER_LENGTH
 						    : Q2_V3_HEADER_LENGTH;
 	if (len < fixed) {
 		fail(d, Q2_C_TRUNCATED, Q2_W_HEADER, Q2_NO_INDEX, 0, 0);
 		return false;
 	}
-	fields_decode(h, q2_header_fields, q2_n_header_fields, buf, fixed);
+	q2_fields_decode(h, q2_header_fields, q2_n_header_fields, buf, fixed);
 	if (h->version == 2) {
 		h->refcount_order = 4;
 		h->header_length = Q2_V2_HEADER_LENGTH;
@@ -406,7 +221,7 @@ static void load_tables(struct decoder *d, struct q2_bitmaps_ext *bx)
 		/* converted in place: each entry is read whole before it is
 		 * overwritten, and the array is aligned for any type */
 		for (uint64_t i = 0; i < n; i++)
-			t[i] = be64_at((const uint8_t *)t + i * 8);
+			t[i] = get_be64((const uint8_t *)t + i * 8);
 		bm->table = t;
 		at += n;
 	}
@@ -434,7 +249,7 @@ static uint64_t decode_dir_entry(struct decoder *d, uint8_t *dir,
 		     bm->entry_offset, 0);
 		return 0;
 	}
-	fields_decode(bm, q2_dir_entry_fields, q2_n_dir_entry_fields, e,
+	q2_fields_decode(bm, q2_dir_entry_fields, q2_n_dir_entry_fields, e,
 		      Q2_DIR_ENTRY_FIXED);
 	var = (uint64_t)bm->extra_data_size + bm->name_size;
 	entry_size = (Q2_DIR_ENTRY_FIXED + var + 7) & ~(uint64_t)7;
@@ -538,8 +353,8 @@ static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
 	case Q2_EXTK_CRYPTO:
 		if (x->length >= Q2_CRYPTO_EXT_SIZE) {
 			x->has_crypto = true;
-			x->crypto_offset = be64_at(x->data);
-			x->crypto_length = be64_at(x->data + sizeof(uint64_t));
+			x->crypto_offset = get_be64(x->data);
+			x->crypto_length = get_be64(x->data + sizeof(uint64_t));
 		}
 		break;
 	case Q2_EXTK_BITMAPS:
@@ -554,7 +369,7 @@ static void decode_ext_payload(struct decoder *d, struct q2_ext *x,
 			     x->offset, 0);
 			break;
 		}
-		fields_decode(x->bitmaps, q2_bitmaps_ext_fields,
+		q2_fields_decode(x->bitmaps, q2_bitmaps_ext_fields,
 			      q2_n_bitmaps_ext_fields, x->data,
 			      Q2_BITMAPS_EXT_SIZE);
 		break;
@@ -586,11 +401,11 @@ static void decode_extensions(struct decoder *d)
 		if (!read_or_fail(d, pos, hdr, sizeof hdr, Q2_W_EXT, idx, pos))
 			return;
 		/* as QEMU does: the length first, even the end marker's */
-		if (be32_at(hdr + Q2_EXT_LENGTH_AT) > end - pos - sizeof hdr) {
+		if (get_be32(hdr + Q2_EXT_LENGTH_AT) > end - pos - sizeof hdr) {
 			fail(d, Q2_C_EXT_OVERRUN, Q2_W_EXT, idx, pos, 0);
 			return;
 		}
-		if (be32_at(hdr + Q2_EXT_MAGIC_AT) == Q2_EXT_END)
+		if (get_be32(hdr + Q2_EXT_MAGIC_AT) == Q2_EXT_END)
 			return;
 		if (img->n_exts == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
@@ -606,10 +421,10 @@ static void decode_extensions(struct decoder *d)
 		}
 		x = &img->exts[img->n_exts];
 		memset(x, 0, sizeof *x);
-		x->magic = be32_at(hdr + Q2_EXT_MAGIC_AT);
-		x->length = be32_at(hdr + Q2_EXT_LENGTH_AT);
+		x->magic = get_be32(hdr + Q2_EXT_MAGIC_AT);
+		x->length = get_be32(hdr + Q2_EXT_LENGTH_AT);
 		x->offset = pos;
-		x->kind = ext_kind(x->magic);
+		x->kind = q2_ext_kind_of(x->magic);
 		x->data = read_alloc(d, pos + Q2_EXT_DATA_AT, x->length,
 				     Q2_W_EXT, idx);
 		if (!x->data)
@@ -644,8 +459,6 @@ size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 		decode_backing_name(&d);
 		decode_extensions(&d);
 		decode_last_directory(&d);
-		if (opts && opts->load_refcounts && q2_image_bitmaps(img))
-			q2_read_bitmap_refcounts(r, img);
 		if (opts && opts->load_snapshots)
 			q2_snapshots_decode(r, img);
 		else if (opts && opts->snapshot_limits)
@@ -654,34 +467,3 @@ size_t q2_decode(const struct q2_reader *r, const struct q2_decode_opts *opts,
 	return img->problems.n;
 }
 
-void q2_image_unopened(struct q2_image *img, enum q2_code code, int sys_errno)
-{
-	memset(img, 0, sizeof *img);
-	q2_problems_add_decode(&img->problems, code, Q2_W_FILE, Q2_NO_INDEX, 0,
-			       sys_errno, Q2_NO_INDEX);
-}
-
-static void bitmaps_ext_free(struct q2_bitmaps_ext *bx)
-{
-	if (!bx)
-		return;
-	q2_big_free(bx->dir_bytes);
-	q2_big_free(bx->table_entries);
-	q2_big_free(bx->bitmaps);
-	free(bx);
-}
-
-void q2_image_free(struct q2_image *img)
-{
-	for (size_t i = 0; i < img->n_exts; i++) {
-		q2_big_free(img->exts[i].data);
-		free(img->exts[i].features);
-		bitmaps_ext_free(img->exts[i].bitmaps);
-	}
-	free(img->exts);
-	q2_big_free(img->backing_file);
-	free(img->refcount_faults);
-	q2_snapshots_free(img->snapshots);
-	q2_problems_free(&img->problems);
-	memset(img, 0, sizeof *img);
-}

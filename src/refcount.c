@@ -2,6 +2,8 @@
 
 #include "refcount.h"
 
+#include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +21,9 @@ uint64_t q2_refcount_at(const uint8_t *block, unsigned order, uint64_t i)
 	case 1: return (block[i / 4] >> (2 * (i % 4))) & 3;
 	case 2: return (block[i / 2] >> (4 * (i % 2))) & 15;
 	case 3: return block[i];
-	case 4: return be16_at(block + 2 * i);
-	case 5: return be32_at(block + 4 * i);
-	default: return be64_at(block + 8 * i);
+	case 4: return get_be16(block + 2 * i);
+	case 5: return get_be32(block + 4 * i);
+	default: return get_be64(block + 8 * i);
 	}
 }
 
@@ -33,64 +35,71 @@ struct ref {
 
 struct refs {
 	struct ref *v;
-	size_t n, cap;
-	bool failed;
+	size_t n;
 };
 
-static void add(struct refs *rs, uint64_t cluster, uint32_t bitmap)
+/* Room for the clusters of the bitmap spans that lie in the file,
+ * counted before any is added (bounded by the file, as the spans are). */
+static bool is_bitmap_span(const struct q2_image *img, const struct q2_span *s)
 {
-	/* a table whose entries all name one cluster adds it once */
-	if (rs->failed || (rs->n && rs->v[rs->n - 1].cluster == cluster &&
-			   rs->v[rs->n - 1].bitmap == bitmap))
-		return;
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? 2 * rs->cap : 256;
-		struct ref *v = realloc(rs->v, cap * sizeof *v);
+	const struct q2_bitmap *bm;
 
-		if (!v) {
-			rs->failed = true;
-			return;
-		}
-		rs->v = v;
-		rs->cap = cap;
-	}
-	rs->v[rs->n++] = (struct ref){ cluster, bitmap };
-}
-
-/* Room at once for the clusters the directory and the tables held are
- * likely to name (bounded by the file, as what is held is): growing by
- * doubling would copy tens of thousands of them over and over.  No room
- * is no failure yet: add grows the array, or says it failed. */
-static void reserve_refs(struct refs *rs, const struct q2_bitmaps_ext *bx,
-			 unsigned bits)
-{
-	size_t n = (size_t)(bx->bitmap_directory_size >> bits) + 2;
-	struct ref *v;
-
-	for (uint32_t i = 0; i < bx->n_bitmaps; i++) {
-		const struct q2_bitmap *bm = &bx->bitmaps[i];
-
-		if (bm->table_loaded)
-			n += 2 + (((size_t)bm->table_in_file * 8) >> bits) +
-			     bm->table_in_file;
-	}
-	v = malloc(n * sizeof *v);
-	if (v) {
-		rs->v = v;
-		rs->cap = n;
+	switch (s->kind) {
+	case Q2_SPAN_BITMAP_DIR:
+	case Q2_SPAN_BITMAP_DATA:
+		return true;
+	case Q2_SPAN_BITMAP_TABLE:
+		/* a table whose entries were not read is not counted */
+		bm = q2_image_bitmap(img, s->index);
+		return bm && bm->table_loaded;
+	default:
+		return false;
 	}
 }
 
-/* the clusters of [off, off + len) that lie in the file */
-static void add_range(struct refs *rs, const struct q2_image *img,
-		      unsigned bits, uint64_t off, uint64_t len, uint32_t bitmap)
+/* the clusters of a span that lie in the file: first and count */
+static uint64_t span_clusters(const struct q2_image *img, unsigned bits,
+			      const struct q2_span *s, uint64_t *first)
 {
-	uint64_t end = off + len < off ? UINT64_MAX : off + len;
+	uint64_t end = s->end < img->file_size ? s->end : img->file_size;
 
-	if (end > img->file_size)
-		end = img->file_size;
-	for (uint64_t c = off >> bits; len && off < end && c <= (end - 1) >> bits; c++)
-		add(rs, c, bitmap);
+	*first = s->start >> bits;
+	if (s->start >= end)
+		return 0;
+	return ((end - 1) >> bits) - *first + 1;
+}
+
+static bool collect(struct refs *rs, const struct q2_image *img,
+		    const struct q2_layout *layout, unsigned bits)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < layout->n; i++) {
+		uint64_t first, k;
+
+		if (!is_bitmap_span(img, &layout->v[i]))
+			continue;
+		k = span_clusters(img, bits, &layout->v[i], &first);
+		if (k > SIZE_MAX - n)
+			return false;
+		n += (size_t)k;
+	}
+	rs->v = malloc((n ? n : 1) * sizeof *rs->v);
+	if (!rs->v)
+		return false;
+	for (size_t i = 0; i < layout->n; i++) {
+		const struct q2_span *s = &layout->v[i];
+		uint64_t first, k;
+
+		if (!is_bitmap_span(img, s))
+			continue;
+		k = span_clusters(img, bits, s, &first);
+		for (uint64_t c = 0; c < k; c++)
+			rs->v[rs->n++] = (struct ref){ first + c,
+				s->kind == Q2_SPAN_BITMAP_DIR ? Q2_NO_INDEX : s->index };
+	}
+	assert(rs->n == n);
+	return true;
 }
 
 static int cmp_ref(const void *a, const void *b, void *arg)
@@ -103,25 +112,26 @@ static int cmp_ref(const void *a, const void *b, void *arg)
 	return (x->bitmap > y->bitmap) - (x->bitmap < y->bitmap);
 }
 
-static bool add_fault(struct q2_image *img, size_t *cap, uint64_t offset,
+static bool add_fault(struct q2_refcounts *out, size_t *cap, uint64_t offset,
 		      uint64_t refcount, uint32_t bitmap, bool unreadable)
 {
-	if (img->n_refcount_faults == *cap) {
+	if (out->n == *cap) {
 		size_t ncap = *cap ? 2 * *cap : 16;
-		struct q2_refcount_fault *v =
-			realloc(img->refcount_faults, ncap * sizeof *v);
+		struct q2_refcount_fault *v = realloc(out->v, ncap * sizeof *v);
 
 		if (!v)
 			return false;
-		img->refcount_faults = v;
+		out->v = v;
 		*cap = ncap;
 	}
-	img->refcount_faults[img->n_refcount_faults++] =
+	out->v[out->n++] =
 		(struct q2_refcount_fault){ offset, refcount, bitmap, unreadable };
 	return true;
 }
 
-void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
+void q2_read_bitmap_refcounts(const struct q2_reader *r, const struct q2_image *img,
+			      const struct q2_layout *layout,
+			      struct q2_refcounts *out, struct q2_problems *problems)
 {
 	const struct q2_header *h = &img->header;
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
@@ -140,22 +150,7 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 	reft_bytes = (uint64_t)h->refcount_table_clusters * cs;
 	if (reft_bytes > MAX_REFTABLE || h->refcount_table_offset % cs)
 		return; /* QEMU refuses the image; that is reported elsewhere */
-	reserve_refs(&rs, bx, bits);
-	add_range(&rs, img, bits, bx->bitmap_directory_offset,
-		  bx->bitmap_directory_size, Q2_NO_INDEX);
-	for (uint32_t i = 0; i < bx->n_bitmaps; i++) {
-		const struct q2_bitmap *bm = &bx->bitmaps[i];
-
-		if (!bm->table_loaded)
-			continue;
-		add_range(&rs, img, bits, bm->bitmap_table_offset,
-			  (uint64_t)bm->bitmap_table_size * 8, i);
-		for (uint32_t k = 0; k < bm->table_in_file; k++)
-			if (q2_bte_classify(bm->table[k]) == Q2_BTE_SERIALIZED)
-				add_range(&rs, img, bits,
-					  bm->table[k] & Q2_BTE_OFFSET_MASK, cs, i);
-	}
-	if (rs.failed)
+	if (layout->failed || !collect(&rs, img, layout, bits))
 		goto nomem;
 	q2_sort(rs.v, rs.n, sizeof *rs.v, cmp_ref, NULL);
 
@@ -169,11 +164,11 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 	if (!reftable || !block)
 		goto nomem;
 	if (!q2_read(r, h->refcount_table_offset, reftable, reft_in_file, &code, &err)) {
-		q2_problems_add_decode(&img->problems, code, Q2_W_FILE, Q2_NO_INDEX,
+		q2_problems_add_decode(problems, code, Q2_W_FILE, Q2_NO_INDEX,
 				       h->refcount_table_offset, err, Q2_NO_INDEX);
 		goto out;
 	}
-	img->refcounts_read = true;
+	out->read = true;
 	per_block = (cs * 8) >> order;
 	for (size_t i = 0; i < rs.n; i++) {
 		uint64_t c = rs.v[i].cluster, bi = c / per_block;
@@ -182,8 +177,8 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 		/* a cluster counted twice is an overlap: check.c reports it */
 		if (i && rs.v[i - 1].cluster == c)
 			continue;
-		if (bi < reft_in_file / 8)
-			entry = be64_at(reftable + bi * 8);
+		if (bi < reft_in_file / Q2_REFTABLE_ENTRY_SIZE)
+			entry = get_be64(reftable + bi * Q2_REFTABLE_ENTRY_SIZE);
 		boff = entry & REFT_OFFSET_MASK;
 		if (boff && bi != cur_block) {
 			cur_block = bi;
@@ -191,19 +186,19 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, struct q2_image *img)
 				   q2_read(r, boff, block, cs, &code, &err);
 		}
 		if (boff && !block_ok) {
-			if (!add_fault(img, &cap, c << bits, 0, rs.v[i].bitmap, true))
+			if (!add_fault(out, &cap, c << bits, 0, rs.v[i].bitmap, true))
 				goto nomem;
 			continue;
 		}
 		if (boff)
 			rc = q2_refcount_at(block, order, c % per_block);
-		if (rc != 1 && !add_fault(img, &cap, c << bits, rc, rs.v[i].bitmap, false))
+		if (rc != 1 && !add_fault(out, &cap, c << bits, rc, rs.v[i].bitmap, false))
 			goto nomem;
 	}
 	goto out;
 nomem:
 	/* no confident "every refcount is right" */
-	q2_problems_add(&img->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE,
+	q2_problems_add(problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE,
 			strdup("out of memory: refcounts could not be read"));
 out:
 	free(rs.v);

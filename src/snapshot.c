@@ -11,47 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELD(type, member, off, fmt)                                        \
-	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
-	  fmt }
-
-const struct q2_field q2_snapshot_fields[Q2_SF_COUNT_] = {
-	[Q2_SF_L1_TABLE_OFFSET] =
-		FIELD(struct q2_snapshot, l1_table_offset, 0, Q2_FMT_HEX),
-	[Q2_SF_L1_SIZE] = FIELD(struct q2_snapshot, l1_size, 8, Q2_FMT_DEC),
-	[Q2_SF_ID_STR_SIZE] =
-		FIELD(struct q2_snapshot, id_str_size, 12, Q2_FMT_DEC),
-	[Q2_SF_NAME_SIZE] = FIELD(struct q2_snapshot, name_size, 14, Q2_FMT_DEC),
-	[Q2_SF_DATE_SEC] = FIELD(struct q2_snapshot, date_sec, 16, Q2_FMT_DEC),
-	[Q2_SF_DATE_NSEC] = FIELD(struct q2_snapshot, date_nsec, 20, Q2_FMT_DEC),
-	[Q2_SF_VM_CLOCK_NSEC] =
-		FIELD(struct q2_snapshot, vm_clock_nsec, 24, Q2_FMT_DEC),
-	[Q2_SF_VM_STATE_SIZE] =
-		FIELD(struct q2_snapshot, vm_state_size, 32, Q2_FMT_DEC),
-	[Q2_SF_EXTRA_DATA_SIZE] =
-		FIELD(struct q2_snapshot, extra_data_size, 36, Q2_FMT_DEC),
-};
-
-const struct q2_field q2_snapshot_extra_fields[Q2_SXF_COUNT_] = {
-	[Q2_SXF_VM_STATE_SIZE_LARGE] =
-		FIELD(struct q2_snapshot, vm_state_size_large, 0, Q2_FMT_DEC),
-	[Q2_SXF_DISK_SIZE] = FIELD(struct q2_snapshot, disk_size, 8, Q2_FMT_DEC),
-	[Q2_SXF_ICOUNT] = FIELD(struct q2_snapshot, icount, 16, Q2_FMT_DEC),
-};
-
-const uint8_t *q2_snapshot_unknown_extra(const struct q2_snapshot *sn,
-					 size_t *n)
-{
-	uint32_t known = 0;
-
-	for (size_t f = 0; f < Q2_SXF_COUNT_; f++)
-		if (q2_snapshot_has_extra(sn, (enum q2_snapshot_extra_field)f))
-			known = q2_snapshot_extra_fields[f].disk_offset +
-				q2_snapshot_extra_fields[f].width;
-	*n = sn->extra_data_size - known;
-	return *n ? sn->extra_data + known : NULL;
-}
-
 /* The entries are read through a window of the file, so that a table of
  * many small entries costs a few large reads.  The window holds the
  * largest entry there can be: 40 + 1024 + 2 * 65535 bytes. */
@@ -131,14 +90,6 @@ static char *copy_bytes(const uint8_t *p, size_t n)
 		s[n] = 0;
 	}
 	return s;
-}
-
-static void snapshot_free(struct q2_snapshot *sn)
-{
-	free(sn->extra_data);
-	free(sn->id_str);
-	free(sn->name);
-	memset(sn, 0, sizeof *sn);
 }
 
 /* Decodes entry i at pos bytes into the table; returns the bytes from
@@ -347,7 +298,7 @@ void q2_snapshots_decode(const struct q2_reader *r, struct q2_image *img)
 		end = decode_entry(&d, base, pos, i, &t->v[i], &cut);
 		if (!end) {
 			/* keep the fields of a broken entry out of view */
-			snapshot_free(&t->v[i]);
+			q2_snapshot_free(&t->v[i]);
 			/* what QEMU would still refuse the image for */
 			if (cut)
 				open_limits(&d, base, pos, i, nb);
@@ -360,12 +311,3 @@ void q2_snapshots_decode(const struct q2_reader *r, struct q2_image *img)
 	free(d.w.buf);
 }
 
-void q2_snapshots_free(struct q2_snapshot_table *t)
-{
-	if (!t)
-		return;
-	for (size_t i = 0; i < t->n; i++)
-		snapshot_free(&t->v[i]);
-	free(t->v);
-	free(t);
-}

@@ -8,20 +8,14 @@
 
 #include <stdbool.h>
 
-#include "qcow2.h"
+#include "findings.h"
+#include "lock.h"
+#include "model.h"
 
-/* Sets the state (and the problem behind it) of every decoded bitmap;
- * img->problems must hold the checks' findings and img->lock the probe's
- * answer. */
-void q2_verdict(struct q2_image *img);
-
-const char *q2_state_name(enum q2_state s);
-/* What the state means, one line. */
-const char *q2_state_meaning(enum q2_state s);
-
-static inline bool q2_state_usable(enum q2_state s)
-{
-	return s == Q2_STATE_USABLE;
-}
+/* Fills f->verdicts, one per decoded bitmap, from the decoder's problems
+ * and the judge's in f, the flags and the lock probe's answer.  false
+ * when out of memory (f->verdicts stays NULL). */
+bool q2_verdict(const struct q2_image *img, enum q2_lock lock,
+		struct q2_findings *f);
 
 #endif

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "chain.h"
+#include "checkpoint.h"
 #include "extents.h"
 #include "image_builder.h"
 #include "merge.h"
@@ -65,12 +66,12 @@ static void test_probe(void **state)
 	(void)state;
 	assert_null(q2_probe_format(b, sizeof b));
 	assert_null(q2_probe_format(b, 0));
-	put32(b, 0x514649fb);
-	put32(b + 4, 3);
+	put_be32(b, 0x514649fb);
+	put_be32(b + 4, 3);
 	assert_string_equal(q2_probe_format(b, sizeof b), "qcow2");
-	put32(b + 4, 2);
+	put_be32(b + 4, 2);
 	assert_string_equal(q2_probe_format(b, sizeof b), "qcow2");
-	put32(b + 4, 1);
+	put_be32(b + 4, 1);
 	assert_string_equal(q2_probe_format(b, sizeof b), "qcow");
 	/* too short for a qcow2 header */
 	assert_null(q2_probe_format(b, 4));
@@ -112,12 +113,12 @@ static void make_layer(struct layer_img *l, uint64_t size, unsigned gbits,
 
 	l->b = calloc(1, IMG);
 	tb_header(l->b, 3, 9, 104);
-	put64(l->b + 24, size);
-	put64(l->b + 72, 0);
+	put_be64(l->b + 24, size);
+	put_be64(l->b + 72, 0);
 	tb_bitmaps_ext(l->b, 104, 1, 32, 512);
 	tb_dir_entry(l->b, 512, TABLE, n, 2, (uint8_t)gbits, "b", 1, 0);
 	for (uint32_t k = 0; k < n; k++)
-		put64(l->b + TABLE + 8 * k, DATA + 512 * k);
+		put_be64(l->b + TABLE + 8 * k, DATA + 512 * k);
 	/* runs of dirty and clean bits of random lengths */
 	while (bit < bits) {
 		*seed = *seed * 1103515245u + 12345u;
@@ -272,7 +273,7 @@ static void test_merge_stops_and_fails(void **state)
 				       &got, &dirty, &nomem), 9);
 	assert_int_equal(got.n, 3);
 	/* a layer that cannot be read: -1, and its own problem says why */
-	put64(l[1].b + TABLE, (uint64_t)1 << 40);
+	put_be64(l[1].b + TABLE, (uint64_t)1 << 40);
 	q2_image_free(&l[1].img);
 	{
 		struct q2_decode_opts opts = { .load_tables = true };
@@ -299,7 +300,7 @@ static void test_merge_stops_and_fails(void **state)
 		assert_memory_equal(got.v, alone.v, alone.n * sizeof alone.v[0]);
 	}
 	/* an entry with an offset and the all-ones bit cannot be read */
-	put64(l[1].b + TABLE, DATA | 1);
+	put_be64(l[1].b + TABLE, DATA | 1);
 	q2_image_free(&l[1].img);
 	{
 		struct q2_decode_opts opts = { .load_tables = true };
@@ -323,9 +324,10 @@ static void test_merge_stops_and_fails(void **state)
 
 /* ---- libvirt's rules on a chain built in memory ---- */
 
-/* A layer with the bitmaps named in names (space-separated), all of
- * state usable unless set afterwards. */
-static void rules_layer(struct q2_layer *layer, uint8_t *b, const char *names)
+/* A layer with the bitmaps named in names (space-separated), and its
+ * findings: every verdict usable unless set afterwards. */
+static void rules_layer(struct q2_layer *layer, struct q2_findings *f, uint8_t *b,
+			const char *names)
 {
 	char copy[64], *save = NULL;
 	struct q2_decode_opts opts = { 0 };
@@ -333,9 +335,10 @@ static void rules_layer(struct q2_layer *layer, uint8_t *b, const char *names)
 	size_t pos = 512, n = 0;
 
 	memset(layer, 0, sizeof *layer);
+	memset(f, 0, sizeof *f);
 	memset(b, 0, IMG);
 	tb_header(b, 3, 9, 104);
-	put64(b + 24, 1 << 20);
+	put_be64(b + 24, 1 << 20);
 	snprintf(copy, sizeof copy, "%s", names);
 	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
 		pos = tb_dir_entry(b, pos, TABLE, 1, 2, 16, t, strlen(t), 0);
@@ -346,50 +349,66 @@ static void rules_layer(struct q2_layer *layer, uint8_t *b, const char *names)
 	q2_reader_from_memory(&r, b, IMG);
 	assert_int_equal(q2_decode(&r, &opts, &layer->img), 0);
 	layer->opened = layer->bitmaps_known = true;
+	f->verdicts = calloc(n ? n : 1, sizeof *f->verdicts);
+	assert_non_null(f->verdicts);
 	for (uint32_t i = 0; i < n; i++)
-		((struct q2_bitmap *)q2_image_bitmap(&layer->img, i))->state =
-			Q2_STATE_USABLE;
+		f->verdicts[i].state = Q2_STATE_USABLE;
 }
 
-static struct q2_bitmap *named(struct q2_layer *layer, const char *name)
+/* The directory index of name in layer */
+static uint32_t named(const struct q2_layer *layer, const char *name)
 {
-	for (uint32_t i = 0; q2_image_bitmap(&layer->img, i); i++) {
-		struct q2_bitmap *bm =
-			(struct q2_bitmap *)q2_image_bitmap(&layer->img, i);
+	for (uint32_t i = 0; q2_image_bitmap(&layer->img, i); i++)
+		if (!strcmp(q2_image_bitmap(&layer->img, i)->name, name))
+			return i;
+	fail_msg("no bitmap %s", name);
+	return Q2_NO_INDEX;
+}
 
-		if (!strcmp(bm->name, name))
-			return bm;
-	}
-	return NULL;
+static const struct q2_checkpoint *find(const struct q2_checkpoints *cps,
+					const char *name)
+{
+	return q2_checkpoints_find(cps, name, strlen(name));
+}
+
+/* The checkpoints of c as judged now: built again, so that a test sees
+ * what a change of the layers' findings does to them. */
+static void rebuild(struct q2_checkpoints *cps, const struct q2_chain *c,
+		    const struct q2_findings *f)
+{
+	q2_checkpoints_free(cps);
+	assert_true(q2_checkpoints_build(cps, c, f));
 }
 
 static void test_rules(void **state)
 {
-	static uint8_t b[3][IMG];
-	struct q2_layer layers[3];
+	static uint8_t b[4][IMG];
+	struct q2_layer layers[4];
+	struct q2_findings f[4];
 	struct q2_chain c = { .layers = layers, .n = 3 };
-	struct q2_checkpoints it;
+	struct q2_checkpoints cps = { 0 };
+	const struct q2_checkpoint *cp;
 	char order[128] = "";
 
 	(void)state;
 	/* ok: in all three; top: only in the top; low: only in the base;
 	 * gap: top and base; off: disabled in the middle; mid: the two
 	 * upper layers only */
-	rules_layer(&layers[0], b[0], "ok top gap off mid");
-	rules_layer(&layers[1], b[1], "mid ok off");
-	rules_layer(&layers[2], b[2], "low gap ok off");
-	named(&layers[1], "off")->state = Q2_STATE_DISABLED;
+	rules_layer(&layers[0], &f[0], b[0], "ok top gap off mid");
+	rules_layer(&layers[1], &f[1], b[1], "mid ok off");
+	rules_layer(&layers[2], &f[2], b[2], "low gap ok off");
+	f[1].verdicts[named(&layers[1], "off")].state = Q2_STATE_DISABLED;
 	layers[0].path = "top", layers[1].path = "mid", layers[2].path = "base";
 	for (uint32_t l = 0; l < 3; l++)
 		layers[l].depth = l;
 
-	assert_true(q2_checkpoints_begin(&it, &c));
-	while (q2_checkpoints_next(&it)) {
-		const struct q2_checkpoint *cp = &it.cp;
+	rebuild(&cps, &c, f);
+	for (size_t i = 0; i < cps.n; i++) {
 		char line[64];
 
+		cp = &cps.v[i];
 		snprintf(line, sizeof line, "%s%.*s:%s:%zu:%u+%u", order[0] ? " " : "",
-			 (int)cp->name_len, cp->name, q2_state_name(cp->state),
+			 (int)cp->name_len, cp->name, q2_state_name(cp->verdict.state),
 			 cp->n_depths, cp->run_first, cp->run_n);
 		strcat(order, line);
 	}
@@ -398,61 +417,91 @@ static void test_rules(void **state)
 		"ok:usable:3:0+3 top:usable:1:0+1 gap:gap:2:0+1 off:disabled:3:0+3 "
 		"mid:usable:2:0+2 low:missing-in-top:1:2+1");
 
-	assert_true(q2_checkpoints_find(&it, "gap", 3));
-	assert_int_equal(it.cp.reason, Q2_C_CHECKPOINT_GAP);
-	assert_int_equal(it.cp.at, 2);
-	assert_true(q2_checkpoints_find(&it, "off", 3));
-	assert_int_equal(it.cp.reason, Q2_C_CHECKPOINT_COPY_NOT_USABLE);
-	assert_int_equal(it.cp.at, 1);
-	assert_true(q2_checkpoints_find(&it, "low", 3));
-	assert_int_equal(it.cp.reason, Q2_C_CHECKPOINT_MISSING_IN_TOP);
-	assert_false(q2_checkpoints_find(&it, "none", 4));
-	assert_false(q2_checkpoints_find(&it, "o", 1));
+	assert_non_null(cp = find(&cps, "gap"));
+	assert_int_equal(cp->verdict.reason, Q2_C_CHECKPOINT_GAP);
+	assert_int_equal(cp->at, 2);
+	assert_non_null(cp = find(&cps, "off"));
+	assert_int_equal(cp->verdict.reason, Q2_C_CHECKPOINT_COPY_NOT_USABLE);
+	assert_int_equal(cp->at, 1);
+	assert_non_null(cp = find(&cps, "low"));
+	assert_int_equal(cp->verdict.reason, Q2_C_CHECKPOINT_MISSING_IN_TOP);
+	assert_null(find(&cps, "none"));
+	assert_null(find(&cps, "o"));
 
-	/* the rules as findings of the layers holding the bitmap */
-	q2_checkpoints_find(&it, "off", 3);
-	q2_checkpoint_report(&c, &it.cp);
-	assert_int_equal(layers[1].img.problems.n, 1);
-	assert_int_equal(layers[1].img.problems.v[0].code, Q2_C_CHECKPOINT_COPY_NOT_USABLE);
-	assert_int_equal(layers[1].img.problems.v[0].origin, Q2_FROM_CHECK);
-	q2_checkpoints_find(&it, "gap", 3);
-	q2_checkpoint_report(&c, &it.cp);
-	assert_int_equal(layers[2].img.problems.n, 1);
-	assert_int_equal(layers[2].img.problems.v[0].code, Q2_C_CHECKPOINT_GAP);
-	q2_checkpoints_find(&it, "low", 3);
-	q2_checkpoint_report(&c, &it.cp);
-	assert_int_equal(layers[2].img.problems.n, 2);
-	assert_int_equal(layers[2].img.problems.v[1].code, Q2_C_CHECKPOINT_MISSING_IN_TOP);
-	assert_int_equal(layers[0].img.problems.n, 0);
+	/* the rules as findings of the layers holding the bitmap, never
+	 * written into their models */
+	q2_checkpoint_report(&c, find(&cps, "off"), f);
+	assert_int_equal(f[1].problems.n, 1);
+	assert_int_equal(f[1].problems.v[0].code, Q2_C_CHECKPOINT_COPY_NOT_USABLE);
+	assert_int_equal(f[1].problems.v[0].origin, Q2_FROM_CHECK);
+	q2_checkpoint_report(&c, find(&cps, "gap"), f);
+	assert_int_equal(f[2].problems.n, 1);
+	assert_int_equal(f[2].problems.v[0].code, Q2_C_CHECKPOINT_GAP);
+	q2_checkpoint_report(&c, find(&cps, "low"), f);
+	assert_int_equal(f[2].problems.n, 2);
+	assert_int_equal(f[2].problems.v[1].code, Q2_C_CHECKPOINT_MISSING_IN_TOP);
+	assert_int_equal(f[0].problems.n, 0);
+	for (uint32_t l = 0; l < 3; l++)
+		assert_int_equal(layers[l].img.problems.n, 0);
 
 	/* a chain not read to its end: nothing is usable */
 	c.broken = true;
 	c.broken_code = Q2_C_BACKING_FILE_MISSING;
-	assert_true(q2_checkpoints_find(&it, "ok", 2));
-	assert_int_equal(it.cp.state, Q2_STATE_INCOMPLETE);
-	assert_int_equal(it.cp.reason, Q2_C_BACKING_FILE_MISSING);
+	rebuild(&cps, &c, f);
+	assert_non_null(cp = find(&cps, "ok"));
+	assert_int_equal(cp->verdict.state, Q2_STATE_INCOMPLETE);
+	assert_int_equal(cp->verdict.reason, Q2_C_BACKING_FILE_MISSING);
 	c.broken = false;
 	layers[2].bitmaps_known = false;
-	assert_true(q2_checkpoints_find(&it, "mid", 3));
-	assert_int_equal(it.cp.state, Q2_STATE_INCOMPLETE);
+	rebuild(&cps, &c, f);
+	assert_int_equal(find(&cps, "mid")->verdict.state, Q2_STATE_INCOMPLETE);
 	layers[2].bitmaps_known = true;
 	/* a layer QEMU refuses */
-	q2_problems_add(&layers[2].img.problems, Q2_C_REFCOUNT_ORDER_TOO_LARGE, 96,
+	q2_problems_add(&f[2].problems, Q2_C_REFCOUNT_ORDER_TOO_LARGE, 96,
 			Q2_NO_INDEX, Q2_FROM_CHECK, NULL);
-	assert_true(q2_checkpoints_find(&it, "mid", 3));
-	assert_int_equal(it.cp.state, Q2_STATE_INVALID);
-	assert_int_equal(it.cp.reason, Q2_C_REFCOUNT_ORDER_TOO_LARGE);
-	assert_int_equal(it.cp.at, 2);
+	rebuild(&cps, &c, f);
+	assert_non_null(cp = find(&cps, "mid"));
+	assert_int_equal(cp->verdict.state, Q2_STATE_INVALID);
+	assert_int_equal(cp->verdict.reason, Q2_C_REFCOUNT_ORDER_TOO_LARGE);
+	assert_int_equal(cp->at, 2);
 	/* a copy in use, and the finest granularity merged */
-	named(&layers[0], "ok")->state = Q2_STATE_INCONSISTENT;
-	named(&layers[1], "ok")->granularity_bits = 9;
-	assert_true(q2_checkpoints_find(&it, "ok", 2));
-	assert_int_equal(it.cp.state, Q2_STATE_INCONSISTENT);
-	assert_int_equal(it.cp.at, 0);
-	assert_int_equal(it.cp.granularity, 512);
-	q2_checkpoints_end(&it);
-	for (uint32_t l = 0; l < 3; l++)
+	f[0].verdicts[named(&layers[0], "ok")].state = Q2_STATE_INCONSISTENT;
+	layers[1].img.dir->bitmaps[named(&layers[1], "ok")].granularity_bits = 9;
+	rebuild(&cps, &c, f);
+	assert_non_null(cp = find(&cps, "ok"));
+	assert_int_equal(cp->verdict.state, Q2_STATE_INCONSISTENT);
+	assert_int_equal(cp->at, 0);
+	assert_int_equal(cp->granularity, 512);
+	for (uint32_t l = 0; l < 3; l++) {
 		q2_image_free(&layers[l].img);
+		q2_findings_free(&f[l]);
+	}
+
+	/* a gap deeper than the next layer: top, l1 and base hold it, l2
+	 * does not; the run stops at l1 and the gap is l3's copy */
+	c.n = 4;
+	rules_layer(&layers[0], &f[0], b[0], "deep");
+	rules_layer(&layers[1], &f[1], b[1], "deep");
+	rules_layer(&layers[2], &f[2], b[2], "other");
+	rules_layer(&layers[3], &f[3], b[3], "deep");
+	for (uint32_t l = 0; l < 4; l++)
+		layers[l].depth = l;
+	layers[0].path = "top", layers[1].path = "l1", layers[2].path = "l2";
+	layers[3].path = "base";
+	rebuild(&cps, &c, f);
+	assert_non_null(cp = find(&cps, "deep"));
+	assert_int_equal(cp->verdict.state, Q2_STATE_GAP);
+	assert_int_equal(cp->run_n, 2);
+	assert_int_equal(cp->at, 3);
+	q2_checkpoint_report(&c, cp, f);
+	assert_int_equal(f[3].problems.n, 1);
+	assert_int_equal(f[3].problems.v[0].code, Q2_C_CHECKPOINT_GAP);
+	assert_non_null(strstr(f[3].problems.v[0].message, "layer 2, l2, has none"));
+	q2_checkpoints_free(&cps);
+	for (uint32_t l = 0; l < 4; l++) {
+		q2_image_free(&layers[l].img);
+		q2_findings_free(&f[l]);
+	}
 }
 
 int main(void)

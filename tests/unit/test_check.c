@@ -8,8 +8,10 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "qcow2.h"
 #include "problem.h"
 #include "image_builder.h"
+#include "judge_helper.h"
 
 /* Decodes and checks; p points to the image's problems. */
 static void run(const uint8_t *b, size_t len, struct q2_image *img,
@@ -20,7 +22,7 @@ static void run(const uint8_t *b, size_t len, struct q2_image *img,
 
 	q2_reader_from_memory(&r, b, len);
 	q2_decode(&r, &opts, img);
-	q2_check(img);
+	check_image(img);
 	*p = &img->problems;
 }
 
@@ -115,8 +117,8 @@ static void test_duplicate_names_at_scale(void **state)
 	(void)state;
 
 	tb_header(b, 3, 12, 104);
-	put64(b + 24, 1 << 20); /* 1 MiB disk: one table entry at 64 KiB */
-	put64(b + 88, 1);
+	put_be64(b + 24, 1 << 20); /* 1 MiB disk: one table entry at 64 KiB */
+	put_be64(b + 88, 1);
 	tb_bitmaps_ext(b, 104, n, n * entry, dir);
 	for (uint32_t i = 0; i < n; i++) {
 		char name[8];

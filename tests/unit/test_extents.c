@@ -23,8 +23,8 @@ static uint8_t *image(uint64_t size, unsigned gbits, uint32_t n)
 	uint8_t *b = calloc(1, IMG);
 
 	tb_header(b, 3, 9, 104);
-	put64(b + 24, size);
-	put64(b + 72, 0);
+	put_be64(b + 24, size);
+	put_be64(b + 72, 0);
 	tb_bitmaps_ext(b, 104, 1, 32, 512);
 	tb_dir_entry(b, 512, TABLE, n, 2, (uint8_t)gbits, "b", 1, 0);
 	return b;
@@ -94,8 +94,8 @@ static void test_runs_across_words_and_clusters(void **state)
 	uint64_t dirty;
 	(void)state;
 
-	put64(b + TABLE, DATA);
-	put64(b + TABLE + 8, DATA + 512);
+	put_be64(b + TABLE, DATA);
+	put_be64(b + TABLE + 8, DATA + 512);
 	set_bit(b, 0, 0);                       /* one bit */
 	for (uint64_t i = 60; i < 70; i++)      /* across a word boundary */
 		set_bit(b, 0, i);
@@ -124,9 +124,9 @@ static void test_all_ones_zeroes_and_clamp(void **state)
 
 	/* entries 0 and 1 all ones: one merged range; the last entry all
 	 * ones too: the part of it past the disk is clamped away */
-	put64(b + TABLE, 1);
-	put64(b + TABLE + 8, 1);
-	put64(b + TABLE + 8 * (n - 1), 1);
+	put_be64(b + TABLE, 1);
+	put_be64(b + TABLE + 8, 1);
+	put_be64(b + TABLE + 8 * (n - 1), 1);
 	assert_int_equal(scan(b, &c, &dirty, &err), 0);
 	assert_string_equal(c.text, "0+8589934592 317827579904+3758096384");
 	assert_int_equal(dirty, 8589934592ull + 3758096384ull);
@@ -144,7 +144,7 @@ static void test_tail_bits_and_partial_granule(void **state)
 	uint64_t dirty;
 	(void)state;
 
-	put64(b + TABLE, DATA);
+	put_be64(b + TABLE, DATA);
 	set_bit(b, 0, 1);
 	for (uint64_t i = 2; i < 4096; i += 3)
 		set_bit(b, 0, i);
@@ -168,7 +168,7 @@ static void test_partial_granule(void **state)
 	uint64_t dirty;
 	(void)state;
 
-	put64(b + TABLE, DATA);
+	put_be64(b + TABLE, DATA);
 	set_bit(b, 0, 1);
 	for (uint64_t i = 2; i < 4096; i += 3)
 		set_bit(b, 0, i);
@@ -186,7 +186,7 @@ static void test_callback_stops(void **state)
 	uint64_t dirty;
 	(void)state;
 
-	put64(b + TABLE, DATA);
+	put_be64(b + TABLE, DATA);
 	for (uint64_t i = 0; i < 100; i += 2)
 		set_bit(b, 0, i);
 	assert_int_equal(scan(b, &c, &dirty, &err), 7);
@@ -211,9 +211,9 @@ static void test_errors(void **state)
 
 	/* an offset with the all-ones bit: what came before is kept */
 	b = image(8192, 0, 2);
-	put64(b + TABLE, DATA);
+	put_be64(b + TABLE, DATA);
 	set_bit(b, 0, 5);
-	put64(b + TABLE + 8, (DATA + 512) | 1);
+	put_be64(b + TABLE + 8, (DATA + 512) | 1);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(scan(b, &c, &dirty, &err), -1);
 	assert_int_equal(err.code, Q2_C_TABLE_ENTRY);
@@ -223,7 +223,7 @@ static void test_errors(void **state)
 
 	/* a data cluster past the end of the file reads as zeroes, as in
 	 * QEMU: no error here (--check reports it) */
-	put64(b + TABLE + 8, 1ull << 40);
+	put_be64(b + TABLE + 8, 1ull << 40);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(scan(b, &c, &dirty, &err), 0);
 	assert_string_equal(c.text, "5+1");
@@ -243,8 +243,8 @@ static void test_shared_cluster_read_once(void **state)
 	uint64_t dirty;
 	(void)state;
 
-	put64(b + TABLE, DATA);
-	put64(b + TABLE + 8, DATA);
+	put_be64(b + TABLE, DATA);
+	put_be64(b + TABLE + 8, DATA);
 	set_bit(b, 0, 7);
 	q2_reader_from_memory(&r, b, IMG);
 	assert_int_equal(q2_decode(&r, &opts, &img), 0);

@@ -267,8 +267,8 @@ static void test_backing_name(void **state)
 	(void)state;
 
 	tb_header(b, 3, 9, 104);
-	put64(b + 8, 400);
-	put32(b + 16, 1024);
+	put_be64(b + 8, 400);
+	put_be32(b + 16, 1024);
 	decode_buf(b, sizeof b, false, &img);
 	assert_one_error(&img, Q2_C_BACKING_NAME_SIZE, Q2_W_HEADER, 16);
 	assert_null(img.backing_file);
@@ -276,7 +276,7 @@ static void test_backing_name(void **state)
 	assert_true(img.exts_decoded);
 	q2_image_free(&img);
 
-	put32(b + 16, 200); /* 400 + 200 > 512 */
+	put_be32(b + 16, 200); /* 400 + 200 > 512 */
 	decode_buf(b, sizeof b, false, &img);
 	assert_one_error(&img, Q2_C_TRUNCATED, Q2_W_BACKING_NAME, 400);
 	q2_image_free(&img);
@@ -291,8 +291,8 @@ static void test_extension_overrun(void **state)
 
 	tb_header(b, 3, 9, 104);
 	pos = tb_ext(b, 104, 0xe2792aca, "raw", 3);
-	put32(b + pos, 0x12345678);
-	put32(b + pos + 4, 512); /* longer than what is left of cluster 0 */
+	put_be32(b + pos, 0x12345678);
+	put_be32(b + pos + 4, 512); /* longer than what is left of cluster 0 */
 	decode_buf(b, sizeof b, false, &img);
 	assert_one_error(&img, Q2_C_EXT_OVERRUN, Q2_W_EXT, pos);
 	assert_int_equal(img.problems.v[0].index, 1);
@@ -301,8 +301,8 @@ static void test_extension_overrun(void **state)
 
 	/* the area ends at the backing file name: 4 bytes cannot hold the
 	 * next extension's magic and length */
-	put64(b + 8, pos + 4);
-	put32(b + 16, 1);
+	put_be64(b + 8, pos + 4);
+	put_be32(b + 16, 1);
 	decode_buf(b, sizeof b, false, &img);
 	assert_one_error(&img, Q2_C_EXT_OVERRUN, Q2_W_EXT, pos);
 	q2_image_free(&img);
@@ -333,25 +333,25 @@ static void test_hostile_sizes(void **state)
 	struct q2_image img;
 	(void)state;
 
-	put32(b + ext + 8, 0xffffffff);
+	put_be32(b + ext + 8, 0xffffffff);
 	decode_buf(b, len, false, &img);
 	assert_one_error(&img, Q2_C_TOO_MANY_BITMAPS, Q2_W_BITMAPS_EXT, ext + 8);
 	q2_image_free(&img);
 
-	put32(b + ext + 8, 2);
-	put64(b + ext + 16, 1ull << 63);
+	put_be32(b + ext + 8, 2);
+	put_be64(b + ext + 16, 1ull << 63);
 	decode_buf(b, len, false, &img);
 	assert_one_error(&img, Q2_C_DIR_TOO_LARGE, Q2_W_BITMAPS_EXT, ext + 16);
 	q2_image_free(&img);
 
 	/* within QEMU's limit but beyond the 4 KiB file */
-	put64(b + ext + 16, 1 << 20);
+	put_be64(b + ext + 16, 1 << 20);
 	decode_buf(b, len, false, &img);
 	assert_one_error(&img, Q2_C_TRUNCATED, Q2_W_DIR, TB_DIR_OFFSET);
 	q2_image_free(&img);
 
-	put64(b + ext + 16, TB_DIR_SIZE);
-	put32(b + TB_DIR_OFFSET + 8, 0x8000001); /* b1's table size */
+	put_be64(b + ext + 16, TB_DIR_SIZE);
+	put_be32(b + TB_DIR_OFFSET + 8, 0x8000001); /* b1's table size */
 	decode_buf(b, len, true, &img);
 	assert_one_error(&img, Q2_C_TABLE_TOO_LARGE, Q2_W_DIR_ENTRY,
 			 TB_DIR_OFFSET + 8);
@@ -361,7 +361,7 @@ static void test_hostile_sizes(void **state)
 
 	/* fits the limits, not the file: the part in it is loaded, QEMU
 	 * reads zeroes for the rest */
-	put32(b + TB_DIR_OFFSET + 8, 3000);
+	put_be32(b + TB_DIR_OFFSET + 8, 3000);
 	decode_buf(b, len, true, &img);
 	assert_int_equal(img.problems.n, 0);
 	assert_int_equal(q2_image_bitmaps(&img)->bitmaps[0].table_in_file,
@@ -371,7 +371,7 @@ static void test_hostile_sizes(void **state)
 	q2_image_free(&img);
 
 	/* a table entirely past the file holds nothing in memory */
-	put64(b + TB_DIR_OFFSET, 1ull << 40);
+	put_be64(b + TB_DIR_OFFSET, 1ull << 40);
 	decode_buf(b, len, true, &img);
 	assert_int_equal(img.problems.n, 0);
 	assert_true(q2_image_bitmaps(&img)->bitmaps[0].table_loaded);
@@ -390,7 +390,7 @@ static void test_directory_counts(void **state)
 	(void)state;
 
 	/* nb_bitmaps 3, but the directory holds 2 entries */
-	put32(b + ext + 8, 3);
+	put_be32(b + ext + 8, 3);
 	decode_buf(b, len, false, &img);
 	assert_one_error(&img, Q2_C_DIR_TOO_FEW, Q2_W_DIR,
 			 TB_DIR_OFFSET + TB_DIR_SIZE);
@@ -398,15 +398,15 @@ static void test_directory_counts(void **state)
 	q2_image_free(&img);
 
 	/* nb_bitmaps 1: the second entry is left over */
-	put32(b + ext + 8, 1);
+	put_be32(b + ext + 8, 1);
 	decode_buf(b, len, false, &img);
 	assert_one_error(&img, Q2_C_DIR_TRAILING, Q2_W_DIR, TB_DIR_OFFSET + 32);
 	assert_int_equal(q2_image_bitmaps(&img)->n_bitmaps, 1);
 	q2_image_free(&img);
 
 	/* the second entry's name runs past the directory's end */
-	put32(b + ext + 8, 2);
-	put16(b + TB_DIR_OFFSET + 32 + 18, 1000);
+	put_be32(b + ext + 8, 2);
+	put_be16(b + TB_DIR_OFFSET + 32 + 18, 1000);
 	decode_buf(b, len, false, &img);
 	assert_one_error(&img, Q2_C_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY,
 			 TB_DIR_OFFSET + 32);
@@ -415,7 +415,7 @@ static void test_directory_counts(void **state)
 	q2_image_free(&img);
 
 	/* a directory too small for one fixed part */
-	put64(b + ext + 16, 20);
+	put_be64(b + ext + 16, 20);
 	decode_buf(b, len, false, &img);
 	assert_one_error(&img, Q2_C_DIR_ENTRY_OVERRUN, Q2_W_DIR_ENTRY,
 			 TB_DIR_OFFSET);
@@ -455,11 +455,11 @@ static void test_end_marker_length(void **state)
 	(void)state;
 
 	tb_header(b, 3, 9, 104);
-	put32(b + 104 + 4, 4096);
+	put_be32(b + 104 + 4, 4096);
 	decode_buf(b, sizeof b, false, &img);
 	assert_one_error(&img, Q2_C_EXT_OVERRUN, Q2_W_EXT, 104);
 	q2_image_free(&img);
-	put32(b + 104 + 4, 8);
+	put_be32(b + 104 + 4, 8);
 	assert_int_equal(decode_buf(b, sizeof b, false, &img), 0);
 	assert_int_equal(img.n_exts, 0);
 	q2_image_free(&img);

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "image_builder.h"
+#include "judge_helper.h"
 #include "render.h"
 #include "snapshot.h"
 
@@ -32,9 +33,9 @@ struct snap {
 
 static void put_extra(uint8_t *p, uint64_t large, uint64_t disk, uint64_t icount)
 {
-	put64(p, large);
-	put64(p + 8, disk);
-	put64(p + 16, icount);
+	put_be64(p, large);
+	put_be64(p + 8, disk);
+	put_be64(p + 16, icount);
 }
 
 /* Writes entry s at pos; returns the position after its name. */
@@ -44,15 +45,15 @@ static size_t put_snapshot(uint8_t *b, size_t pos, const struct snap *s)
 	size_t name_len = s->name_len ? s->name_len : strlen(s->name);
 	uint8_t *e = b + pos;
 
-	put64(e, s->l1_off);
-	put32(e + 8, s->l1_size);
-	put16(e + 12, (uint16_t)id_len);
-	put16(e + 14, (uint16_t)name_len);
-	put32(e + 16, 0x6553f100);               /* date_sec */
-	put32(e + 20, 999999999);                /* date_nsec */
-	put64(e + 24, 0x0102030405060708ull);    /* vm_clock_nsec */
-	put32(e + 32, 0x1000);                   /* vm_state_size */
-	put32(e + 36, s->extra_size);
+	put_be64(e, s->l1_off);
+	put_be32(e + 8, s->l1_size);
+	put_be16(e + 12, (uint16_t)id_len);
+	put_be16(e + 14, (uint16_t)name_len);
+	put_be32(e + 16, 0x6553f100);               /* date_sec */
+	put_be32(e + 20, 999999999);                /* date_nsec */
+	put_be64(e + 24, 0x0102030405060708ull);    /* vm_clock_nsec */
+	put_be32(e + 32, 0x1000);                   /* vm_state_size */
+	put_be32(e + 36, s->extra_size);
 	for (uint32_t i = 0; i < s->extra_size; i++)
 		e[40 + i] = s->extra ? s->extra[i] : (uint8_t)(0xa0 + i);
 	memcpy(e + 40 + s->extra_size, s->id, id_len);
@@ -69,17 +70,17 @@ static size_t build(uint8_t *b, uint32_t version, const struct snap *s,
 
 	memset(b, 0, IMG_SIZE);
 	tb_header(b, version, 9, version == 2 ? 72 : 104);
-	put64(b + 24, 1 << 20);       /* size: 1 MiB */
-	put32(b + 36, 32);            /* L1: 32 entries of 32 KiB each */
-	put64(b + 40, 512);
-	put64(b + 48, 1024);
-	put32(b + 60, (uint32_t)n);
-	put64(b + 64, TABLE);
+	put_be64(b + 24, 1 << 20);       /* size: 1 MiB */
+	put_be32(b + 36, 32);            /* L1: 32 entries of 32 KiB each */
+	put_be64(b + 40, 512);
+	put_be64(b + 48, 1024);
+	put_be32(b + 60, (uint32_t)n);
+	put_be64(b + 64, TABLE);
 	if (version >= 3) {
-		put64(b + 72, 0);
-		put64(b + 80, 0);
-		put64(b + 88, 0);
-		put32(b + 96, 4);
+		put_be64(b + 72, 0);
+		put_be64(b + 80, 0);
+		put_be64(b + 88, 0);
+		put_be32(b + 96, 4);
 	}
 	for (size_t i = 0; i < n; i++) {
 		pos = (pos + 7) & ~(size_t)7;
@@ -192,7 +193,7 @@ static void test_version2_without_extra_data(void **state)
 	assert_null(sn->extra_data);
 	assert_false(q2_snapshot_has_extra(sn, Q2_SXF_VM_STATE_SIZE_LARGE));
 	/* version 2 needs no extra data */
-	q2_check(&img);
+	check_image(&img);
 	p = &img.problems;
 	assert_int_equal(p->n, 0);
 	q2_image_free(&img);
@@ -324,7 +325,7 @@ static void test_limits(void **state)
 
 	/* 65537 snapshots: refused before anything is read or allocated */
 	build(b, 3, two, 2);
-	put32(b + 60, Q2_MAX_SNAPSHOTS + 1);
+	put_be32(b + 60, Q2_MAX_SNAPSHOTS + 1);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 1);
 	assert_null(img.snapshots);
 	assert_int_equal(img.problems.v[0].code, Q2_C_TOO_MANY_SNAPSHOTS);
@@ -332,25 +333,25 @@ static void test_limits(void **state)
 	q2_image_free(&img);
 	/* 65536 in a 4 KiB file: the two there, 47 entries of 40 zero
 	 * bytes after them, then the end of the file */
-	put32(b + 60, Q2_MAX_SNAPSHOTS);
+	put_be32(b + 60, Q2_MAX_SNAPSHOTS);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 1);
 	assert_int_equal(img.snapshots->n, 49);
 	assert_int_equal(img.problems.v[0].code, Q2_C_TRUNCATED);
 	q2_image_free(&img);
 	/* 4 billion claimed, far past the file: refused at once */
-	put32(b + 60, UINT32_MAX);
-	put64(b + 64, UINT64_MAX - 7);
+	put_be32(b + 60, UINT32_MAX);
+	put_be64(b + 64, UINT64_MAX - 7);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_TOO_MANY_SNAPSHOTS);
 	q2_image_free(&img);
 	/* one at 2^64 - 8: past INT64_MAX, QEMU refuses it before a read */
-	put32(b + 60, 1);
+	put_be32(b + 60, 1);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_SNAPSHOT_TABLE_OFFSET_INVALID);
 	assert_null(img.snapshots);
 	q2_image_free(&img);
 	/* one at 1 TiB: past the file, which QEMU reads as zeroes */
-	put64(b + 64, 1ull << 40);
+	put_be64(b + 64, 1ull << 40);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_TRUNCATED);
 	assert_int_equal(img.problems.v[0].scope, Q2_SCOPE_CHECK);
@@ -361,13 +362,13 @@ static void test_limits(void **state)
 	build(b, 3, &s, 1);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 0);
 	q2_image_free(&img);
-	put32(b + TABLE + 36, 1025);
+	put_be32(b + TABLE + 36, 1025);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_SNAPSHOT_EXTRA_DATA_TOO_LARGE);
 	assert_int_equal(img.problems.v[0].offset, TABLE + 36);
 	assert_int_equal(img.snapshots->n, 0);
 	q2_image_free(&img);
-	put32(b + TABLE + 36, UINT32_MAX);
+	put_be32(b + TABLE + 36, UINT32_MAX);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_SNAPSHOT_EXTRA_DATA_TOO_LARGE);
 	q2_image_free(&img);
@@ -388,11 +389,11 @@ static void test_table_size_limit(void **state)
 	(void)state;
 
 	build(b, 2, NULL, 0);
-	put32(b + 60, 1024);
+	put_be32(b + 60, 1024);
 	for (int i = 0; i < 1024; i++) {
-		put64(b + pos, 3072);
-		put16(b + pos + 12, 1);
-		put16(b + pos + 14, (uint16_t)(i < 1023 ? 65535 : last));
+		put_be64(b + pos, 3072);
+		put_be16(b + pos + 12, 1);
+		put_be16(b + pos + 14, (uint16_t)(i < 1023 ? 65535 : last));
 		b[pos + 40] = '1';
 		pos += i < 1023 ? big : 40 + 1 + last;
 	}
@@ -401,7 +402,7 @@ static void test_table_size_limit(void **state)
 	assert_int_equal(img.snapshots->n, 1024);
 	assert_int_equal(img.snapshots->size, Q2_MAX_SNAPSHOT_TABLE);
 	q2_image_free(&img);
-	put16(b + TABLE + 1023 * big + 14, (uint16_t)(last + 1));
+	put_be16(b + TABLE + 1023 * big + 14, (uint16_t)(last + 1));
 	assert_int_equal(decode(b, size, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_SNAPSHOT_TABLE_TOO_LARGE);
 	assert_int_equal(img.problems.v[0].offset, TABLE + 1023 * big);
@@ -446,7 +447,7 @@ static void test_check_rules(void **state)
 
 	build(b, 3, s, 6);
 	assert_int_equal(decode(b, IMG_SIZE, &img), 0);
-	q2_check(&img);
+	check_image(&img);
 	got = summary(&img.problems);
 	/* entries at 2048, 2104, 2168, 2240, 2312, 2384; the L1 table of 1
 	 * (32 MiB from 3072) covers those of 0, 3 and 2 */
@@ -467,12 +468,12 @@ static void test_check_rules(void **state)
 
 		build(b, 3, edge, 1);
 		decode(b, IMG_SIZE, &img);
-		q2_check(&img);
+		check_image(&img);
 		assert_int_equal(img.problems.n, 0);
 		q2_image_free(&img);
-		put32(b + TABLE + 8, 128);
+		put_be32(b + TABLE + 8, 128);
 		decode(b, IMG_SIZE, &img);
-		q2_check(&img);
+		check_image(&img);
 		got = summary(&img.problems);
 		assert_string_equal(got, "snapshot-l1-beyond-eof@2048");
 		free(got);
@@ -492,9 +493,9 @@ static void test_check_table_placement(void **state)
 
 	put_extra(extra24, 0, 1 << 20, 0);
 	build(b, 3, two, 0);
-	put64(b + 64, TABLE + 8);
+	put_be64(b + 64, TABLE + 8);
 	decode(b, IMG_SIZE, &img);
-	q2_check(&img);
+	check_image(&img);
 	got = summary(&img.problems);
 	assert_string_equal(got, "snapshot-table-unaligned@64");
 	free(got);
@@ -502,9 +503,9 @@ static void test_check_table_placement(void **state)
 	/* the table over the active L1 table (512) */
 	build(b, 3, two, 2);
 	memcpy(b + 512, b + TABLE, 160);
-	put64(b + 64, 512);
+	put_be64(b + 64, 512);
 	decode(b, IMG_SIZE, &img);
-	q2_check(&img);
+	check_image(&img);
 	got = summary(&img.problems);
 	assert_string_equal(got, "overlap@512");
 	free(got);
@@ -601,7 +602,7 @@ static void test_cut_short_is_not_a_refusal(void **state)
 
 	end = build(b, 3, two, 2);
 	/* three entries claimed, the file ends after two */
-	put32(b + 60, 3);
+	put_be32(b + 60, 3);
 	assert_int_equal(decode(b, end, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_TRUNCATED);
 	assert_int_equal(img.problems.v[0].scope, Q2_SCOPE_CHECK);
@@ -614,7 +615,7 @@ static void test_cut_short_is_not_a_refusal(void **state)
 	q2_image_free(&img);
 	/* the file ends inside entry 1's fixed part, after its extra data
 	 * size says 2000: QEMU refuses that much extra data */
-	put32(b + TABLE + 72 + 36, 2000);
+	put_be32(b + TABLE + 72 + 36, 2000);
 	q2_reader_from_memory(&r, b, TABLE + 72 + 40);
 	assert_int_equal(q2_decode(&r, &limits, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_SNAPSHOT_EXTRA_DATA_TOO_LARGE);
@@ -626,8 +627,8 @@ static void test_cut_short_is_not_a_refusal(void **state)
 	assert_int_equal(q2_decode(&r, &limits, &img), 0);
 	q2_image_free(&img);
 	/* a count past what QEMU reads: refused before any read */
-	put32(b + 60, 65536);
-	put64(b + 64, 0x7fffffffffff0000ull);
+	put_be32(b + 60, 65536);
+	put_be64(b + 64, 0x7fffffffffff0000ull);
 	q2_reader_from_memory(&r, b, end);
 	assert_int_equal(q2_decode(&r, &limits, &img), 1);
 	assert_int_equal(img.problems.v[0].code, Q2_C_SNAPSHOT_TABLE_OFFSET_INVALID);
