@@ -436,7 +436,7 @@ static void check_table(struct ctx *c, const struct q2_bitmap *bm, uint32_t i)
 }
 
 /* QEMU knows a bitmap by its name up to the first NUL. */
-static int cmp_name(const void *a, const void *b, void *arg)
+static int cmp_name(const void *a, const void *b, const void *arg)
 {
 	const struct q2_bitmap *v = arg;
 	const struct q2_bitmap *x = &v[*(const uint32_t *)a];

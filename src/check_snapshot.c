@@ -90,7 +90,7 @@ static const char *key_of(const struct q2_snapshot *sn, bool by_name,
 	return by_name ? sn->name : sn->id_str;
 }
 
-static int cmp_key(const void *a, const void *b, void *arg)
+static int cmp_key(const void *a, const void *b, const void *arg)
 {
 	const struct dup_ctx *c = arg;
 	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;

@@ -16,7 +16,7 @@ static int cmp_names(const char *a, size_t na, const char *b, size_t nb)
 }
 
 /* by QEMU's name, then by directory order */
-static int cmp_index(const void *a, const void *b, void *arg)
+static int cmp_index(const void *a, const void *b, const void *arg)
 {
 	const struct q2_bitmap *v = arg;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -65,7 +65,7 @@ static bool by_name_init(struct by_name *bn, const struct q2_chain *c)
 			if (bx->bitmaps[i].name)
 				bn->sorted[l][k++] = i;
 		q2_sort(bn->sorted[l], k, sizeof **bn->sorted, cmp_index,
-			(void *)bx->bitmaps);
+			bx->bitmaps);
 		bn->n_sorted[l] = k;
 	}
 	return true;

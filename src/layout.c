@@ -35,7 +35,7 @@ static bool add(struct q2_layout *l, size_t cap, uint64_t start, uint64_t len,
 	return true;
 }
 
-static int cmp_span(const void *a, const void *b, void *arg)
+static int cmp_span(const void *a, const void *b, const void *arg)
 {
 	const struct q2_span *x = a, *y = b;
 

@@ -102,7 +102,7 @@ static bool collect(struct refs *rs, const struct q2_image *img,
 	return true;
 }
 
-static int cmp_ref(const void *a, const void *b, void *arg)
+static int cmp_ref(const void *a, const void *b, const void *arg)
 {
 	const struct ref *x = a, *y = b;
 

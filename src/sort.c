@@ -14,10 +14,17 @@ struct sorter {
 	char *a;
 	size_t size;
 	q2_cmp_fn cmp;
-	void *arg;
+	const void *arg;
 	char *tmp;      /* room for tmp_n elements */
 	size_t tmp_n;
 };
+
+static int cmp_fallback(const void *a, const void *b, void *sorter)
+{
+	const struct sorter *s = sorter;
+
+	return s->cmp(a, b, s->arg);
+}
 
 static char *at(const struct sorter *s, size_t i)
 {
@@ -137,7 +144,7 @@ static bool merge(struct sorter *s, size_t lo, size_t mid, size_t hi)
 	return true;
 }
 
-void q2_sort(void *base, size_t n, size_t size, q2_cmp_fn cmp, void *arg)
+void q2_sort(void *base, size_t n, size_t size, q2_cmp_fn cmp, const void *arg)
 {
 	struct sorter s = { base, size, cmp, arg, NULL, 0 };
 
@@ -179,5 +186,6 @@ void q2_sort(void *base, size_t n, size_t size, q2_cmp_fn cmp, void *arg)
 	return;
 fallback:
 	free(s.tmp);
-	qsort_r(base, n, size, cmp, arg);
+	/* qsort_r passes a pointer that is not const: the sorter's own */
+	qsort_r(base, n, size, cmp_fallback, &s);
 }

@@ -9,11 +9,11 @@
 
 #include <stddef.h>
 
-typedef int (*q2_cmp_fn)(const void *a, const void *b, void *arg);
+typedef int (*q2_cmp_fn)(const void *a, const void *b, const void *arg);
 
 /* Sorts n elements of size bytes at base, equal ones kept in their
  * order.  Out of memory for its buffer, it falls back on qsort_r: the
  * order is still right, only equal elements may swap. */
-void q2_sort(void *base, size_t n, size_t size, q2_cmp_fn cmp, void *arg);
+void q2_sort(void *base, size_t n, size_t size, q2_cmp_fn cmp, const void *arg);
 
 #endif

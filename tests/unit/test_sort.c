@@ -17,11 +17,12 @@ struct item {
 	char pad[5];     /* an odd size, as the callers' records have */
 };
 
-static int cmp_key(const void *a, const void *b, void *arg)
+static int cmp_key(const void *a, const void *b, const void *arg)
 {
 	const struct item *x = a, *y = b;
 
-	(*(size_t *)arg)++;
+	/* arg: where the counter is (the sort passes it on as const) */
+	(**(size_t *const *)arg)++;
 	return (x->key > y->key) - (x->key < y->key);
 }
 
@@ -57,7 +58,7 @@ static void check_shape(enum shape shape, size_t n, unsigned seed)
 {
 	struct item *got = calloc(n ? n : 1, sizeof *got);
 	struct item *want = calloc(n ? n : 1, sizeof *want);
-	size_t compared = 0;
+	size_t compared = 0, *counter = &compared;
 
 	assert_non_null(got);
 	assert_non_null(want);
@@ -67,7 +68,7 @@ static void check_shape(enum shape shape, size_t n, unsigned seed)
 	}
 	memcpy(want, got, n * sizeof *got);
 	qsort(want, n, sizeof *want, cmp_key_pos);
-	q2_sort(got, n, sizeof *got, cmp_key, &compared);
+	q2_sort(got, n, sizeof *got, cmp_key, &counter);
 	for (size_t i = 0; i < n; i++) {
 		if (got[i].key != want[i].key || got[i].pos != want[i].pos)
 			fail_msg("shape %d, n %zu: at %zu got (%u, %u), want (%u, %u)",
