@@ -38,9 +38,9 @@ MUTANTS = {
         "a lower layer larger than the top is no longer clamped to the top's disk"),
     "crypto-offset-length-swapped": (
         "src/qcow2.c",
-        "x->crypto_offset = be64_at(x->data);\n"
-        "\t\t\tx->crypto_length = be64_at(x->data + sizeof(uint64_t));",
-        "x->crypto_length = be64_at(x->data);\n"
+        "x->crypto_offset = get_be64(x->data);\n"
+        "\t\t\tx->crypto_length = get_be64(x->data + sizeof(uint64_t));",
+        "x->crypto_length = get_be64(x->data);\n"
         "\t\t\tx->crypto_offset = be64_at(x->data + sizeof(uint64_t));",
         "the decoder swaps the crypto header's offset and length"),
     "json-drops-string-hex": (
@@ -55,7 +55,7 @@ MUTANTS = {
         "case '=': case '@':",
         "CSV no longer quotes a field starting with + or -"),
     "qemu-granularity-limit-30": (
-        "src/qcow2.h", "#define Q2_QEMU_MAX_GRANULARITY_BITS 31u",
+        "src/model.h", "#define Q2_QEMU_MAX_GRANULARITY_BITS 31u",
         "#define Q2_QEMU_MAX_GRANULARITY_BITS 30u",
         "a legal 2 GiB granularity becomes an error"),
     "table-beyond-eof-checks-8-bytes": (
@@ -66,7 +66,7 @@ MUTANTS = {
         "src/check.c", "if (beyond_eof(c, off, c->cs))", "if (beyond_eof(c, off, 1))",
         "a data cluster past the end is checked by its first byte only"),
     "not-usable-offset-moved": (
-        "src/walk.c", "q2_dir_entry_at(bm, Q2_DF_FLAGS), i, \"%s: %s%s%s\",",
+        "src/judge.c", "q2_dir_entry_at(bm, Q2_DF_FLAGS), i, \"%s: %s%s%s\",",
         "q2_dir_entry_at(bm, Q2_DF_TYPE), i, \"%s: %s%s%s\",",
         "-x's not-usable problem points at the wrong field"),
     "extension-padding-4": (
@@ -86,7 +86,7 @@ MUTANTS = {
         "src/extents.c", "return le64toh(v);", "return be64toh(v);",
         "the bits of a data cluster read in the wrong order"),
     "no-sector-rounding": (
-        "src/qcow2.h", "return img->header.size & ~(uint64_t)511;",
+        "src/model.h", "return img->header.size & ~(uint64_t)511;",
         "return img->header.size;",
         "bitmaps sized for the byte size, not QEMU's whole sectors"),
     "in-use-table-size-checked": (
@@ -102,8 +102,8 @@ MUTANTS = {
         "src/verdict.c", "else if (!(bm->flags & Q2_BME_FLAG_AUTO))", "else if (0)",
         "a disabled bitmap called usable"),
     "live-inconsistent-swapped": (
-        "src/verdict.c", "img->lock == Q2_LOCK_WRITE ? Q2_STATE_LIVE\n",
-        "img->lock != Q2_LOCK_WRITE ? Q2_STATE_LIVE\n",
+        "src/verdict.c", "lock == Q2_LOCK_WRITE ? Q2_STATE_LIVE\n",
+        "lock != Q2_LOCK_WRITE ? Q2_STATE_LIVE\n",
         "live and inconsistent swapped"),
     "stale-ignored": (
         "src/verdict.c",
@@ -114,7 +114,7 @@ MUTANTS = {
         "src/lock.c", "#define PERM_WRITE 1", "#define PERM_WRITE 2",
         "the probe asks for the wrong permission byte"),
     "refcount-16-bit-misread": (
-        "src/refcount.c", "case 4: return be16_at(block + 2 * i);",
+        "src/refcount.c", "case 4: return get_be16(block + 2 * i);",
         "case 4: return block[2 * i];",
         "16-bit refcounts read as their high byte"),
     "refcount-zero-not-an-error": (
@@ -142,8 +142,8 @@ MUTANTS = {
         '[Q2_C_TABLE_SIZE_TOO_SMALL] = { "table-too-small", W,',
         "a table QEMU refuses reported as a warning"),
     "x-not-usable-exits-0": (
-        "src/main.c", "\tdefault:\n\t\treturn EXIT_PROBLEMS;",
-        "\tdefault:\n\t\treturn EXIT_OK;",
+        "src/judge.c", "\tdefault:\n\t\treturn Q2_EXIT_PROBLEMS;",
+        "\tdefault:\n\t\treturn Q2_EXIT_OK;",
         "-x exits 0 though a bitmap shown is not usable"),
     "output-file-may-be-an-image": (
         "src/outfile.c", "if (stat(images[i], &ist) == 0 && same_file(&st, &ist))",
@@ -165,6 +165,51 @@ MUTANTS = {
     "fifo-opened": (
         "src/reader.c", "if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {",
         "if (S_ISDIR(st.st_mode)) {", "a FIFO or device taken for an image"),
+    # ---- the pipeline: layout, judge, checkpoints, walk (issue 18) ----
+    "layout-drops-snapshot-l1": (
+        "src/layout.c", "for (uint32_t i = 0; i < t->n; i++)",
+        "for (uint32_t i = 0; i < 0; i++)",
+        "a snapshot's L1 table missing from the layout: no overlap seen"),
+    "layout-unsorted": (
+        "src/layout.c", "\tq2_sort(out->v, out->n, sizeof *out->v, cmp_span, NULL);\n", "",
+        "the layout left in the order built: overlaps missed"),
+    "overlap-counts-ignored-directory": (
+        "src/check.c", "\t\treturn bx != NULL;\n\tcase Q2_SPAN_BITMAP_TABLE:",
+        "\t\treturn true;\n\tcase Q2_SPAN_BITMAP_TABLE:",
+        "a directory QEMU ignores (autoclear clear) still overlaps"),
+    "refcounts-skip-data-clusters": (
+        "src/refcount.c", "\tcase Q2_SPAN_BITMAP_DATA:\n\t\treturn true;",
+        "\tcase Q2_SPAN_BITMAP_DATA:\n\t\treturn false;",
+        "refcounts of the bitmaps' data clusters not read"),
+    "judge-selection-keeps-all-check-findings": (
+        "src/judge.c", "\t\t    !f->selected[pb->bitmap]) {",
+        "\t\t    !f->selected[pb->bitmap] && 0) {",
+        "-c -n NAME lists the findings of bitmaps not named"),
+    "judge-x-not-usable-dropped": (
+        "src/judge.c", "\t\t\t\tadd_not_usable(f, &bx->bitmaps[i], i);\n\tif (!opts->checking",
+        "\t\t\t\t(void)0;\n\tif (!opts->checking",
+        "-x shows a bitmap that is not usable and exits 0"),
+    "checkpoint-gap-ignored": (
+        "src/checkpoint.c", "\tif (cp->n_depths > cp->run_n) {\n\t\tset_state(cp, Q2_STATE_GAP,",
+        "\tif (cp->n_depths > cp->run_n + 1) {\n\t\tset_state(cp, Q2_STATE_GAP,",
+        "a gap below the next layer but one is not seen"),
+    "checkpoint-copy-verdict-ignored": (
+        "src/checkpoint.c", "\t\tif (v && !q2_state_usable(v->state)) {\n\t\t\tset_state(cp, v->state,",
+        "\t\tif (0) {\n\t\t\tset_state(cp, v->state,",
+        "a merged checkpoint usable though a copy is not"),
+    "chain-raw-over-qcow2-unchecked": (
+        "src/judge.c", "\tif (b->raw_probed_qcow2) {", "\tif (0) {",
+        "a raw backing format over a qcow2 file passes -c"),
+    "status-ignores-walk-faults": (
+        "src/main.c", "\tstatus = max_status(status, q2_faults_status(&j, jopts.checking));\n", "",
+        "an extent the scan could not read leaves exit status 0"),
+    "trailer-not-walked": (
+        "src/walk.c", "\twalk_cols(w, d->trailer, d->n_trailer, obj);\n", "",
+        "JSON documents lose their problems"),
+    "selected-ignored-in-walk": (
+        "src/walk.c", "\t\tif (!q2_findings_selected(w->cur.src->findings, i))\n\t\t\tcontinue;\n\t\tw->cur.bitmap = &bx->bitmaps[i];",
+        "\t\tw->cur.bitmap = &bx->bitmaps[i];",
+        "-n NAME shows every bitmap"),
 }
 
 UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_sort", "tests/unit/test_qcow2",

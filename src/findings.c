@@ -4,6 +4,7 @@
 
 #include "findings.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,11 +38,13 @@ static const struct {
 
 const char *q2_state_name(enum q2_state s)
 {
+	assert((unsigned)s < Q2_STATE_COUNT_);
 	return states[s].name;
 }
 
 const char *q2_state_meaning(enum q2_state s)
 {
+	assert((unsigned)s < Q2_STATE_COUNT_);
 	return states[s].meaning;
 }
 

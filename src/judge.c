@@ -12,6 +12,8 @@
 #include "refcount.h"
 #include "verdict.h"
 
+/* problems each list has room for before it is first written */
+#define PROBLEMS_AHEAD 16u
 /* names listed in a message about a NAME that is missing */
 #define NAMES_LISTED 20
 
@@ -299,6 +301,14 @@ bool q2_judge(const struct q2_chain *c, const struct q2_judge_opts *opts,
 	if (!j->layers)
 		return false;
 	j->n = c->n;
+	/* room ahead for what running out of memory would add: the lists
+	 * are the run's own, new, and a problem out-of-memory must fit */
+	q2_problems_reserve(&j->chain, PROBLEMS_AHEAD);
+	q2_problems_reserve(&j->chain_faults, PROBLEMS_AHEAD);
+	for (size_t l = 0; l < c->n; l++) {
+		q2_problems_reserve(&j->layers[l].problems, PROBLEMS_AHEAD);
+		q2_problems_reserve(&j->layers[l].faults, PROBLEMS_AHEAD);
+	}
 	for (size_t l = 0; l < c->n; l++)
 		judge_layer(c, l, opts, j);
 	if (opts->backing_chain)

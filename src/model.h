@@ -8,6 +8,7 @@
 #ifndef QCOW2DUMP_MODEL_H
 #define QCOW2DUMP_MODEL_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -293,18 +294,21 @@ void q2_fields_decode(void *obj, const struct q2_field *table, size_t n,
 /* File offsets of on-disk fields, from the tables. */
 static inline uint64_t q2_header_at(enum q2_header_field f)
 {
+	assert((unsigned)f < Q2_HF_COUNT_);
 	return q2_header_fields[f].disk_offset;
 }
 /* of field f of the bitmaps extension whose magic lies at ext_offset */
 static inline uint64_t q2_bitmaps_ext_at(uint64_t ext_offset,
 					 enum q2_bitmaps_ext_field f)
 {
+	assert((unsigned)f < Q2_BF_COUNT_);
 	return ext_offset + Q2_EXT_DATA_AT + q2_bitmaps_ext_fields[f].disk_offset;
 }
 /* of field f of the directory entry bm */
 static inline uint64_t q2_dir_entry_at(const struct q2_bitmap *bm,
 				       enum q2_dir_field f)
 {
+	assert((unsigned)f < Q2_DF_COUNT_);
 	return bm->entry_offset + q2_dir_entry_fields[f].disk_offset;
 }
 

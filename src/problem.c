@@ -367,6 +367,20 @@ const char *q2_severity_name(enum q2_severity s)
 	return s == Q2_SEV_ERROR ? "error" : "warning";
 }
 
+bool q2_problems_reserve(struct q2_problems *p, size_t n)
+{
+	struct q2_problem *v;
+
+	if (p->cap >= n)
+		return true;
+	v = realloc(p->v, n * sizeof *v);
+	if (!v)
+		return false;
+	p->v = v;
+	p->cap = n;
+	return true;
+}
+
 struct q2_problem *q2_problems_add(struct q2_problems *p, enum q2_code code,
 				   uint64_t offset, uint32_t bitmap,
 				   enum q2_origin origin, char *message)

@@ -5,6 +5,7 @@
 #ifndef QCOW2DUMP_PROBLEM_H
 #define QCOW2DUMP_PROBLEM_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,6 +166,7 @@ extern const struct q2_code_info q2_codes[Q2_CODE_COUNT_];
 
 static inline const struct q2_code_info *q2_code(enum q2_code c)
 {
+	assert((unsigned)c < Q2_CODE_COUNT_);
 	return &q2_codes[c];
 }
 
@@ -207,6 +209,10 @@ struct q2_problems {
 	bool lost;            /* a problem could not be recorded (memory) */
 };
 
+/* Room for n problems, so that a list made when memory is short can
+ * still say so (out-of-memory needs no allocation of its own); false
+ * when there is none. */
+bool q2_problems_reserve(struct q2_problems *p, size_t n);
 /* Appends a problem that takes message (which may be NULL: the code's
  * message is used); returns it, or NULL when out of memory (the problem
  * is then counted as lost). */
@@ -230,12 +236,12 @@ void q2_problems_free(struct q2_problems *p);
 /* The problem's message, or its code's when it has none. */
 static inline const char *q2_problem_message(const struct q2_problem *pb)
 {
-	return pb->message ? pb->message : q2_codes[pb->code].message;
+	return pb->message ? pb->message : q2_code(pb->code)->message;
 }
 
 static inline enum q2_severity q2_problem_severity(const struct q2_problem *pb)
 {
-	return q2_codes[pb->code].severity;
+	return q2_code(pb->code)->severity;
 }
 
 #endif

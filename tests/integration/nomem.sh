@@ -10,6 +10,15 @@ build_image inuse
 build_tricky
 Q create -q -f qcow2 -o cluster_size=512 many.qcow2 8M
 $PY "$TOP_SRCDIR/tests/integration/mkbitmaps.py" many.qcow2 3000
+# a chain of two, a checkpoint in each layer: every run is a chain, an
+# image alone one of one layer (which once freed a message twice when
+# memory ran out)
+Q create -q -f qcow2 base.qcow2 4M
+Q bitmap --add base.qcow2 ck
+IO -c 'write 0 64k' base.qcow2
+Q create -q -f qcow2 -F qcow2 -b base.qcow2 top.qcow2
+Q bitmap --add top.qcow2 ck
+IO -c 'write 1M 64k' top.qcow2
 
 # judge DESC STATUS: a run's outcome against the run with no limit
 judge() {
@@ -39,7 +48,9 @@ if [ "$asan" = no ]; then
 	  fail "the failmalloc shim builds"
 fi
 for args in "-c -f json inuse.qcow2" "-x -f json inuse.qcow2" "-x -f csv inuse.qcow2" \
-	    "-b -f csv tricky.qcow2" "-c -f json many.qcow2" "-f json tricky.qcow2"; do
+	    "-b -f csv tricky.qcow2" "-c -f json many.qcow2" "-f json tricky.qcow2" \
+	    "--backing-chain -x -f json inuse.qcow2" "--backing-chain -x -f json top.qcow2" \
+	    "--backing-chain -c -n ck -f json top.qcow2"; do
 	# shellcheck disable=SC2086
 	"$QCOW2DUMP_BIN" $args > full.out 2> full.err
 	full_status=$?
