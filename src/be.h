@@ -1,4 +1,4 @@
-/* Big-endian loads and stores: the one way src/ and the tests' image
+/* Byte order: the one way src/ and the tests' image
  * builders read and write the image's fields.  Each byte is widened
  * before it is shifted so that no intermediate value is promoted to a
  * signed int and shifted into its sign bit, and nothing depends on the
@@ -42,11 +42,18 @@ static inline void put_be64(uint8_t *p, uint64_t v)
 	put_be32(p + 4, (uint32_t)v);
 }
 
-/* Little-endian, for the few other formats' magics a probe reads. */
+/* Little-endian: the words of a bitmap's data (bit i of the bitmap is
+ * bit i % 8 of byte i / 8, so a word's low bits come first), and the
+ * few other formats' magics a probe reads. */
 static inline uint32_t get_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
 	       ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32);
 }
 
 #endif

@@ -2,15 +2,19 @@
 
 #include "extents.h"
 
-#include <endian.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "be.h"
 
 /* The data of a cluster is read in blocks of at most this many bytes:
  * the memory of an iterator does not grow with the cluster size (up to
  * 2 MiB), so that a merge over many layers stays small. */
 #define BLOCK_MAX 65536u
+#define BITS_PER_BYTE 8u
+/* a block is scanned a little-endian 64-bit word at a time */
+#define BYTES_PER_WORD 8u
 
 /* bit -> byte offset, clamped to the virtual size */
 static uint64_t bit_to_byte(const struct q2_extent_iter *it, uint64_t bit)
@@ -34,14 +38,6 @@ static bool run_end(struct q2_extent_iter *it, uint64_t bit, uint64_t *start,
 	*start = s;
 	*length = e - s;
 	return true;
-}
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof v);
-	return le64toh(v);
 }
 
 /* A block that is all zeroes (the usual case) ends a run and is done. */
@@ -155,7 +151,7 @@ static int load_block(struct q2_extent_iter *it, uint64_t b, uint64_t *start,
 	uint64_t k = b / it->blocks_per_cluster;
 	uint64_t sub = b % it->blocks_per_cluster;
 	uint64_t e = q2_bitmap_table_entry(it->bm, (uint32_t)k);
-	uint64_t base = b * it->block * 8;
+	uint64_t base = b * it->block * BITS_PER_BYTE;
 	uint64_t off = (e & Q2_BTE_OFFSET_MASK) + sub * it->block;
 	const struct q2_reader *r = it->r;
 	uint64_t avail;
@@ -176,7 +172,7 @@ static int load_block(struct q2_extent_iter *it, uint64_t b, uint64_t *start,
 		break;
 	default:
 		q2_problems_add_decode(it->problems, Q2_C_TABLE_ENTRY, Q2_W_TABLE,
-				       it->idx, it->bm->bitmap_table_offset + 8 * k,
+				       it->idx, it->bm->bitmap_table_offset + Q2_BTE_SIZE * k,
 				       0, it->idx);
 		return -1;
 	}
@@ -205,7 +201,7 @@ static int load_block(struct q2_extent_iter *it, uint64_t b, uint64_t *start,
 	memset(it->buf + avail, 0, (size_t)(it->block - avail));
 	if (!it->in_run && all_zero(it->buf, it->block))
 		return 0;
-	it->words = it->block / 8;
+	it->words = it->block / BYTES_PER_WORD;
 	it->word = 0;
 	it->word_base = base;
 	return 0;
@@ -240,7 +236,7 @@ int q2_extent_iter_next(struct q2_extent_iter *it, uint64_t *start,
 		}
 		/* the next word of the block: the common cases change nothing */
 		if (it->word < it->words) {
-			it->w = le64_at(it->buf + 8 * it->word++);
+			it->w = get_le64(it->buf + BYTES_PER_WORD * it->word++);
 			if ((!it->in_run && !it->w) || (it->in_run && it->w == UINT64_MAX))
 				continue;
 			it->pos = 0;

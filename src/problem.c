@@ -11,7 +11,7 @@
 
 /* Severities and scopes are QEMU 7.2's verdicts (qemu-img info, check,
  * qemu-nbd and qemu-io -r on images made by qemu-img and edited byte by
- * byte; tests/integration/verdicts.sh asks the real qemu-img each time).
+ * byte; tests/integration/check.sh asks the real qemu-img each time).
  * OPEN: qcow2_do_open fails, so every tool refuses the image; CHECK:
  * the image opens, qemu-img check reports the error. */
 #define E Q2_SEV_ERROR

@@ -164,7 +164,7 @@ static bool plan_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
 	uint64_t n = bm->bitmap_table_size;
 	uint64_t off = bm->bitmap_table_offset;
 	uint64_t size = d->r->size;
-	uint64_t in_file = off >= size ? 0 : (size - off) / 8;
+	uint64_t in_file = off >= size ? 0 : (size - off) / Q2_BTE_SIZE;
 
 	if (n > Q2_MAX_TABLE_ENTRIES || n * d->cluster_size > Q2_MAX_BITMAP_PHYS) {
 		fail(d, Q2_C_TABLE_TOO_LARGE, Q2_W_DIR_ENTRY, idx,
@@ -173,12 +173,12 @@ static bool plan_table(struct decoder *d, struct q2_bitmap *bm, uint32_t idx)
 	}
 	if (in_file > n)
 		in_file = n;
-	if (in_file * 8 > size - d->tables_loaded) {
+	if (in_file * Q2_BTE_SIZE > size - d->tables_loaded) {
 		fail(d, Q2_C_TABLES_BUDGET, Q2_W_TABLE, idx, off, 0);
 		return false;
 	}
 	bm->table_in_file = (uint32_t)in_file;
-	d->tables_loaded += in_file * 8;
+	d->tables_loaded += in_file * Q2_BTE_SIZE;
 	return true;
 }
 
@@ -212,7 +212,7 @@ static void load_tables(struct decoder *d, struct q2_bitmaps_ext *bx)
 		if (!bm->table_loaded || !n)
 			continue;
 		t = all + at;
-		if (!read_or_fail(d, bm->bitmap_table_offset, t, n * 8,
+		if (!read_or_fail(d, bm->bitmap_table_offset, t, n * Q2_BTE_SIZE,
 				  Q2_W_TABLE, k, bm->bitmap_table_offset)) {
 			bm->table_loaded = false;
 			bm->table_in_file = 0;
@@ -221,7 +221,7 @@ static void load_tables(struct decoder *d, struct q2_bitmaps_ext *bx)
 		/* converted in place: each entry is read whole before it is
 		 * overwritten, and the array is aligned for any type */
 		for (uint64_t i = 0; i < n; i++)
-			t[i] = get_be64((const uint8_t *)t + i * 8);
+			t[i] = get_be64((const uint8_t *)t + i * Q2_BTE_SIZE);
 		bm->table = t;
 		at += n;
 	}

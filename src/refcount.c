@@ -3,6 +3,7 @@
 #include "refcount.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,7 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, const struct q2_image *
 		goto out;
 	}
 	out->read = true;
-	per_block = (cs * 8) >> order;
+	per_block = (cs * CHAR_BIT) >> order;
 	for (size_t i = 0; i < rs.n; i++) {
 		uint64_t c = rs.v[i].cluster, bi = c / per_block;
 		uint64_t rc = 0, entry = 0, boff;
