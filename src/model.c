@@ -9,6 +9,7 @@
 
 #include "be.h"
 #include "bigmem.h"
+#include "util.h"
 
 #define FIELD(type, member, off, fmt)                                        \
 	{ #member, off, sizeof(((type *)0)->member), offsetof(type, member), \
@@ -110,7 +111,7 @@ static const struct {
 
 enum q2_ext_kind q2_ext_kind_of(uint32_t magic)
 {
-	for (size_t i = 0; i < sizeof ext_kinds / sizeof ext_kinds[0]; i++)
+	for (size_t i = 0; i < Q2_ARRAY_SIZE(ext_kinds); i++)
 		if (ext_kinds[i].magic == magic)
 			return ext_kinds[i].kind;
 	return Q2_EXTK_UNKNOWN;
@@ -118,7 +119,7 @@ enum q2_ext_kind q2_ext_kind_of(uint32_t magic)
 
 const char *q2_ext_name(uint32_t magic)
 {
-	for (size_t i = 0; i < sizeof ext_kinds / sizeof ext_kinds[0]; i++)
+	for (size_t i = 0; i < Q2_ARRAY_SIZE(ext_kinds); i++)
 		if (ext_kinds[i].magic == magic)
 			return ext_kinds[i].name;
 	return "<unknown>";

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
+
 /* The one piece of global state: a signal handler can reach nothing
  * else.  It holds the temporary file's name while one exists. */
 static char pending[PATH_MAX + 16];
@@ -34,7 +36,7 @@ static void arm(const char *tmp)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+	for (size_t i = 0; i < Q2_ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
 	armed = 1;
 }
