@@ -41,7 +41,7 @@ MUTANTS = {
         "x->crypto_offset = get_be64(x->data);\n"
         "\t\t\tx->crypto_length = get_be64(x->data + sizeof(uint64_t));",
         "x->crypto_length = get_be64(x->data);\n"
-        "\t\t\tx->crypto_offset = be64_at(x->data + sizeof(uint64_t));",
+        "\t\t\tx->crypto_offset = get_be64(x->data + sizeof(uint64_t));",
         "the decoder swaps the crypto header's offset and length"),
     "json-drops-string-hex": (
         "src/describe.c", '.hex_key = "string_hex",', "",

@@ -139,6 +139,36 @@ static void test_duplicate_names_at_scale(void **state)
 	free(b);
 }
 
+/* The L1 table laid over the bitmap directory: an overlap while QEMU
+ * reads the directory; none once the autoclear bitmaps bit is clear,
+ * since QEMU then ignores the directory (its clusters are leaks) */
+static void test_overlap_of_an_ignored_directory(void **state)
+{
+	size_t len;
+	uint8_t *b = tb_standard(&len);
+	struct q2_image img;
+	struct q2_problems *p;
+	size_t overlaps = 0;
+	(void)state;
+
+	put_be64(b + 40, TB_DIR_OFFSET);   /* l1_table_offset */
+	run(b, len, &img, &p);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].code == Q2_C_OVERLAP) {
+			overlaps++;
+			assert_non_null(strstr(p->v[i].message, "bitmap directory"));
+		}
+	assert_int_equal(overlaps, 1);
+	q2_image_free(&img);
+
+	put_be64(b + 88, 0);               /* autoclear: bitmaps clear */
+	run(b, len, &img, &p);
+	for (size_t i = 0; i < p->n; i++)
+		assert_int_not_equal(p->v[i].code, Q2_C_OVERLAP);
+	q2_image_free(&img);
+	free(b);
+}
+
 /* The table is indexed by the enum: every row filled, names unique and
  * kebab-case, every code with a message and advice. */
 static void test_every_code_has_a_row(void **state)
@@ -169,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_standard_image),
 		cmocka_unit_test(test_decode_errors_are_problems),
+		cmocka_unit_test(test_overlap_of_an_ignored_directory),
 		cmocka_unit_test(test_duplicate_names_at_scale),
 		cmocka_unit_test(test_every_code_has_a_row),
 	};
