@@ -147,7 +147,12 @@ struct q2_value {
 
 struct q2_desc;
 
+/* A column is named by its id: an enum per record (Q2_PC_* for the
+ * problem's, the others' in describe.c), its index in the record's
+ * column array, as lsblk's COL_* index its infos[].  Code that picks a
+ * column picks it by id, never by key or by position. */
 struct q2_col {
+	unsigned id;              /* its index in its array */
 	const char *key;          /* JSON key, CSV column name */
 	const char *csv_key;      /* CSV column name, when it differs */
 	const char *label;        /* text label, when it differs from key */
@@ -224,6 +229,16 @@ extern const struct q2_desc q2_desc_table_entry;
 extern const struct q2_desc q2_desc_xbitmap;
 extern const struct q2_desc q2_desc_extent;
 extern const struct q2_desc q2_desc_problem;
+/* The problem's column ids (text lays a problem out on a line of its
+ * own, picking its fields by them). */
+enum q2_problem_col {
+	Q2_PC_SEVERITY,
+	Q2_PC_CODE,
+	Q2_PC_MESSAGE,
+	Q2_PC_OFFSET,
+	Q2_PC_BITMAP,
+	Q2_PC_COUNT_
+};
 extern const struct q2_desc q2_desc_code;
 extern const struct q2_desc q2_desc_layer;
 extern const struct q2_desc q2_desc_checkpoint;
