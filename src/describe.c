@@ -769,7 +769,9 @@ static const struct q2_col xbitmap_cols[] = {
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(xbitmap_cols) == XB_COUNT_,
 		 "a column for every id of the -x bitmap");
 /* image,bitmap,start,length,usable,state,reason */
-static const unsigned xbitmap_csv_order[] = { 0, 6, 3, 4, 5 };
+static const unsigned xbitmap_csv_order[] = {
+	XB_NAME, XB_EXTENTS, XB_USABLE, XB_STATE, XB_REASON,
+};
 
 /* obj points to two u64: start and length */
 static void get_extent_start(const struct q2_cursor *w, const void *obj,
@@ -862,7 +864,9 @@ static const struct q2_col problem_cols[] = {
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(problem_cols) == Q2_PC_COUNT_,
 		 "a column for every id of the problem");
 /* image,severity,code,offset,bitmap,message */
-static const unsigned problem_csv_order[] = { 0, 1, 3, 4, 2 };
+static const unsigned problem_csv_order[] = {
+	Q2_PC_SEVERITY, Q2_PC_CODE, Q2_PC_OFFSET, Q2_PC_BITMAP, Q2_PC_MESSAGE,
+};
 
 /* ---- the problem table, for --list-checks: obj is a q2_code_info ---- */
 
@@ -1102,10 +1106,16 @@ static const struct q2_col checkpoint_cols[] = {
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(checkpoint_cols) == CP_COUNT_,
 		 "a column for every id of the checkpoint");
 /* image,bitmap,layers,start,length,usable,state,reason */
-static const unsigned checkpoint_csv_order[] = { 0, 1, 7, 4, 5, 6 };
+static const unsigned checkpoint_csv_order[] = {
+	CP_NAME, CP_LAYERS, CP_EXTENTS, CP_USABLE, CP_STATE, CP_REASON,
+};
 
 #define DESC(rec_, cols_) \
-	{ .rec = (rec_), .cols = (cols_), .n_cols = sizeof(cols_) / sizeof((cols_)[0]) }
+	{ .rec = (rec_), .cols = (cols_), .n_cols = Q2_ARRAY_SIZE(cols_) }
+/* with CSV's column order, a list of ids */
+#define DESC_CSV(rec_, cols_, order_) \
+	{ .rec = (rec_), .cols = (cols_), .n_cols = Q2_ARRAY_SIZE(cols_), \
+	  .csv_order = (order_), .n_csv_order = Q2_ARRAY_SIZE(order_) }
 
 const struct q2_desc q2_desc_header = DESC(Q2_REC_HEADER, header_cols);
 const struct q2_desc q2_desc_extension = DESC(Q2_REC_EXTENSION, extension_cols);
@@ -1114,27 +1124,15 @@ const struct q2_desc q2_desc_crypto = DESC(Q2_REC_CRYPTO, crypto_cols);
 const struct q2_desc q2_desc_bitmaps_ext = DESC(Q2_REC_BITMAPS_EXT, bitmaps_ext_cols);
 const struct q2_desc q2_desc_bitmap = DESC(Q2_REC_BITMAP, bitmap_cols);
 const struct q2_desc q2_desc_table_entry = DESC(Q2_REC_TABLE_ENTRY, table_entry_cols);
-const struct q2_desc q2_desc_xbitmap = {
-	.rec = Q2_REC_XBITMAP, .cols = xbitmap_cols,
-	.n_cols = sizeof xbitmap_cols / sizeof xbitmap_cols[0],
-	.csv_order = xbitmap_csv_order,
-	.n_csv_order = sizeof xbitmap_csv_order / sizeof xbitmap_csv_order[0],
-};
+const struct q2_desc q2_desc_xbitmap =
+	DESC_CSV(Q2_REC_XBITMAP, xbitmap_cols, xbitmap_csv_order);
 const struct q2_desc q2_desc_extent = DESC(Q2_REC_EXTENT, extent_cols);
 const struct q2_desc q2_desc_code = DESC(Q2_REC_CODE, code_cols);
 const struct q2_desc q2_desc_layer = DESC(Q2_REC_LAYER, layer_cols);
-const struct q2_desc q2_desc_checkpoint = {
-	.rec = Q2_REC_CHECKPOINT, .cols = checkpoint_cols,
-	.n_cols = sizeof checkpoint_cols / sizeof checkpoint_cols[0],
-	.csv_order = checkpoint_csv_order,
-	.n_csv_order = sizeof checkpoint_csv_order / sizeof checkpoint_csv_order[0],
-};
-const struct q2_desc q2_desc_problem = {
-	.rec = Q2_REC_PROBLEM, .cols = problem_cols,
-	.n_cols = sizeof problem_cols / sizeof problem_cols[0],
-	.csv_order = problem_csv_order,
-	.n_csv_order = sizeof problem_csv_order / sizeof problem_csv_order[0],
-};
+const struct q2_desc q2_desc_checkpoint =
+	DESC_CSV(Q2_REC_CHECKPOINT, checkpoint_cols, checkpoint_csv_order);
+const struct q2_desc q2_desc_problem =
+	DESC_CSV(Q2_REC_PROBLEM, problem_cols, problem_csv_order);
 
 /* ---- snapshot table entries (-s) ---- */
 

@@ -7,6 +7,7 @@
 #ifndef QCOW2DUMP_DESCRIBE_H
 #define QCOW2DUMP_DESCRIBE_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -214,7 +215,7 @@ struct q2_desc {
 	 * that they show what was met while cols were walked. */
 	const struct q2_col *trailer;
 	size_t n_trailer;
-	/* CSV's column order when it differs from cols' (indexes) */
+	/* CSV's column order when it differs from cols': their ids */
 	const unsigned *csv_order;
 	size_t n_csv_order;
 };
@@ -256,7 +257,12 @@ struct q2_table_ref {
 static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,
 					      size_t i)
 {
-	return &d->cols[d->csv_order ? d->csv_order[i] : i];
+	size_t id;
+
+	assert(i < (d->csv_order ? d->n_csv_order : d->n_cols));
+	id = d->csv_order ? d->csv_order[i] : i;
+	assert(id < d->n_cols && d->cols[id].id == id);
+	return &d->cols[id];
 }
 
 static inline size_t q2_csv_n_cols(const struct q2_desc *d)
