@@ -856,7 +856,7 @@ static const struct q2_col problem_cols[] = {
 	COL(Q2_PC_CODE, .key = "code", .in = Q2_IN_ALL, .get = get_problem_code),
 	COL(Q2_PC_MESSAGE, .key = "message", .in = Q2_IN_ALL,
 	    .hex_key = "message_hex", .get = get_problem_message),
-	COL(Q2_PC_OFFSET, .key = "offset", .in = Q2_IN_ALL,
+	COL(Q2_PC_OFFSET, .key = "offset", .in = Q2_IN_ALL, .text = Q2_FMT_HEX,
 	    .get = get_problem_offset),
 	COL(Q2_PC_BITMAP, .key = "bitmap", .in = Q2_IN_ALL,
 	    .hex_key = "bitmap_hex", .get = get_problem_bitmap),

@@ -286,8 +286,8 @@ static void put_problem(struct q2_emitter *e)
 		put_value(o, &c[Q2_PC_BITMAP], &p[Q2_PC_BITMAP]);
 		q2_out_str(o, ", ");
 	}
-	q2_out_str(o, "offset 0x");
-	q2_out_hex(o, p[Q2_PC_OFFSET].u);
+	q2_out_str(o, "offset ");
+	put_value(o, &c[Q2_PC_OFFSET], &p[Q2_PC_OFFSET]);
 	q2_out_str(o, ")\n");
 }
 
