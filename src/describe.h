@@ -158,7 +158,8 @@ struct q2_col {
 	const char *csv_key;      /* CSV column name, when it differs */
 	const char *label;        /* text label, when it differs from key */
 	unsigned in;              /* Q2_IN_* */
-	enum q2_fmt text;         /* numbers in text (a field: its own) */
+	enum q2_fmt text;         /* numbers in text, but for a field's,
+				   * which its field gives (q2_col_text_fmt) */
 	unsigned width;           /* text rows: the column's width */
 	const char *hex_key;      /* BYTES that are not UTF-8: JSON key of
 				   * their hex beside the text */
@@ -184,6 +185,14 @@ static inline const char *q2_col_csv_key(const struct q2_col *c)
 static inline const char *q2_col_label(const struct q2_col *c)
 {
 	return c->label ? c->label : q2_col_key(c);
+}
+
+/* The one print format of the column's numbers in text: its field's, or
+ * its own .text; a field's column gives none of its own. */
+static inline enum q2_fmt q2_col_text_fmt(const struct q2_col *c)
+{
+	assert(!c->field || c->text == Q2_FMT_DEC);
+	return c->field ? c->field->fmt : c->text;
 }
 
 /* The records, for formats that lay some out their own way. */

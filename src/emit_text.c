@@ -110,7 +110,7 @@ static void put_bitmap_flags(struct q2_out *o, uint64_t v)
 
 static void put_number(struct q2_out *o, const struct q2_col *c, uint64_t v)
 {
-	switch (c->field ? c->field->fmt : c->text) {
+	switch (q2_col_text_fmt(c)) {
 	case Q2_FMT_DEC:
 		q2_out_u64(o, v);
 		break;
