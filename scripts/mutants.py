@@ -215,7 +215,8 @@ MUTANTS = {
 UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_sort", "tests/unit/test_qcow2",
         "tests/unit/test_emit_text", "tests/unit/test_emit_structured",
         "tests/unit/test_check", "tests/unit/test_extents",
-        "tests/unit/test_chain", "tests/unit/test_snapshot"]
+        "tests/unit/test_chain", "tests/unit/test_snapshot",
+        "tests/unit/test_describe"]
 INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
                "tests/integration/usable.sh", "tests/integration/extents.sh",
                "tests/integration/cli.sh", "tests/integration/csv.sh",

@@ -105,8 +105,12 @@ static void set_hex(struct q2_value *v, const void *p, size_t n)
 	v->n = n;
 }
 
-#define FIELD_COL(table, row, formats) \
-	{ .key = NULL, .in = (formats), .field = &(table)[row] }
+/* Each record's columns are an array indexed by an enum of their ids, in
+ * the order every format walks them; each column says its id again, for
+ * the emitters that pick a column (emit_text.c, emit_csv.c). */
+#define COL(id_, ...) [id_] = { .id = (id_), __VA_ARGS__ }
+#define FIELD_COL(id_, table, row, formats) \
+	COL(id_, .in = (formats), .field = &(table)[row])
 
 /* ---- header ---- */
 
@@ -171,28 +175,68 @@ static void get_autoclear_names(const struct q2_cursor *w, const void *obj,
 		     autoclear_name);
 }
 
-#define HF(row) FIELD_COL(q2_header_fields, row, Q2_IN_TEXT | Q2_IN_JSON)
+enum header_col {
+	HDR_MAGIC,
+	HDR_VERSION,
+	HDR_BACKING_FILE_OFFSET,
+	HDR_BACKING_FILE_SIZE,
+	HDR_CLUSTER_BITS,
+	HDR_SIZE,
+	HDR_CRYPT_METHOD,
+	HDR_L1_SIZE,
+	HDR_L1_TABLE_OFFSET,
+	HDR_REFCOUNT_TABLE_OFFSET,
+	HDR_REFCOUNT_TABLE_CLUSTERS,
+	HDR_NB_SNAPSHOTS,
+	HDR_SNAPSHOT_OFFSET,
+	HDR_INCOMPATIBLE_FEATURES,
+	HDR_COMPATIBLE_FEATURES,
+	HDR_AUTOCLEAR_FEATURES,
+	HDR_REFCOUNT_ORDER,
+	HDR_HEADER_LENGTH,
+	HDR_COMPRESSION_TYPE,
+	HDR_INCOMPATIBLE_NAMES,
+	HDR_COMPATIBLE_NAMES,
+	HDR_AUTOCLEAR_NAMES,
+	HDR_COUNT_
+};
+
+#define HF(id_, row) \
+	FIELD_COL(id_, q2_header_fields, row, Q2_IN_TEXT | Q2_IN_JSON)
 
 static const struct q2_col header_cols[] = {
-	HF(Q2_HF_MAGIC), HF(Q2_HF_VERSION), HF(Q2_HF_BACKING_FILE_OFFSET),
-	HF(Q2_HF_BACKING_FILE_SIZE), HF(Q2_HF_CLUSTER_BITS), HF(Q2_HF_SIZE),
-	HF(Q2_HF_CRYPT_METHOD), HF(Q2_HF_L1_SIZE), HF(Q2_HF_L1_TABLE_OFFSET),
-	HF(Q2_HF_REFCOUNT_TABLE_OFFSET), HF(Q2_HF_REFCOUNT_TABLE_CLUSTERS),
-	HF(Q2_HF_NB_SNAPSHOTS), HF(Q2_HF_SNAPSHOT_OFFSET),
-	HF(Q2_HF_INCOMPATIBLE_FEATURES), HF(Q2_HF_COMPATIBLE_FEATURES),
-	HF(Q2_HF_AUTOCLEAR_FEATURES), HF(Q2_HF_REFCOUNT_ORDER),
-	HF(Q2_HF_HEADER_LENGTH),
-	{ .key = "compression_type", .in = Q2_IN_JSON, .get = get_compression_type },
-	{ .key = "incompatible_feature_names", .in = Q2_IN_JSON,
-	  .hex_key = "incompatible_feature_names_hex",
-	  .get = get_incompatible_names },
-	{ .key = "compatible_feature_names", .in = Q2_IN_JSON,
-	  .hex_key = "compatible_feature_names_hex",
-	  .get = get_compatible_names },
-	{ .key = "autoclear_feature_names", .in = Q2_IN_JSON,
-	  .hex_key = "autoclear_feature_names_hex",
-	  .get = get_autoclear_names },
+	HF(HDR_MAGIC, Q2_HF_MAGIC),
+	HF(HDR_VERSION, Q2_HF_VERSION),
+	HF(HDR_BACKING_FILE_OFFSET, Q2_HF_BACKING_FILE_OFFSET),
+	HF(HDR_BACKING_FILE_SIZE, Q2_HF_BACKING_FILE_SIZE),
+	HF(HDR_CLUSTER_BITS, Q2_HF_CLUSTER_BITS),
+	HF(HDR_SIZE, Q2_HF_SIZE),
+	HF(HDR_CRYPT_METHOD, Q2_HF_CRYPT_METHOD),
+	HF(HDR_L1_SIZE, Q2_HF_L1_SIZE),
+	HF(HDR_L1_TABLE_OFFSET, Q2_HF_L1_TABLE_OFFSET),
+	HF(HDR_REFCOUNT_TABLE_OFFSET, Q2_HF_REFCOUNT_TABLE_OFFSET),
+	HF(HDR_REFCOUNT_TABLE_CLUSTERS, Q2_HF_REFCOUNT_TABLE_CLUSTERS),
+	HF(HDR_NB_SNAPSHOTS, Q2_HF_NB_SNAPSHOTS),
+	HF(HDR_SNAPSHOT_OFFSET, Q2_HF_SNAPSHOT_OFFSET),
+	HF(HDR_INCOMPATIBLE_FEATURES, Q2_HF_INCOMPATIBLE_FEATURES),
+	HF(HDR_COMPATIBLE_FEATURES, Q2_HF_COMPATIBLE_FEATURES),
+	HF(HDR_AUTOCLEAR_FEATURES, Q2_HF_AUTOCLEAR_FEATURES),
+	HF(HDR_REFCOUNT_ORDER, Q2_HF_REFCOUNT_ORDER),
+	HF(HDR_HEADER_LENGTH, Q2_HF_HEADER_LENGTH),
+	COL(HDR_COMPRESSION_TYPE, .key = "compression_type", .in = Q2_IN_JSON,
+	    .get = get_compression_type),
+	COL(HDR_INCOMPATIBLE_NAMES, .key = "incompatible_feature_names",
+	    .in = Q2_IN_JSON, .hex_key = "incompatible_feature_names_hex",
+	    .get = get_incompatible_names),
+	COL(HDR_COMPATIBLE_NAMES, .key = "compatible_feature_names",
+	    .in = Q2_IN_JSON, .hex_key = "compatible_feature_names_hex",
+	    .get = get_compatible_names),
+	COL(HDR_AUTOCLEAR_NAMES, .key = "autoclear_feature_names",
+	    .in = Q2_IN_JSON, .hex_key = "autoclear_feature_names_hex",
+	    .get = get_autoclear_names),
 };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(header_cols) == HDR_COUNT_,
+		 "a column for every id of the header");
 
 /* ---- header extensions ---- */
 
@@ -291,27 +335,47 @@ static void get_ext_string(const struct q2_cursor *w, const void *obj,
 		set_bytes(v, x->data, x->length);
 }
 
-static const struct q2_col extension_cols[] = {
-	{ .key = "index", .in = Q2_IN_CSV, .get = get_ext_index },
-	{ .key = "name", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_ext_name },
-	{ .key = "magic", .in = Q2_IN_ALL, .text = Q2_FMT_EXTMAGIC,
-	  .get = get_ext_magic },
-	{ .key = "length", .in = Q2_IN_ALL, .get = get_ext_length },
-	{ .key = "offset", .in = Q2_IN_JSON, .get = get_ext_offset },
-	{ .key = "data_str", .label = "data", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	  .get = get_ext_data_str },
-	{ .key = "data_hex", .in = Q2_IN_JSON, .get = get_ext_data_hex },
-	{ .key = "data", .in = Q2_IN_CSV, .get = get_ext_csv_data },
-	{ .key = "string", .in = Q2_IN_JSON, .hex_key = "string_hex",
-	  .get = get_ext_string },
-	{ .key = "features", .in = Q2_IN_JSON, .step = Q2_STEP_FEATURES,
-	  .child = &q2_desc_feature },
-	{ .key = "crypto", .in = Q2_IN_JSON, .step = Q2_STEP_CRYPTO,
-	  .child = &q2_desc_crypto },
-	/* CSV walks through it to the directory's entries */
-	{ .key = "data", .in = Q2_IN_ALL, .step = Q2_STEP_BITMAPS_EXT,
-	  .child = &q2_desc_bitmaps_ext },
+enum extension_col {
+	EXT_INDEX,
+	EXT_NAME,
+	EXT_MAGIC,
+	EXT_LENGTH,
+	EXT_OFFSET,
+	EXT_DATA_STR,
+	EXT_DATA_HEX,
+	EXT_CSV_DATA,
+	EXT_STRING,
+	EXT_FEATURES,
+	EXT_CRYPTO,
+	EXT_BITMAPS,
+	EXT_COUNT_
 };
+
+static const struct q2_col extension_cols[] = {
+	COL(EXT_INDEX, .key = "index", .in = Q2_IN_CSV, .get = get_ext_index),
+	COL(EXT_NAME, .key = "name", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_ext_name),
+	COL(EXT_MAGIC, .key = "magic", .in = Q2_IN_ALL, .text = Q2_FMT_EXTMAGIC,
+	    .get = get_ext_magic),
+	COL(EXT_LENGTH, .key = "length", .in = Q2_IN_ALL, .get = get_ext_length),
+	COL(EXT_OFFSET, .key = "offset", .in = Q2_IN_JSON, .get = get_ext_offset),
+	COL(EXT_DATA_STR, .key = "data_str", .label = "data",
+	    .in = Q2_IN_TEXT | Q2_IN_JSON, .get = get_ext_data_str),
+	COL(EXT_DATA_HEX, .key = "data_hex", .in = Q2_IN_JSON,
+	    .get = get_ext_data_hex),
+	COL(EXT_CSV_DATA, .key = "data", .in = Q2_IN_CSV, .get = get_ext_csv_data),
+	COL(EXT_STRING, .key = "string", .in = Q2_IN_JSON, .hex_key = "string_hex",
+	    .get = get_ext_string),
+	COL(EXT_FEATURES, .key = "features", .in = Q2_IN_JSON,
+	    .step = Q2_STEP_FEATURES, .child = &q2_desc_feature),
+	COL(EXT_CRYPTO, .key = "crypto", .in = Q2_IN_JSON, .step = Q2_STEP_CRYPTO,
+	    .child = &q2_desc_crypto),
+	/* CSV walks through it to the directory's entries */
+	COL(EXT_BITMAPS, .key = "data", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_BITMAPS_EXT, .child = &q2_desc_bitmaps_ext),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extension_cols) == EXT_COUNT_,
+		 "a column for every id of the extension");
 
 static void get_feature_type(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
@@ -343,13 +407,24 @@ static void get_feature_name(const struct q2_cursor *w, const void *obj,
 	set_bytes(v, f->name, strlen(f->name));
 }
 
-static const struct q2_col feature_cols[] = {
-	{ .key = "type", .in = Q2_IN_JSON, .get = get_feature_type },
-	{ .key = "type_name", .in = Q2_IN_JSON, .get = get_feature_type_name },
-	{ .key = "bit", .in = Q2_IN_JSON, .get = get_feature_bit },
-	{ .key = "name", .in = Q2_IN_JSON, .hex_key = "name_hex",
-	  .get = get_feature_name },
+enum feature_col {
+	FEAT_TYPE,
+	FEAT_TYPE_NAME,
+	FEAT_BIT,
+	FEAT_NAME,
+	FEAT_COUNT_
 };
+
+static const struct q2_col feature_cols[] = {
+	COL(FEAT_TYPE, .key = "type", .in = Q2_IN_JSON, .get = get_feature_type),
+	COL(FEAT_TYPE_NAME, .key = "type_name", .in = Q2_IN_JSON,
+	    .get = get_feature_type_name),
+	COL(FEAT_BIT, .key = "bit", .in = Q2_IN_JSON, .get = get_feature_bit),
+	COL(FEAT_NAME, .key = "name", .in = Q2_IN_JSON, .hex_key = "name_hex",
+	    .get = get_feature_name),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(feature_cols) == FEAT_COUNT_,
+		 "a column for every id of the feature");
 
 static void get_crypto_offset(const struct q2_cursor *w, const void *obj,
 			      struct q2_value *v)
@@ -365,19 +440,43 @@ static void get_crypto_length(const struct q2_cursor *w, const void *obj,
 	set_u64(v, ext_of(obj)->crypto_length);
 }
 
-static const struct q2_col crypto_cols[] = {
-	{ .key = "offset", .in = Q2_IN_JSON, .get = get_crypto_offset },
-	{ .key = "length", .in = Q2_IN_JSON, .get = get_crypto_length },
+enum crypto_col {
+	CRYPTO_OFFSET,
+	CRYPTO_LENGTH,
+	CRYPTO_COUNT_
 };
 
-#define BF(row) FIELD_COL(q2_bitmaps_ext_fields, row, Q2_IN_TEXT | Q2_IN_JSON)
+static const struct q2_col crypto_cols[] = {
+	COL(CRYPTO_OFFSET, .key = "offset", .in = Q2_IN_JSON,
+	    .get = get_crypto_offset),
+	COL(CRYPTO_LENGTH, .key = "length", .in = Q2_IN_JSON,
+	    .get = get_crypto_length),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(crypto_cols) == CRYPTO_COUNT_,
+		 "a column for every id of the crypto header");
+
+enum bitmaps_ext_col {
+	BEXT_NB_BITMAPS,
+	BEXT_RESERVED32,
+	BEXT_DIRECTORY_SIZE,
+	BEXT_DIRECTORY_OFFSET,
+	BEXT_DIRECTORY,
+	BEXT_COUNT_
+};
+
+#define BF(id_, row) \
+	FIELD_COL(id_, q2_bitmaps_ext_fields, row, Q2_IN_TEXT | Q2_IN_JSON)
 
 static const struct q2_col bitmaps_ext_cols[] = {
-	BF(Q2_BF_NB_BITMAPS), BF(Q2_BF_RESERVED32), BF(Q2_BF_DIRECTORY_SIZE),
-	BF(Q2_BF_DIRECTORY_OFFSET),
-	{ .key = "bitmap_directory", .in = Q2_IN_ALL, .step = Q2_STEP_DIRECTORY,
-	  .child = &q2_desc_bitmap },
+	BF(BEXT_NB_BITMAPS, Q2_BF_NB_BITMAPS),
+	BF(BEXT_RESERVED32, Q2_BF_RESERVED32),
+	BF(BEXT_DIRECTORY_SIZE, Q2_BF_DIRECTORY_SIZE),
+	BF(BEXT_DIRECTORY_OFFSET, Q2_BF_DIRECTORY_OFFSET),
+	COL(BEXT_DIRECTORY, .key = "bitmap_directory", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_DIRECTORY, .child = &q2_desc_bitmap),
 };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(bitmaps_ext_cols) == BEXT_COUNT_,
+		 "a column for every id of the bitmaps extension");
 
 /* ---- bitmap directory entries ---- */
 
@@ -502,31 +601,58 @@ static void get_usable_text(const struct q2_cursor *w, const void *obj,
 		set_word(v, usable_words[vd->state]);
 }
 
-#define VERDICT_COLS \
-	{ .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_usable }, \
-	{ .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_state }, \
-	{ .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_reason }
+/* the verdict's columns, at the record's ids for them */
+#define VERDICT_COLS(usable_id, state_id, reason_id) \
+	COL(usable_id, .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV, \
+	    .get = get_usable), \
+	COL(state_id, .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV, \
+	    .get = get_state), \
+	COL(reason_id, .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV, \
+	    .get = get_reason)
 
-#define DF(row) FIELD_COL(q2_dir_entry_fields, row, Q2_IN_ALL)
+enum bitmap_col {
+	BM_NAME,
+	BM_TABLE_OFFSET,
+	BM_TABLE_SIZE,
+	BM_FLAGS,
+	BM_FLAG_NAMES,
+	BM_TYPE,
+	BM_GRANULARITY_BITS,
+	BM_GRANULARITY,
+	BM_NAME_SIZE,
+	BM_EXTRA_DATA_SIZE,
+	BM_EXTRA_DATA_HEX,
+	BM_USABLE,
+	BM_STATE,
+	BM_REASON,
+	BM_TABLE,
+	BM_COUNT_
+};
+
+#define DF(id_, row) FIELD_COL(id_, q2_dir_entry_fields, row, Q2_IN_ALL)
 
 static const struct q2_col bitmap_cols[] = {
-	{ .key = "name", .label = "Bitmap name", .in = Q2_IN_ALL,
-	  .hex_key = "name_hex", .get = get_bitmap_name },
-	DF(Q2_DF_TABLE_OFFSET),
-	DF(Q2_DF_TABLE_SIZE),
-	DF(Q2_DF_FLAGS),
-	{ .key = "flag_names", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_flag_names },
-	DF(Q2_DF_TYPE),
-	DF(Q2_DF_GRANULARITY_BITS),
-	{ .key = "granularity", .in = Q2_IN_JSON | Q2_IN_CSV,
-	  .get = get_granularity },
-	DF(Q2_DF_NAME_SIZE),
-	DF(Q2_DF_EXTRA_DATA_SIZE),
-	{ .key = "extra_data_hex", .in = Q2_IN_JSON, .get = get_extra_data_hex },
-	VERDICT_COLS,
-	{ .key = "bitmap_table", .in = Q2_IN_ALL, .step = Q2_STEP_BITMAP_TABLE,
-	  .child = &q2_desc_table_entry },
+	COL(BM_NAME, .key = "name", .label = "Bitmap name", .in = Q2_IN_ALL,
+	    .hex_key = "name_hex", .get = get_bitmap_name),
+	DF(BM_TABLE_OFFSET, Q2_DF_TABLE_OFFSET),
+	DF(BM_TABLE_SIZE, Q2_DF_TABLE_SIZE),
+	DF(BM_FLAGS, Q2_DF_FLAGS),
+	COL(BM_FLAG_NAMES, .key = "flag_names", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_flag_names),
+	DF(BM_TYPE, Q2_DF_TYPE),
+	DF(BM_GRANULARITY_BITS, Q2_DF_GRANULARITY_BITS),
+	COL(BM_GRANULARITY, .key = "granularity", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_granularity),
+	DF(BM_NAME_SIZE, Q2_DF_NAME_SIZE),
+	DF(BM_EXTRA_DATA_SIZE, Q2_DF_EXTRA_DATA_SIZE),
+	COL(BM_EXTRA_DATA_HEX, .key = "extra_data_hex", .in = Q2_IN_JSON,
+	    .get = get_extra_data_hex),
+	VERDICT_COLS(BM_USABLE, BM_STATE, BM_REASON),
+	COL(BM_TABLE, .key = "bitmap_table", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_BITMAP_TABLE, .child = &q2_desc_table_entry),
 };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(bitmap_cols) == BM_COUNT_,
+		 "a column for every id of the bitmap");
 
 /* ---- bitmap table entries: obj is a struct q2_table_ref ---- */
 
@@ -579,16 +705,31 @@ static void get_entry_reserved(const struct q2_cursor *w, const void *obj,
 	set_u64(v, entry_of(obj) & Q2_BTE_RESERVED_MASK);
 }
 
-static const struct q2_col table_entry_cols[] = {
-	{ .key = "bitmap", .in = Q2_IN_CSV, .get = get_current_bitmap },
-	{ .key = "index", .label = "Bitmap table", .in = Q2_IN_TEXT | Q2_IN_CSV,
-	  .width = 14, .get = get_entry_index },
-	{ .key = "type", .in = Q2_IN_ALL, .width = 15, .get = get_entry_type },
-	{ .key = "size", .in = Q2_IN_TEXT, .width = 12, .get = get_entry_size },
-	{ .key = "offset", .in = Q2_IN_ALL, .get = get_entry_offset },
-	{ .key = "reserved", .in = Q2_IN_JSON | Q2_IN_CSV,
-	  .get = get_entry_reserved },
+enum table_entry_col {
+	TE_BITMAP,
+	TE_INDEX,
+	TE_TYPE,
+	TE_SIZE,
+	TE_OFFSET,
+	TE_RESERVED,
+	TE_COUNT_
 };
+
+static const struct q2_col table_entry_cols[] = {
+	COL(TE_BITMAP, .key = "bitmap", .in = Q2_IN_CSV,
+	    .get = get_current_bitmap),
+	COL(TE_INDEX, .key = "index", .label = "Bitmap table",
+	    .in = Q2_IN_TEXT | Q2_IN_CSV, .width = 14, .get = get_entry_index),
+	COL(TE_TYPE, .key = "type", .in = Q2_IN_ALL, .width = 15,
+	    .get = get_entry_type),
+	COL(TE_SIZE, .key = "size", .in = Q2_IN_TEXT, .width = 12,
+	    .get = get_entry_size),
+	COL(TE_OFFSET, .key = "offset", .in = Q2_IN_ALL, .get = get_entry_offset),
+	COL(TE_RESERVED, .key = "reserved", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_entry_reserved),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(table_entry_cols) == TE_COUNT_,
+		 "a column for every id of the table entry");
 
 /* ---- -x: a bitmap's dirty ranges ---- */
 
@@ -600,21 +741,37 @@ static void get_dirty_bytes(const struct q2_cursor *w, const void *obj,
 }
 
 /* CSV shows it as a group of rows: its own columns around each extent's */
-static const struct q2_col xbitmap_cols[] = {
-	{ .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
-	  .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_bitmap_name },
-	{ .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	  .get = get_granularity },
-	{ .key = "usable_text", .label = "usable", .in = Q2_IN_TEXT,
-	  .get = get_usable_text },
-	VERDICT_COLS,
-	{ .key = "extents", .in = Q2_IN_ALL, .step = Q2_STEP_EXTENTS,
-	  .child = &q2_desc_extent },
-	{ .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	  .get = get_dirty_bytes },
+enum xbitmap_col {
+	XB_NAME,
+	XB_GRANULARITY,
+	XB_USABLE_TEXT,
+	XB_USABLE,
+	XB_STATE,
+	XB_REASON,
+	XB_EXTENTS,
+	XB_DIRTY_BYTES,
+	XB_COUNT_
 };
+
+static const struct q2_col xbitmap_cols[] = {
+	COL(XB_NAME, .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
+	    .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_bitmap_name),
+	COL(XB_GRANULARITY, .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_granularity),
+	COL(XB_USABLE_TEXT, .key = "usable_text", .label = "usable",
+	    .in = Q2_IN_TEXT, .get = get_usable_text),
+	VERDICT_COLS(XB_USABLE, XB_STATE, XB_REASON),
+	COL(XB_EXTENTS, .key = "extents", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_EXTENTS, .child = &q2_desc_extent),
+	COL(XB_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_dirty_bytes),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(xbitmap_cols) == XB_COUNT_,
+		 "a column for every id of the -x bitmap");
 /* image,bitmap,start,length,usable,state,reason */
-static const unsigned xbitmap_csv_order[] = { 0, 6, 3, 4, 5 };
+static const unsigned xbitmap_csv_order[] = {
+	XB_NAME, XB_EXTENTS, XB_USABLE, XB_STATE, XB_REASON,
+};
 
 /* obj points to two u64: start and length */
 static void get_extent_start(const struct q2_cursor *w, const void *obj,
@@ -631,10 +788,20 @@ static void get_extent_length(const struct q2_cursor *w, const void *obj,
 	set_u64(v, ((const uint64_t *)obj)[1]);
 }
 
-static const struct q2_col extent_cols[] = {
-	{ .key = "start", .in = Q2_IN_ALL, .width = 25, .get = get_extent_start },
-	{ .key = "length", .in = Q2_IN_ALL, .get = get_extent_length },
+enum extent_col {
+	EXTENT_START,
+	EXTENT_LENGTH,
+	EXTENT_COUNT_
 };
+
+static const struct q2_col extent_cols[] = {
+	COL(EXTENT_START, .key = "start", .in = Q2_IN_ALL, .width = 25,
+	    .get = get_extent_start),
+	COL(EXTENT_LENGTH, .key = "length", .in = Q2_IN_ALL,
+	    .get = get_extent_length),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extent_cols) == EXTENT_COUNT_,
+		 "a column for every id of the extent");
 
 /* ---- problems ---- */
 
@@ -684,16 +851,22 @@ static void get_problem_bitmap(const struct q2_cursor *w, const void *obj,
 }
 
 static const struct q2_col problem_cols[] = {
-	{ .key = "severity", .in = Q2_IN_ALL, .get = get_problem_severity },
-	{ .key = "code", .in = Q2_IN_ALL, .get = get_problem_code },
-	{ .key = "message", .in = Q2_IN_ALL, .hex_key = "message_hex",
-	  .get = get_problem_message },
-	{ .key = "offset", .in = Q2_IN_ALL, .get = get_problem_offset },
-	{ .key = "bitmap", .in = Q2_IN_ALL, .hex_key = "bitmap_hex",
-	  .get = get_problem_bitmap },
+	COL(Q2_PC_SEVERITY, .key = "severity", .in = Q2_IN_ALL,
+	    .get = get_problem_severity),
+	COL(Q2_PC_CODE, .key = "code", .in = Q2_IN_ALL, .get = get_problem_code),
+	COL(Q2_PC_MESSAGE, .key = "message", .in = Q2_IN_ALL,
+	    .hex_key = "message_hex", .get = get_problem_message),
+	COL(Q2_PC_OFFSET, .key = "offset", .in = Q2_IN_ALL, .text = Q2_FMT_HEX,
+	    .get = get_problem_offset),
+	COL(Q2_PC_BITMAP, .key = "bitmap", .in = Q2_IN_ALL,
+	    .hex_key = "bitmap_hex", .get = get_problem_bitmap),
 };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(problem_cols) == Q2_PC_COUNT_,
+		 "a column for every id of the problem");
 /* image,severity,code,offset,bitmap,message */
-static const unsigned problem_csv_order[] = { 0, 1, 3, 4, 2 };
+static const unsigned problem_csv_order[] = {
+	Q2_PC_SEVERITY, Q2_PC_CODE, Q2_PC_OFFSET, Q2_PC_BITMAP, Q2_PC_MESSAGE,
+};
 
 /* ---- the problem table, for --list-checks: obj is a q2_code_info ---- */
 
@@ -730,12 +903,25 @@ static void get_code_advice(const struct q2_cursor *w, const void *obj,
 	set_bytes(v, code_of(obj)->advice, strlen(code_of(obj)->advice));
 }
 
-static const struct q2_col code_cols[] = {
-	{ .key = "code", .in = Q2_IN_ALL, .get = get_code_name },
-	{ .key = "severity", .in = Q2_IN_ALL, .get = get_code_severity },
-	{ .key = "meaning", .in = Q2_IN_ALL, .get = get_code_meaning },
-	{ .key = "advice", .in = Q2_IN_ALL, .get = get_code_advice },
+enum code_col {
+	CODE_CODE,
+	CODE_SEVERITY,
+	CODE_MEANING,
+	CODE_ADVICE,
+	CODE_COUNT_
 };
+
+static const struct q2_col code_cols[] = {
+	COL(CODE_CODE, .key = "code", .in = Q2_IN_ALL, .get = get_code_name),
+	COL(CODE_SEVERITY, .key = "severity", .in = Q2_IN_ALL,
+	    .get = get_code_severity),
+	COL(CODE_MEANING, .key = "meaning", .in = Q2_IN_ALL,
+	    .get = get_code_meaning),
+	COL(CODE_ADVICE, .key = "advice", .in = Q2_IN_ALL,
+	    .get = get_code_advice),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(code_cols) == CODE_COUNT_,
+		 "a column for every id of the problem table's row");
 
 /* ---- --backing-chain: a layer (obj: its struct q2_source) ---- */
 
@@ -790,19 +976,32 @@ static void get_layer_backing_file(const struct q2_cursor *w, const void *obj,
 		set_bytes(v, img->backing_file, img->header.backing_file_size);
 }
 
-static const struct q2_col layer_cols[] = {
-	{ .key = "backing_depth", .label = "Backing depth",
-	  .in = Q2_IN_TEXT | Q2_IN_JSON, .width = 14, .get = get_layer_depth },
-	{ .key = "format", .in = Q2_IN_TEXT | Q2_IN_JSON, .width = 8,
-	  .get = get_layer_format },
-	{ .key = "image", .in = Q2_IN_TEXT | Q2_IN_JSON, .hex_key = "image_hex",
-	  .get = get_layer_image },
-	{ .key = "locked", .in = Q2_IN_JSON, .get = get_layer_locked },
-	{ .key = "backing_file", .in = Q2_IN_JSON, .hex_key = "backing_file_hex",
-	  .get = get_layer_backing_file },
-	{ .key = "problems", .in = Q2_IN_JSON, .step = Q2_STEP_LAYER_PROBLEMS,
-	  .child = &q2_desc_problem },
+enum layer_col {
+	LAYER_BACKING_DEPTH,
+	LAYER_FORMAT,
+	LAYER_IMAGE,
+	LAYER_LOCKED,
+	LAYER_BACKING_FILE,
+	LAYER_PROBLEMS,
+	LAYER_COUNT_
 };
+
+static const struct q2_col layer_cols[] = {
+	COL(LAYER_BACKING_DEPTH, .key = "backing_depth", .label = "Backing depth",
+	    .in = Q2_IN_TEXT | Q2_IN_JSON, .width = 14, .get = get_layer_depth),
+	COL(LAYER_FORMAT, .key = "format", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .width = 8, .get = get_layer_format),
+	COL(LAYER_IMAGE, .key = "image", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .hex_key = "image_hex", .get = get_layer_image),
+	COL(LAYER_LOCKED, .key = "locked", .in = Q2_IN_JSON,
+	    .get = get_layer_locked),
+	COL(LAYER_BACKING_FILE, .key = "backing_file", .in = Q2_IN_JSON,
+	    .hex_key = "backing_file_hex", .get = get_layer_backing_file),
+	COL(LAYER_PROBLEMS, .key = "problems", .in = Q2_IN_JSON,
+	    .step = Q2_STEP_LAYER_PROBLEMS, .child = &q2_desc_problem),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(layer_cols) == LAYER_COUNT_,
+		 "a column for every id of the layer");
 
 /* ---- -x --backing-chain: a bitmap merged over the chain (obj: its
  * struct q2_checkpoint) ---- */
@@ -872,27 +1071,51 @@ static void get_cp_usable_text(const struct q2_cursor *w, const void *obj,
 	set_word(v, usable_words[checkpoint_of(obj)->verdict.state]);
 }
 
-static const struct q2_col checkpoint_cols[] = {
-	{ .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
-	  .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_cp_name },
-	{ .key = "layers", .in = Q2_IN_ALL, .get = get_cp_layers },
-	{ .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	  .get = get_cp_granularity },
-	{ .key = "usable_text", .label = "usable", .in = Q2_IN_TEXT,
-	  .get = get_cp_usable_text },
-	{ .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_usable },
-	{ .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_state },
-	{ .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_cp_reason },
-	{ .key = "extents", .in = Q2_IN_ALL, .step = Q2_STEP_MERGED_EXTENTS,
-	  .child = &q2_desc_extent },
-	{ .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	  .get = get_dirty_bytes },
+enum checkpoint_col {
+	CP_NAME,
+	CP_LAYERS,
+	CP_GRANULARITY,
+	CP_USABLE_TEXT,
+	CP_USABLE,
+	CP_STATE,
+	CP_REASON,
+	CP_EXTENTS,
+	CP_DIRTY_BYTES,
+	CP_COUNT_
 };
+
+static const struct q2_col checkpoint_cols[] = {
+	COL(CP_NAME, .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
+	    .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_cp_name),
+	COL(CP_LAYERS, .key = "layers", .in = Q2_IN_ALL, .get = get_cp_layers),
+	COL(CP_GRANULARITY, .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_cp_granularity),
+	COL(CP_USABLE_TEXT, .key = "usable_text", .label = "usable",
+	    .in = Q2_IN_TEXT, .get = get_cp_usable_text),
+	COL(CP_USABLE, .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_cp_usable),
+	COL(CP_STATE, .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_cp_state),
+	COL(CP_REASON, .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_cp_reason),
+	COL(CP_EXTENTS, .key = "extents", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_MERGED_EXTENTS, .child = &q2_desc_extent),
+	COL(CP_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_dirty_bytes),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(checkpoint_cols) == CP_COUNT_,
+		 "a column for every id of the checkpoint");
 /* image,bitmap,layers,start,length,usable,state,reason */
-static const unsigned checkpoint_csv_order[] = { 0, 1, 7, 4, 5, 6 };
+static const unsigned checkpoint_csv_order[] = {
+	CP_NAME, CP_LAYERS, CP_EXTENTS, CP_USABLE, CP_STATE, CP_REASON,
+};
 
 #define DESC(rec_, cols_) \
-	{ .rec = (rec_), .cols = (cols_), .n_cols = sizeof(cols_) / sizeof((cols_)[0]) }
+	{ .rec = (rec_), .cols = (cols_), .n_cols = Q2_ARRAY_SIZE(cols_) }
+/* with CSV's column order, a list of ids */
+#define DESC_CSV(rec_, cols_, order_) \
+	{ .rec = (rec_), .cols = (cols_), .n_cols = Q2_ARRAY_SIZE(cols_), \
+	  .csv_order = (order_), .n_csv_order = Q2_ARRAY_SIZE(order_) }
 
 const struct q2_desc q2_desc_header = DESC(Q2_REC_HEADER, header_cols);
 const struct q2_desc q2_desc_extension = DESC(Q2_REC_EXTENSION, extension_cols);
@@ -901,27 +1124,15 @@ const struct q2_desc q2_desc_crypto = DESC(Q2_REC_CRYPTO, crypto_cols);
 const struct q2_desc q2_desc_bitmaps_ext = DESC(Q2_REC_BITMAPS_EXT, bitmaps_ext_cols);
 const struct q2_desc q2_desc_bitmap = DESC(Q2_REC_BITMAP, bitmap_cols);
 const struct q2_desc q2_desc_table_entry = DESC(Q2_REC_TABLE_ENTRY, table_entry_cols);
-const struct q2_desc q2_desc_xbitmap = {
-	.rec = Q2_REC_XBITMAP, .cols = xbitmap_cols,
-	.n_cols = sizeof xbitmap_cols / sizeof xbitmap_cols[0],
-	.csv_order = xbitmap_csv_order,
-	.n_csv_order = sizeof xbitmap_csv_order / sizeof xbitmap_csv_order[0],
-};
+const struct q2_desc q2_desc_xbitmap =
+	DESC_CSV(Q2_REC_XBITMAP, xbitmap_cols, xbitmap_csv_order);
 const struct q2_desc q2_desc_extent = DESC(Q2_REC_EXTENT, extent_cols);
 const struct q2_desc q2_desc_code = DESC(Q2_REC_CODE, code_cols);
 const struct q2_desc q2_desc_layer = DESC(Q2_REC_LAYER, layer_cols);
-const struct q2_desc q2_desc_checkpoint = {
-	.rec = Q2_REC_CHECKPOINT, .cols = checkpoint_cols,
-	.n_cols = sizeof checkpoint_cols / sizeof checkpoint_cols[0],
-	.csv_order = checkpoint_csv_order,
-	.n_csv_order = sizeof checkpoint_csv_order / sizeof checkpoint_csv_order[0],
-};
-const struct q2_desc q2_desc_problem = {
-	.rec = Q2_REC_PROBLEM, .cols = problem_cols,
-	.n_cols = sizeof problem_cols / sizeof problem_cols[0],
-	.csv_order = problem_csv_order,
-	.n_csv_order = sizeof problem_csv_order / sizeof problem_csv_order[0],
-};
+const struct q2_desc q2_desc_checkpoint =
+	DESC_CSV(Q2_REC_CHECKPOINT, checkpoint_cols, checkpoint_csv_order);
+const struct q2_desc q2_desc_problem =
+	DESC_CSV(Q2_REC_PROBLEM, problem_cols, problem_csv_order);
 
 /* ---- snapshot table entries (-s) ---- */
 
@@ -997,31 +1208,54 @@ static void get_snapshot_offset(const struct q2_cursor *w, const void *obj,
 	set_u64(v, snapshot_of(obj)->entry_offset);
 }
 
-#define SF(row) FIELD_COL(q2_snapshot_fields, row, Q2_IN_ALL)
+enum snapshot_col {
+	SN_ID_STR,
+	SN_NAME,
+	SN_L1_TABLE_OFFSET,
+	SN_L1_SIZE,
+	SN_ID_STR_SIZE,
+	SN_NAME_SIZE,
+	SN_DATE_SEC,
+	SN_DATE_NSEC,
+	SN_VM_CLOCK_NSEC,
+	SN_VM_STATE_SIZE,
+	SN_EXTRA_DATA_SIZE,
+	SN_VM_STATE_SIZE_LARGE,
+	SN_DISK_SIZE,
+	SN_ICOUNT,
+	SN_EXTRA_DATA_HEX,
+	SN_OFFSET,
+	SN_COUNT_
+};
+
+#define SF(id_, row) FIELD_COL(id_, q2_snapshot_fields, row, Q2_IN_ALL)
 
 static const struct q2_col snapshot_cols[] = {
-	{ .key = "id_str", .label = "Snapshot id", .in = Q2_IN_ALL,
-	  .hex_key = "id_str_hex", .get = get_snapshot_id },
-	{ .key = "name", .in = Q2_IN_ALL, .hex_key = "name_hex",
-	  .get = get_snapshot_name },
-	SF(Q2_SF_L1_TABLE_OFFSET),
-	SF(Q2_SF_L1_SIZE),
-	SF(Q2_SF_ID_STR_SIZE),
-	SF(Q2_SF_NAME_SIZE),
-	SF(Q2_SF_DATE_SEC),
-	SF(Q2_SF_DATE_NSEC),
-	SF(Q2_SF_VM_CLOCK_NSEC),
-	SF(Q2_SF_VM_STATE_SIZE),
-	SF(Q2_SF_EXTRA_DATA_SIZE),
-	{ .key = "vm_state_size_large", .in = Q2_IN_ALL,
-	  .get = get_vm_state_size_large },
-	{ .key = "disk_size", .in = Q2_IN_ALL, .get = get_disk_size },
-	{ .key = "icount", .in = Q2_IN_ALL, .get = get_icount },
-	{ .key = "extra_data_hex", .label = "extra_data", .in = Q2_IN_ALL,
-	  .get = get_snapshot_extra_hex },
-	{ .key = "offset", .in = Q2_IN_JSON | Q2_IN_CSV,
-	  .get = get_snapshot_offset },
+	COL(SN_ID_STR, .key = "id_str", .label = "Snapshot id", .in = Q2_IN_ALL,
+	    .hex_key = "id_str_hex", .get = get_snapshot_id),
+	COL(SN_NAME, .key = "name", .in = Q2_IN_ALL, .hex_key = "name_hex",
+	    .get = get_snapshot_name),
+	SF(SN_L1_TABLE_OFFSET, Q2_SF_L1_TABLE_OFFSET),
+	SF(SN_L1_SIZE, Q2_SF_L1_SIZE),
+	SF(SN_ID_STR_SIZE, Q2_SF_ID_STR_SIZE),
+	SF(SN_NAME_SIZE, Q2_SF_NAME_SIZE),
+	SF(SN_DATE_SEC, Q2_SF_DATE_SEC),
+	SF(SN_DATE_NSEC, Q2_SF_DATE_NSEC),
+	SF(SN_VM_CLOCK_NSEC, Q2_SF_VM_CLOCK_NSEC),
+	SF(SN_VM_STATE_SIZE, Q2_SF_VM_STATE_SIZE),
+	SF(SN_EXTRA_DATA_SIZE, Q2_SF_EXTRA_DATA_SIZE),
+	COL(SN_VM_STATE_SIZE_LARGE, .key = "vm_state_size_large",
+	    .in = Q2_IN_ALL, .get = get_vm_state_size_large),
+	COL(SN_DISK_SIZE, .key = "disk_size", .in = Q2_IN_ALL,
+	    .get = get_disk_size),
+	COL(SN_ICOUNT, .key = "icount", .in = Q2_IN_ALL, .get = get_icount),
+	COL(SN_EXTRA_DATA_HEX, .key = "extra_data_hex", .label = "extra_data",
+	    .in = Q2_IN_ALL, .get = get_snapshot_extra_hex),
+	COL(SN_OFFSET, .key = "offset", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_snapshot_offset),
 };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(snapshot_cols) == SN_COUNT_,
+		 "a column for every id of the snapshot");
 
 const struct q2_desc q2_desc_snapshot = DESC(Q2_REC_SNAPSHOT, snapshot_cols);
 
@@ -1109,63 +1343,132 @@ static void get_other_format(const struct q2_cursor *w, const void *obj,
 		get_format(w, obj, v);
 }
 
-#define IMAGE_COL { .key = "image", .in = Q2_IN_JSON, .hex_key = "image_hex", \
-		    .get = get_image }, \
-		  { .key = "backing_depth", .in = Q2_IN_JSON, \
-		    .get = get_backing_depth }, \
-		  { .key = "top_image", .in = Q2_IN_JSON, .hex_key = "top_image_hex", \
-		    .get = get_top_image }, \
-		  { .key = "format", .in = Q2_IN_JSON, .get = get_format }, \
-		  { .key = "locked", .in = Q2_IN_JSON, .get = get_locked }
-#define OTHER_FORMAT_COL { .key = "format", .in = Q2_IN_TEXT, \
-			   .get = get_other_format }
-#define EXTENSIONS_COL { .key = "header_extensions", .in = Q2_IN_ALL, \
-			 .step = Q2_STEP_EXTENSIONS, .child = &q2_desc_extension }
+/* The columns every view's document starts with; each view's ids go on
+ * from IMG_COUNT_. */
+enum image_col {
+	IMG_IMAGE,
+	IMG_BACKING_DEPTH,
+	IMG_TOP_IMAGE,
+	IMG_FORMAT,
+	IMG_LOCKED,
+	IMG_COUNT_
+};
+
+#define IMAGE_COLS \
+	COL(IMG_IMAGE, .key = "image", .in = Q2_IN_JSON, .hex_key = "image_hex", \
+	    .get = get_image), \
+	COL(IMG_BACKING_DEPTH, .key = "backing_depth", .in = Q2_IN_JSON, \
+	    .get = get_backing_depth), \
+	COL(IMG_TOP_IMAGE, .key = "top_image", .in = Q2_IN_JSON, \
+	    .hex_key = "top_image_hex", .get = get_top_image), \
+	COL(IMG_FORMAT, .key = "format", .in = Q2_IN_JSON, .get = get_format), \
+	COL(IMG_LOCKED, .key = "locked", .in = Q2_IN_JSON, .get = get_locked)
+#define OTHER_FORMAT_COL(id_) \
+	COL(id_, .key = "format", .in = Q2_IN_TEXT, .get = get_other_format)
+#define EXTENSIONS_COL(id_) \
+	COL(id_, .key = "header_extensions", .in = Q2_IN_ALL, \
+	    .step = Q2_STEP_EXTENSIONS, .child = &q2_desc_extension)
+
+enum default_col {
+	DEF_OTHER_FORMAT = IMG_COUNT_,
+	DEF_HEADER,
+	DEF_BACKING_FILE,
+	DEF_EXTENSIONS,
+	DEF_COUNT_
+};
 
 static const struct q2_col default_cols[] = {
-	IMAGE_COL,
-	OTHER_FORMAT_COL,
-	{ .key = "header", .in = Q2_IN_TEXT | Q2_IN_JSON, .step = Q2_STEP_HEADER,
-	  .child = &q2_desc_header },
-	{ .key = "backing_file", .in = Q2_IN_JSON, .hex_key = "backing_file_hex",
-	  .get = get_backing_file },
-	EXTENSIONS_COL,
+	IMAGE_COLS,
+	OTHER_FORMAT_COL(DEF_OTHER_FORMAT),
+	COL(DEF_HEADER, .key = "header", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .step = Q2_STEP_HEADER, .child = &q2_desc_header),
+	COL(DEF_BACKING_FILE, .key = "backing_file", .in = Q2_IN_JSON,
+	    .hex_key = "backing_file_hex", .get = get_backing_file),
+	EXTENSIONS_COL(DEF_EXTENSIONS),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(default_cols) == DEF_COUNT_,
+		 "a column for every id of the default view's document");
+
+enum extensions_col {
+	EXTS_OTHER_FORMAT = IMG_COUNT_,
+	EXTS_EXTENSIONS,
+	EXTS_COUNT_
 };
 
 static const struct q2_col extensions_cols[] = {
-	IMAGE_COL, OTHER_FORMAT_COL, EXTENSIONS_COL,
+	IMAGE_COLS,
+	OTHER_FORMAT_COL(EXTS_OTHER_FORMAT),
+	EXTENSIONS_COL(EXTS_EXTENSIONS),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extensions_cols) == EXTS_COUNT_,
+		 "a column for every id of -e's document");
+
+enum bitmaps_col {
+	BMS_OTHER_FORMAT = IMG_COUNT_,
+	BMS_BITMAPS,
+	BMS_COUNT_
 };
 
 static const struct q2_col bitmaps_cols[] = {
-	IMAGE_COL,
-	OTHER_FORMAT_COL,
-	{ .key = "bitmaps", .in = Q2_IN_ALL, .step = Q2_STEP_IMAGE_BITMAPS,
-	  .child = &q2_desc_bitmap },
+	IMAGE_COLS,
+	OTHER_FORMAT_COL(BMS_OTHER_FORMAT),
+	COL(BMS_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_IMAGE_BITMAPS, .child = &q2_desc_bitmap),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(bitmaps_cols) == BMS_COUNT_,
+		 "a column for every id of -b's document");
+
+enum check_col {
+	CHK_PROBLEMS = IMG_COUNT_,
+	CHK_COUNT_
 };
 
 static const struct q2_col check_cols[] = {
-	IMAGE_COL,
-	{ .key = "problems", .in = Q2_IN_ALL, .step = Q2_STEP_PROBLEMS,
-	  .child = &q2_desc_problem },
+	IMAGE_COLS,
+	COL(CHK_PROBLEMS, .key = "problems", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_PROBLEMS, .child = &q2_desc_problem),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(check_cols) == CHK_COUNT_,
+		 "a column for every id of -c's document");
+
+enum extents_col {
+	XS_BITMAPS = IMG_COUNT_,
+	XS_COUNT_
 };
 
 static const struct q2_col extents_cols[] = {
-	IMAGE_COL,
-	{ .key = "bitmaps", .in = Q2_IN_ALL, .step = Q2_STEP_XBITMAPS,
-	  .child = &q2_desc_xbitmap },
+	IMAGE_COLS,
+	COL(XS_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_XBITMAPS, .child = &q2_desc_xbitmap),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extents_cols) == XS_COUNT_,
+		 "a column for every id of -x's document");
+
+enum snapshots_col {
+	SNS_SNAPSHOTS = IMG_COUNT_,
+	SNS_COUNT_
 };
 
 static const struct q2_col snapshots_cols[] = {
-	IMAGE_COL,
-	{ .key = "snapshots", .in = Q2_IN_ALL, .step = Q2_STEP_SNAPSHOTS,
-	  .child = &q2_desc_snapshot },
+	IMAGE_COLS,
+	COL(SNS_SNAPSHOTS, .key = "snapshots", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_SNAPSHOTS, .child = &q2_desc_snapshot),
 };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(snapshots_cols) == SNS_COUNT_,
+		 "a column for every id of -s's document");
 
 /* JSON: the problems, after all that may add to them */
-static const struct q2_col problems_trailer[] = {
-	{ .key = "problems", .in = Q2_IN_JSON, .step = Q2_STEP_PROBLEMS_IF_ANY,
-	  .child = &q2_desc_problem },
+enum image_trailer_col {
+	IMGT_PROBLEMS,
+	IMGT_COUNT_
 };
+
+static const struct q2_col problems_trailer[] = {
+	COL(IMGT_PROBLEMS, .key = "problems", .in = Q2_IN_JSON,
+	    .step = Q2_STEP_PROBLEMS_IF_ANY, .child = &q2_desc_problem),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(problems_trailer) == IMGT_COUNT_,
+		 "a column for every id of the documents' trailer");
 
 #define IMAGE_DESC(c) \
 	{ .rec = Q2_REC_IMAGE, .cols = (c), .n_cols = Q2_ARRAY_SIZE(c), \
@@ -1238,24 +1541,41 @@ static void get_chain_image(const struct q2_cursor *w, const void *obj,
 	v->n = strlen(w->src->path);
 }
 
-static const struct q2_col chain_cols[] = {
-	{ .key = "image", .in = Q2_IN_JSON, .hex_key = "image_hex",
-	  .get = get_chain_image },
-	/* text: the layers first; JSON: in the trailer */
-	{ .key = "backing_chain", .in = Q2_IN_TEXT,
-	  .step = Q2_STEP_LAYERS, .child = &q2_desc_layer },
-	{ .key = "bitmaps", .in = Q2_IN_ALL, .step = Q2_STEP_CHECKPOINTS,
-	  .child = &q2_desc_checkpoint },
+enum chain_col {
+	CHAIN_IMAGE,
+	CHAIN_LAYERS,
+	CHAIN_BITMAPS,
+	CHAIN_COUNT_
 };
+
+static const struct q2_col chain_cols[] = {
+	COL(CHAIN_IMAGE, .key = "image", .in = Q2_IN_JSON,
+	    .hex_key = "image_hex", .get = get_chain_image),
+	/* text: the layers first; JSON: in the trailer */
+	COL(CHAIN_LAYERS, .key = "backing_chain", .in = Q2_IN_TEXT,
+	    .step = Q2_STEP_LAYERS, .child = &q2_desc_layer),
+	COL(CHAIN_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_CHECKPOINTS, .child = &q2_desc_checkpoint),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(chain_cols) == CHAIN_COUNT_,
+		 "a column for every id of the chain's document");
 
 /* JSON: each layer with its problems (those met while merging among
  * them), then the chain's own */
-static const struct q2_col chain_trailer[] = {
-	{ .key = "backing_chain", .in = Q2_IN_JSON,
-	  .step = Q2_STEP_LAYERS, .child = &q2_desc_layer },
-	{ .key = "problems", .in = Q2_IN_JSON, .step = Q2_STEP_CHAIN_PROBLEMS,
-	  .child = &q2_desc_problem },
+enum chain_trailer_col {
+	CHAINT_LAYERS,
+	CHAINT_PROBLEMS,
+	CHAINT_COUNT_
 };
+
+static const struct q2_col chain_trailer[] = {
+	COL(CHAINT_LAYERS, .key = "backing_chain", .in = Q2_IN_JSON,
+	    .step = Q2_STEP_LAYERS, .child = &q2_desc_layer),
+	COL(CHAINT_PROBLEMS, .key = "problems", .in = Q2_IN_JSON,
+	    .step = Q2_STEP_CHAIN_PROBLEMS, .child = &q2_desc_problem),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(chain_trailer) == CHAINT_COUNT_,
+		 "a column for every id of the chain's trailer");
 
 const struct q2_desc q2_desc_chain = {
 	.rec = Q2_REC_IMAGE, .cols = chain_cols, .n_cols = Q2_ARRAY_SIZE(chain_cols),

@@ -7,6 +7,7 @@
 #ifndef QCOW2DUMP_DESCRIBE_H
 #define QCOW2DUMP_DESCRIBE_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -147,12 +148,18 @@ struct q2_value {
 
 struct q2_desc;
 
+/* A column is named by its id: an enum per record (Q2_PC_* for the
+ * problem's, the others' in describe.c), its index in the record's
+ * column array, as lsblk's COL_* index its infos[].  Code that picks a
+ * column picks it by id, never by key or by position. */
 struct q2_col {
+	unsigned id;              /* its index in its array */
 	const char *key;          /* JSON key, CSV column name */
 	const char *csv_key;      /* CSV column name, when it differs */
 	const char *label;        /* text label, when it differs from key */
 	unsigned in;              /* Q2_IN_* */
-	enum q2_fmt text;         /* numbers in text (a field: its own) */
+	enum q2_fmt text;         /* numbers in text, but for a field's,
+				   * which its field gives (q2_col_text_fmt) */
 	unsigned width;           /* text rows: the column's width */
 	const char *hex_key;      /* BYTES that are not UTF-8: JSON key of
 				   * their hex beside the text */
@@ -178,6 +185,14 @@ static inline const char *q2_col_csv_key(const struct q2_col *c)
 static inline const char *q2_col_label(const struct q2_col *c)
 {
 	return c->label ? c->label : q2_col_key(c);
+}
+
+/* The one print format of the column's numbers in text: its field's, or
+ * its own .text; a field's column gives none of its own. */
+static inline enum q2_fmt q2_col_text_fmt(const struct q2_col *c)
+{
+	assert(!c->field || c->text == Q2_FMT_DEC);
+	return c->field ? c->field->fmt : c->text;
 }
 
 /* The records, for formats that lay some out their own way. */
@@ -209,7 +224,7 @@ struct q2_desc {
 	 * that they show what was met while cols were walked. */
 	const struct q2_col *trailer;
 	size_t n_trailer;
-	/* CSV's column order when it differs from cols' (indexes) */
+	/* CSV's column order when it differs from cols': their ids */
 	const unsigned *csv_order;
 	size_t n_csv_order;
 };
@@ -224,6 +239,16 @@ extern const struct q2_desc q2_desc_table_entry;
 extern const struct q2_desc q2_desc_xbitmap;
 extern const struct q2_desc q2_desc_extent;
 extern const struct q2_desc q2_desc_problem;
+/* The problem's column ids (text lays a problem out on a line of its
+ * own, picking its fields by them). */
+enum q2_problem_col {
+	Q2_PC_SEVERITY,
+	Q2_PC_CODE,
+	Q2_PC_MESSAGE,
+	Q2_PC_OFFSET,
+	Q2_PC_BITMAP,
+	Q2_PC_COUNT_
+};
 extern const struct q2_desc q2_desc_code;
 extern const struct q2_desc q2_desc_layer;
 extern const struct q2_desc q2_desc_checkpoint;
@@ -241,7 +266,12 @@ struct q2_table_ref {
 static inline const struct q2_col *q2_csv_col(const struct q2_desc *d,
 					      size_t i)
 {
-	return &d->cols[d->csv_order ? d->csv_order[i] : i];
+	size_t id;
+
+	assert(i < (d->csv_order ? d->n_csv_order : d->n_cols));
+	id = d->csv_order ? d->csv_order[i] : i;
+	assert(id < d->n_cols && d->cols[id].id == id);
+	return &d->cols[id];
 }
 
 static inline size_t q2_csv_n_cols(const struct q2_desc *d)

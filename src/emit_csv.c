@@ -5,6 +5,7 @@
  * everything else. */
 #include "config.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ struct csv_state {
 	int depth;                    /* records open */
 	int row_depth, group_depth;   /* where each is open, or -1 */
 	size_t group_rows;            /* rows written in the open group */
+	/* the values of the row's columns and the group's, by column id */
 	struct q2_value cells[MAX_COLS], group_cells[MAX_COLS];
 	/* The cells of a group around its rows' (-x: the image, the bitmap
 	 * and its verdict around each extent) are the same on every row:
@@ -127,6 +129,15 @@ static void put_cell(struct q2_out *o, const struct q2_value *v)
 	}
 }
 
+/* Where cells keeps the value of column c of record d: at its id. */
+static struct q2_value *cell_of(struct q2_value *cells,
+				const struct q2_desc *d, const struct q2_col *c)
+{
+	assert(c->id < d->n_cols && c->id < MAX_COLS && &d->cols[c->id] == c);
+	(void)d;
+	return &cells[c->id];
+}
+
 static bool is_cell(const struct q2_col *c)
 {
 	return (c->in & Q2_IN_CSV) && c->step == Q2_STEP_NONE;
@@ -161,12 +172,12 @@ static void for_columns(struct q2_emitter *e,
 				const struct q2_col *r = q2_csv_col(s->row, k);
 
 				if (is_cell(r))
-					put(e, r, &s->cells[r - s->row->cols]);
+					put(e, r, cell_of(s->cells, s->row, r));
 			}
 			part = AFTER;
 		} else if (is_cell(c) && parts & part) {
-			put(e, c, s->group ? &s->group_cells[c - s->group->cols]
-					   : &s->cells[c - s->row->cols]);
+			put(e, c, s->group ? cell_of(s->group_cells, s->group, c)
+					   : cell_of(s->cells, s->row, c));
 		}
 	}
 }
@@ -204,12 +215,11 @@ static bool layer_rows(const struct q2_emitter *e)
 	       !e->view->csv_no_image;
 }
 
-/* the cells of record d (csv_field keeps no more of them) */
+/* the cells of record d */
 static void clear(struct q2_value *cells, const struct q2_desc *d)
 {
-	size_t n = d && d->n_cols < MAX_COLS ? d->n_cols : MAX_COLS;
-
-	for (size_t i = 0; i < n; i++)
+	assert(d->n_cols <= MAX_COLS);
+	for (size_t i = 0; i < d->n_cols; i++)
 		cells[i].type = Q2_V_ABSENT;
 }
 
@@ -220,6 +230,9 @@ static void csv_begin(struct q2_emitter *e)
 	s->row = e->opts->bitmap_table ? e->view->csv_row_table : e->view->csv_row;
 	s->group = e->opts->bitmap_table ? NULL : e->view->csv_group;
 	s->row_depth = s->group_depth = -1;
+	/* a cell for each of their columns */
+	assert(s->row->n_cols <= MAX_COLS &&
+	       (!s->group || s->group->n_cols <= MAX_COLS));
 	if (!e->view->csv_no_image)
 		q2_out_str(e->out, "image");
 	if (layer_rows(e))
@@ -347,17 +360,12 @@ static void csv_field(struct q2_emitter *e, const struct q2_col *c,
 		      const struct q2_value *v)
 {
 	struct csv_state *s = st(e);
-	size_t i;
 
 	/* only the row's own fields, and the group's */
 	if (s->row_depth >= 0 && s->depth == s->row_depth + 1) {
-		i = (size_t)(c - s->row->cols);
-		if (i < s->row->n_cols && i < MAX_COLS)
-			s->cells[i] = *v;
+		*cell_of(s->cells, s->row, c) = *v;
 	} else if (s->group_depth >= 0 && s->depth == s->group_depth + 1) {
-		i = (size_t)(c - s->group->cols);
-		if (i < s->group->n_cols && i < MAX_COLS)
-			s->group_cells[i] = *v;
+		*cell_of(s->group_cells, s->group, c) = *v;
 		s->kept = false;
 	}
 }

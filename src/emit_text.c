@@ -5,6 +5,7 @@
  * ranges are rows; a problem is one compiler-style line. */
 #include "config.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "emit.h"
@@ -32,8 +33,8 @@ struct text_state {
 	enum q2_rec open[MAX_DEPTH];  /* records open, outermost first */
 	int depth;
 	size_t cells;                 /* written in the current row */
-	/* a problem's fields, until its line is written */
-	struct q2_value severity, code, message, offset, bitmap;
+	/* a problem's fields by column id, until its line is written */
+	struct q2_value problem[Q2_PC_COUNT_];
 };
 
 static struct text_state *st(struct q2_emitter *e)
@@ -109,7 +110,7 @@ static void put_bitmap_flags(struct q2_out *o, uint64_t v)
 
 static void put_number(struct q2_out *o, const struct q2_col *c, uint64_t v)
 {
-	switch (c->field ? c->field->fmt : c->text) {
+	switch (q2_col_text_fmt(c)) {
 	case Q2_FMT_DEC:
 		q2_out_u64(o, v);
 		break;
@@ -257,8 +258,8 @@ static void text_record_begin(struct q2_emitter *e, const struct q2_desc *d,
 			q2_out_char(e->out, '\n');
 		break;
 	case Q2_REC_PROBLEM:
-		s->severity = s->code = s->message = s->offset = s->bitmap =
-			(struct q2_value){ .type = Q2_V_ABSENT };
+		for (size_t i = 0; i < Q2_PC_COUNT_; i++)
+			s->problem[i] = (struct q2_value){ .type = Q2_V_ABSENT };
 		break;
 	default:
 		break;
@@ -268,24 +269,25 @@ static void text_record_begin(struct q2_emitter *e, const struct q2_desc *d,
 /* -c: one line per problem, compiler style, so grep and editors read it */
 static void put_problem(struct q2_emitter *e)
 {
-	struct text_state *s = st(e);
+	const struct q2_value *p = st(e)->problem;
+	const struct q2_col *c = q2_desc_problem.cols;
 	struct q2_out *o = e->out;
 
 	put_safe(o, e->image, strlen(e->image));
 	q2_out_str(o, ": ");
-	q2_out_write(o, s->severity.p, s->severity.n);
+	put_value(o, &c[Q2_PC_SEVERITY], &p[Q2_PC_SEVERITY]);
 	q2_out_str(o, ": ");
-	q2_out_write(o, s->code.p, s->code.n);
+	put_value(o, &c[Q2_PC_CODE], &p[Q2_PC_CODE]);
 	q2_out_str(o, ": ");
-	put_safe(o, s->message.p, s->message.n);
+	put_value(o, &c[Q2_PC_MESSAGE], &p[Q2_PC_MESSAGE]);
 	q2_out_str(o, " (");
-	if (s->bitmap.type == Q2_V_BYTES) {
+	if (p[Q2_PC_BITMAP].type == Q2_V_BYTES) {
 		q2_out_str(o, "bitmap ");
-		put_safe(o, s->bitmap.p, s->bitmap.n);
+		put_value(o, &c[Q2_PC_BITMAP], &p[Q2_PC_BITMAP]);
 		q2_out_str(o, ", ");
 	}
-	q2_out_str(o, "offset 0x");
-	q2_out_hex(o, s->offset.u);
+	q2_out_str(o, "offset ");
+	put_value(o, &c[Q2_PC_OFFSET], &p[Q2_PC_OFFSET]);
 	q2_out_str(o, ")\n");
 }
 
@@ -363,7 +365,6 @@ static void text_field(struct q2_emitter *e, const struct q2_col *c,
 	struct text_state *s = st(e);
 	enum q2_rec rec = s->depth > 0 && s->depth <= MAX_DEPTH
 			  ? s->open[s->depth - 1] : Q2_REC_COUNT_;
-	const char *key = q2_col_key(c);
 
 	if (v->type == Q2_V_ABSENT)
 		return;
@@ -377,16 +378,10 @@ static void text_field(struct q2_emitter *e, const struct q2_col *c,
 		put_value(e->out, c, v);
 		break;
 	case LINE:
-		if (!strcmp(key, "severity"))
-			s->severity = *v;
-		else if (!strcmp(key, "code"))
-			s->code = *v;
-		else if (!strcmp(key, "message"))
-			s->message = *v;
-		else if (!strcmp(key, "offset"))
-			s->offset = *v;
-		else if (!strcmp(key, "bitmap"))
-			s->bitmap = *v;
+		/* only the problem is laid out so: a field of it, by id */
+		assert(rec == Q2_REC_PROBLEM && c->id < Q2_PC_COUNT_ &&
+		       c == &q2_desc_problem.cols[c->id]);
+		s->problem[c->id] = *v;
 		break;
 	case LABELLED:
 		label_line_begin(e->out, q2_col_label(c));

@@ -35,6 +35,8 @@ static void walk_cols(struct q2_walker *w, const struct q2_col *cols, size_t n,
 		const struct q2_col *c = &cols[i];
 		struct q2_value v = { .type = Q2_V_ABSENT };
 
+		/* each column at its id, none left out of the array */
+		assert(c->id == i && (c->key || c->field));
 		if (!(c->in & fmt->in))
 			continue;
 		if (c->step != Q2_STEP_NONE) {
