@@ -28,7 +28,7 @@ static const struct {
 const char *q2_feature_name(const struct q2_image *img, enum q2_feature_type t,
 			    unsigned bit, char buf[Q2_NAME_BUF])
 {
-	for (size_t i = 0; i < sizeof known_features / sizeof known_features[0]; i++)
+	for (size_t i = 0; i < Q2_ARRAY_SIZE(known_features); i++)
 		if (known_features[i].type == t && known_features[i].bit == 1ull << bit)
 			return known_features[i].name;
 	for (size_t i = 0; img && i < img->n_exts; i++) {

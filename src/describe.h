@@ -15,7 +15,6 @@
 #include "chain.h"
 #include "checkpoint.h"
 #include "findings.h"
-#include "judge.h"
 #include "model.h"
 
 /* ---- what a run shows: views, options, the image being shown ---- */
