@@ -132,8 +132,9 @@ static void check_duplicates(const struct q2_snapshot_table *t,
 		const char *ka = key_of(&t->v[order[k - 1]], by_name, &na);
 		const char *kb = key_of(b, by_name, &nb);
 
-		/* an empty id is reported as such, once */
-		if (!nb || na != nb || memcmp(ka, kb, nb))
+		/* an empty id is reported as such, once; two empty names are
+		 * two snapshots a command by that name cannot tell apart */
+		if ((!nb && !by_name) || na != nb || memcmp(ka, kb, nb))
 			continue;
 		if (found++ < MAX_DUPLICATES)
 			report(p, code, b->entry_offset, Q2_NO_INDEX,
