@@ -1,0 +1,235 @@
+#!/bin/sh
+# What the other scripts left untested, each held to QEMU 7.2 where the
+# behaviour is QEMU's: the lock probe under a reader and a writer's lock
+# bytes; libvirt's gap rule for a gap deeper than the next layer; the cap
+# on listed snapshot problems; a snapshot table that fills QEMU's 64 MiB
+# exactly; the scope of each snapshot rule; the verdict for every bitmap
+# flag QEMU does not know; refcounts narrower than a byte and lookups
+# across refcount blocks; empty snapshot ids and names; every control
+# character in every string JSON and CSV carry; usage errors.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+GAPS="$PY $TOP_SRCDIR/tests/integration/gaps.py"
+QEDIT="$PY $TOP_SRCDIR/tests/integration/qedit.py"
+SNAP="$PY $TOP_SRCDIR/tests/integration/snapshots.py"
+u32() { printf '%08x' "$1"; }
+u64() { printf '%016x' "$1"; }
+# codes IMAGE ARGS...: "severity,code" of each problem -c lists, one line
+codes() {
+	img=$1; shift
+	qdump -c -f csv "$@" "$img" 2>/dev/null | tail -n +2 | cut -d, -f2,3
+}
+
+# ---- 1. the lock probe: a reader's locks are not a writer's ----
+
+# QEMU holds shared OFD locks on byte 100 + i for each permission i it
+# has (0 consistent read, 1 write, 2 write unchanged, 3 resize) and on
+# 200 + i for each it does not share.  A bitmap in use is live only while
+# a writer (byte 101) holds the image; under a reader it is inconsistent.
+Q create -q -f qcow2 lock.qcow2 16M
+Q bitmap --add -f qcow2 lock.qcow2 b0
+$QEDIT dir lock.qcow2 0:flags=3   # in_use and auto, as a writer leaves it
+# under LOCKS...: "locked state" of b0 in -b JSON while each LOCKS (a
+# list of bytes) is held by a process of its own, as QEMU holds them
+under() {
+	holders= n=0
+	for set in "$@"; do
+		n=$((n + 1))
+		rm -f "held$n"
+		$GAPS lock "held$n" $set lock.qcow2 &
+		holders="$holders $!"
+		for _ in $(seq 300); do [ -f "held$n" ] && break; sleep 0.01; done
+		[ -f "held$n" ] || fail "lock holder for bytes $set: not ready"
+	done
+	qdump -b -f json lock.qcow2 | jq -r '"\(.locked) \(.bitmaps[0].state)"'
+	for h in $holders; do kill "$h"; wait "$h" 2>/dev/null; done
+}
+expect_eq "no lock: in use is inconsistent" "$(under)" "false inconsistent"
+expect_eq "write (101): live" "$(under 101)" "true live"
+expect_eq "a writer's usual bytes (100 101 201 203): live" "$(under "100 101 201 203")" "true live"
+# a reader's lock comes first in the file's list: the writer's must be
+# asked for by itself (F_OFD_GETLK over a range names one conflict only)
+expect_eq "a reader (100 201 203) and a writer (101 202), two processes: live" \
+  "$(under "100 201 203" "101 202")" "true live"
+expect_eq "a reader (100) and a writer (101), two processes: live" \
+  "$(under 100 101)" "true live"
+for b in 100 102 103 200 201 202 203; do
+	expect_eq "byte $b alone: locked, but no writer: inconsistent" "$(under $b)" "true inconsistent"
+done
+expect_eq "a reader's bytes (100 201 203): inconsistent" "$(under "100 201 203")" "true inconsistent"
+expect_eq "two readers: inconsistent" "$(under "100 201 203" "100 203")" "true inconsistent"
+for b in 99 204; do
+	expect_eq "byte $b (not QEMU's): not locked" "$(under $b)" "false inconsistent"
+done
+# the real reader: qemu-io -r keeps the image open (its sleep is in ms)
+qemu-io -r -f qcow2 lock.qcow2 -c 'sleep 60000' > /dev/null 2>&1 &
+rd=$!
+for _ in $(seq 300); do grep -q "OFDLCK.* 100 100$" /proc/locks && break; sleep 0.01; done
+qdump -b -f json lock.qcow2 > reader.json
+expect_eq "qemu-io -r holds it: locked, and b0 inconsistent, not live" \
+  "$(jq -r '"\(.locked) \(.bitmaps[0].state) \(.bitmaps[0].reason)"' reader.json)" \
+  "true inconsistent bitmap-in-use"
+run_q out err -x -f json lock.qcow2
+expect_eq "qemu-io -r holds it: -x says inconsistent, exit 1" \
+  "$status $(jq -r '"\(.locked) \(.bitmaps[0].state)"' out)" "1 true inconsistent"
+check "qemu-io -r holds it: stderr says its writer did not save it" grep -q \
+  "inconsistent: flag in_use is set and no QEMU holds the image" err
+kill "$rd"; wait "$rd" 2>/dev/null
+
+# ---- 2. a checkpoint's gap deeper than the next layer ----
+
+# base <- l1 <- l2 <- top (depths 3, 2, 1, 0).  "deep" is in the top and
+# the base only: the layers without it go two deep, and the next layer
+# holding it is two below the last of the run from the top.  "mid" is in
+# the top, l1 and the base; "low" in the top, l2 and the base; "all" in
+# every layer.  Each layer writes its own 64 KiB.
+Q create -q -f qcow2 base.qcow2 16M
+for b in deep mid low all; do Q bitmap --add -f qcow2 base.qcow2 $b; done
+IO -c 'w 2M 64k' -f qcow2 base.qcow2
+Q create -q -f qcow2 -b base.qcow2 -F qcow2 l1.qcow2
+for b in mid all; do Q bitmap --add -f qcow2 l1.qcow2 $b; done
+IO -c 'w 1M 64k' -f qcow2 l1.qcow2
+Q create -q -f qcow2 -b l1.qcow2 -F qcow2 l2.qcow2
+for b in low all; do Q bitmap --add -f qcow2 l2.qcow2 $b; done
+IO -c 'w 3M 64k' -f qcow2 l2.qcow2
+Q create -q -f qcow2 -b l2.qcow2 -F qcow2 top.qcow2
+for b in deep mid low all; do Q bitmap --add -f qcow2 top.qcow2 $b; done
+IO -c 'w 0 64k' -f qcow2 top.qcow2
+# chk NAME: "layers state reason extents" of -x --backing-chain -n NAME
+chk() {
+	qdump -x --backing-chain -f json -n "$1" top.qcow2 2>/dev/null |
+	  jq -c '.bitmaps[0] | [.layers, .state, .reason, [.extents[] | [.start, .length]]]'
+}
+expect_eq "every layer has it: usable, the four layers merged" "$(chk all)" \
+  '[[0,1,2,3],"usable",null,[[0,65536],[1048576,65536],[2097152,65536],[3145728,65536]]]'
+expect_eq "in the top and the base only (two layers without it): gap" "$(chk deep)" \
+  '[[0,3],"gap","checkpoint-gap",[[0,65536]]]'
+expect_eq "in the top, l1 and the base, not l2: gap" "$(chk mid)" \
+  '[[0,2,3],"gap","checkpoint-gap",[[0,65536]]]'
+expect_eq "in the top, l2 and the base, not l1: gap" "$(chk low)" \
+  '[[0,1,3],"gap","checkpoint-gap",[[0,65536],[3145728,65536]]]'
+expect_eq "the gap's ranges are the top's own, as qemu-nbd -B exports them" \
+  "$(qdump -x --backing-chain -f csv -n deep top.qcow2 2>/dev/null | tail -n +2 | cut -d, -f4,5 | tr , ' ')" \
+  "$(nbd_extents top.qcow2 deep)"
+run_q out err -x --backing-chain -n deep top.qcow2
+expect_eq "gap: -x exit 1" "$status" 1
+check "gap: stderr names the lower layer holding it" grep -q \
+  "bitmap 'deep': not usable .*checkpoint 'deep' over the backing chain: gap: .*(layer 3, base.qcow2)" err
+run_q out err -x --backing-chain -n all top.qcow2
+expect_eq "no gap: -x exit 0" "$status" 0
+run_q out err -c --backing-chain -f csv top.qcow2
+expect_eq "-c --backing-chain: a checkpoint-gap warning for each, in the first layer below the gap holding it" \
+  "$(awk -F, '$4 == "checkpoint-gap" {print $1, $2, $3, $6}' out | sort | tr '\n' ' ')" \
+  "base.qcow2 3 warning deep base.qcow2 3 warning low l1.qcow2 2 warning mid "
+
+# ---- 3. the cap on listed snapshot problems ----
+
+Q create -q -f qcow2 snap.qcow2 8M
+IO -c 'w 0 64k' -f qcow2 snap.qcow2
+Q snapshot -c s1 snap.qcow2
+Q bitmap --add -f qcow2 snap.qcow2 b0
+l1=$(qdump -s -f json snap.qcow2 | jq '.snapshots[0].l1_table_offset')
+so=$(qdump -s -f json snap.qcow2 | jq '.snapshots[0].offset')
+# 105 entries, each with an L1 table off its cluster (of no entries, so
+# that nothing overlaps), an empty id and the name "same"
+cp snap.qcow2 cap.qcow2
+$GAPS snaps cap.qcow2 105 l1o=$((l1 + 512)) l1s=0 id= name=same
+cap_at=$(qdump -f json cap.qcow2 | jq .header.snapshot_offset)
+qdump -c -f csv cap.qcow2 > cap.csv 2>/dev/null
+expect_eq "105 unaligned L1 tables: 100 listed, then how many more" \
+  "$(grep ',snapshot-l1-unaligned,' cap.csv | grep -vc 'not listed$') $(grep ',snapshot-l1-unaligned,.*not listed$' cap.csv | cut -d, -f2,4,6)" \
+  "100 error,$cap_at,a snapshot's l1_table_offset is not cluster aligned: 5 more of these not listed"
+expect_eq "105 empty ids: their own 100 and summary (the cap is per code)" \
+  "$(grep ',snapshot-id-empty,' cap.csv | grep -vc 'not listed$') $(grep ',snapshot-id-empty,.*not listed$' cap.csv | cut -d, -f2,4,6)" \
+  "100 warning,$cap_at,a snapshot's id_str is empty: 5 more of these not listed"
+expect_eq "105 names the same: 100 duplicates listed, then the 4 more" \
+  "$(grep ',snapshot-duplicate-name,' cap.csv | grep -vc 'not listed$') $(grep ',snapshot-duplicate-name,.*not listed$' cap.csv | cut -d, -f2,6)" \
+  "100 warning,two snapshots have the same name: 4 more not listed"
+expect_eq "the first listed is snapshot 0, the last snapshot 99" \
+  "$(grep ',snapshot-l1-unaligned,' cap.csv | grep -v 'not listed$' | sed -n '1s/.*: snapshot \([0-9]*\) .*/\1/p;$s/.*: snapshot \([0-9]*\) .*/\1/p' | tr '\n' ' ')" \
+  "0 99 "
+expect_eq "nothing else listed" "$(cut -d, -f3 cap.csv | sort -u | tr '\n' ' ')" \
+  "code snapshot-duplicate-name snapshot-id-empty snapshot-l1-unaligned "
+qemu-img check -f qcow2 cap.qcow2 > qcheck.txt 2>&1
+expect_eq "qemu-img check finds the 105 = 100 + 5 unaligned L1 tables" \
+  "$(grep -c 'L1 table is not cluster aligned' qcheck.txt)" 105
+cp snap.qcow2 capid.qcow2
+$GAPS snaps capid.qcow2 103 l1o=0 l1s=0 id=7
+expect_eq "103 ids the same: 100 duplicates listed, then the 2 more" \
+  "$(codes capid.qcow2 | sort | uniq -c | tr -s ' ' | tr '\n' ' ')" \
+  " 101 warning,snapshot-duplicate-id "
+expect_eq "... the summary last" "$(qdump -c -f csv capid.qcow2 | tail -n 1 | cut -d, -f6)" \
+  "two snapshots have the same id_str: 2 more not listed"
+
+# ---- 4. a snapshot table that fills QEMU's 64 MiB exactly ----
+
+# entries of 64 KiB names (holes in a sparse file) from 1 MiB, the last
+# one ending exactly 64 MiB after the table's start, or one byte more;
+# the table's clusters given refcount 1, so that qemu-img check has
+# nothing else to say
+Q create -q -f qcow2 fill.qcow2 8M
+Q bitmap --add -f qcow2 fill.qcow2 b0
+end=$(stat -c %s fill.qcow2)
+for extra in 0 1; do
+	cp fill.qcow2 fill$extra.qcow2
+	$GAPS fill fill$extra.qcow2 $(( (end + 65535) / 65536 * 65536 )) $extra > fill$extra.n
+done
+n0=$(cat fill0.n) n1=$(cat fill1.n)
+expect_eq "exactly 64 MiB: qemu-img info opens it" \
+  "$(qemu-img info -f qcow2 fill0.qcow2 > /dev/null 2>&1; echo $?)" 0
+expect_eq "exactly 64 MiB: qemu-img check finds nothing" \
+  "$(qemu-img check -f qcow2 fill0.qcow2 > /dev/null 2>&1; echo $?)" 0
+run_q out err -s -f csv fill0.qcow2
+expect_eq "exactly 64 MiB: -s shows every entry, exit 0" "$status $(($(wc -l < out) - 1))" "0 $n0"
+run_q out err -c fill0.qcow2
+expect_eq "exactly 64 MiB: -c finds nothing" "$status $(cat out)" "0 fill0.qcow2: no problems found"
+expect_eq "exactly 64 MiB: b0 usable (-b)" \
+  "$(qdump -b -f json fill0.qcow2 | jq -r '.bitmaps[0].state')" usable
+qemu-img info -f qcow2 fill1.qcow2 > /dev/null 2> qinfo.err
+expect_eq "64 MiB + 1: qemu-img info refuses it" "$(cat qinfo.err)" \
+  "qemu-img: Could not open 'fill1.qcow2': Snapshot table is too big
+You can force-remove all 1 overhanging snapshots with qemu-img check -r all"
+expect_eq "64 MiB + 1: qemu-img check fails" \
+  "$(qemu-img check -f qcow2 fill1.qcow2 > /dev/null 2>&1; echo $?)" 1
+run_q out err -s -f csv fill1.qcow2
+expect_eq "64 MiB + 1: -s stops at the last entry, exit 2" "$status $(($(wc -l < out) - 1))" "2 $((n1 - 1))"
+check "64 MiB + 1: the error names the last entry" grep -q \
+  "the snapshot table exceeds QEMU's limit of 64 MiB (where: snapshot table entry $((n1 - 1)), " err
+expect_eq "64 MiB + 1: b0 invalid (-b, where the table is not decoded)" \
+  "$(qdump -b -f json fill1.qcow2 2>/dev/null | jq -r '"\(.bitmaps[0].state) \(.bitmaps[0].reason)"')" \
+  "invalid snapshot-table-too-large"
+rm -f fill0.qcow2 fill1.qcow2
+
+# ---- 5. the scope of each snapshot rule: QEMU opens the image ----
+
+# Each error of a snapshot entry fails qemu-img check, but QEMU opens the
+# image and loads its bitmaps: b0 stays usable, and -c -n b0 reports the
+# rule alone, never bitmap-not-usable.
+# opens IMAGE: "info check io bitmap" as QEMU sees the image
+opens() {
+	qemu-img info -f qcow2 --output=json "$1" > qi.json 2>/dev/null
+	i=$?
+	qemu-img check -f qcow2 "$1" > /dev/null 2>&1
+	c=$?
+	qemu-io -r -f qcow2 -c 'read 0 512' "$1" > /dev/null 2>&1
+	echo "$i $c $? $(jq -r '."format-specific".data.bitmaps[0] | "\(.name):\(.flags | join("+"))"' qi.json 2>/dev/null)"
+}
+size=$(stat -c %s snap.qcow2)
+# rule DESC EDIT... : the entry edited, then QEMU's view and ours
+rule() {
+	desc=$1 code=$2; shift 2
+	cp snap.qcow2 r.qcow2
+	$SNAP entry r.qcow2 "$so" "$@" > /dev/null
+	expect_eq "$desc: QEMU opens it, qemu-img check fails, b0 loaded" \
+	  "$(opens r.qcow2)" "0 2 0 b0:auto"
+	expect_eq "$desc: -c -n b0: $code alone, an error; b0 usable" \
+	  "$(codes r.qcow2 -n b0 | tr '\n' ' ')" "error,$code "
+	expect_eq "$desc: -b: b0 usable" \
+	  "$(qdump -b -f json r.qcow2 | jq -r '.bitmaps[0].state')" usable
+}
+rule "L1 table unaligned" snapshot-l1-unaligned l1o=$((l1 + 512))
+rule "L1 table unaligned by 8 bytes, no entries" snapshot-l1-unaligned l1o=$((l1 + 8)) l1s=0
+rule "L1 table over 32 MiB" snapshot-l1-too-large l1o=$(( (size + 65535) / 65536 * 65536 )) l1s=$((0x400001))
+rule "L1 table past the end of the file" snapshot-l1-beyond-eof l1o=$((1 << 40))
+rule "no extra data in a version 3 image" snapshot-extra-data-too-short extra=0
+rule "15 bytes of extra data" snapshot-extra-data-too-short extra=15
+finish
