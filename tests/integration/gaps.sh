@@ -232,4 +232,58 @@ rule "L1 table over 32 MiB" snapshot-l1-too-large l1o=$(( (size + 65535) / 65536
 rule "L1 table past the end of the file" snapshot-l1-beyond-eof l1o=$((1 << 40))
 rule "no extra data in a version 3 image" snapshot-extra-data-too-short extra=0
 rule "15 bytes of extra data" snapshot-extra-data-too-short extra=15
+# ---- 6. every bitmap flag QEMU does not know ----
+
+# QEMU 7.2 knows in_use and auto (bits 0 and 1) and refuses the image for
+# any other flag bit, extra_data_compatible (bit 2) included: the bitmap
+# with the flag is unsupported, every other bitmap of the image invalid
+# for the same reason.
+Q create -q -f qcow2 flags.qcow2 8M
+Q bitmap --add -f qcow2 flags.qcow2 b0
+Q bitmap --add -f qcow2 flags.qcow2 b1
+# states IMAGE: "state reason" of b0 and b1 in -b JSON
+states() {
+	qdump -b -f json "$1" 2>/dev/null |
+	  jq -r '[.bitmaps[] | "\(.state) \(.reason)"] | join(", ")'
+}
+# qemu_refuses IMAGE: QEMU's message when qemu-img info refuses the image
+qemu_refuses() {
+	qemu-img info -f qcow2 "$1" > /dev/null 2> qi.err && echo opens ||
+	  sed 's/^qemu-img: Could not open .[^:]*: //' qi.err
+}
+expect_eq "control: auto, both usable" "$(states flags.qcow2)" "usable null, usable null"
+bit=2
+while [ $bit -le 31 ]; do
+	cp flags.qcow2 f.qcow2
+	$QEDIT dir f.qcow2 0:flags=$((2 | 1 << bit))
+	why=reserved-flags
+	[ $bit -eq 2 ] && why=extra-data-compatible-flag
+	expect_eq "flag bit $bit: QEMU 7.2 refuses the image" "$(qemu_refuses f.qcow2)" \
+	  "Bitmap 'b0' doesn't satisfy the constraints"
+	expect_eq "flag bit $bit: b0 unsupported, b1 invalid ($why)" "$(states f.qcow2)" \
+	  "unsupported $why, invalid $why"
+	bit=$((bit + 1))
+done
+# in_use with an unknown bit: QEMU refuses the image all the same
+cp flags.qcow2 f.qcow2; $QEDIT dir f.qcow2 0:flags=$((1 | 2 | 1 << 5))
+expect_eq "in_use, auto and bit 5: QEMU refuses" "$(qemu_refuses f.qcow2)" \
+  "Bitmap 'b0' doesn't satisfy the constraints"
+expect_eq "in_use, auto and bit 5: unsupported, not in use" "$(states f.qcow2)" \
+  "unsupported reserved-flags, invalid reserved-flags"
+# extra data: with extra_data_compatible QEMU still refuses (it supports
+# no extra data at all); without it, the spec forbids using the bitmap
+cp flags.qcow2 f.qcow2; $QEDIT dir f.qcow2 0:flags=6 0:extra=11223344
+expect_eq "extra data, extra_data_compatible set: QEMU refuses" \
+  "$(qemu_refuses f.qcow2)" "Bitmap extra data is not supported"
+expect_eq "extra data, extra_data_compatible set: unsupported" "$(states f.qcow2)" \
+  "unsupported extra-data-compatible-flag, invalid extra-data-compatible-flag"
+expect_eq "extra data, extra_data_compatible set: -c names both" \
+  "$(codes f.qcow2 | sort | tr '\n' ' ')" "error,extra-data error,extra-data-compatible-flag "
+cp flags.qcow2 f.qcow2; $QEDIT dir f.qcow2 0:flags=2 0:extra=11223344
+expect_eq "extra data, extra_data_compatible clear: QEMU refuses" \
+  "$(qemu_refuses f.qcow2)" "Bitmap extra data is not supported"
+expect_eq "extra data, extra_data_compatible clear: unsupported" "$(states f.qcow2)" \
+  "unsupported extra-data-incompatible, invalid extra-data-incompatible"
+run_q out err -x -n b1 f.qcow2
+expect_eq "the other bitmap of such an image: -x exit 1" "$status" 1
 finish
