@@ -19,6 +19,9 @@ lock protocol; they share nothing with src/.
       as QEMU lays them out).
   gaps.py refcount-range IMAGE OFFSET LENGTH VALUE
       the same for every cluster of [OFFSET, OFFSET + LENGTH).
+  gaps.py bitmap-clusters IMAGE
+      the offset of every cluster of the bitmap directory, of each
+      bitmap's table and of each data cluster its table names, sorted.
   gaps.py refblocks IMAGE OFFSET...
       the refcount block index of the cluster holding each OFFSET.
   gaps.py qemu-refs
@@ -194,6 +197,26 @@ def cmd_refcount_range(path, offset, length, value):
         off, end = int(offset, 0), int(offset, 0) + int(length, 0)
         for c in range(off // cs * cs, end, cs):
             set_refcount(f, h, c, int(value, 0))
+
+
+def cmd_bitmap_clusters(path):
+    data = open(path, "rb").read()
+    h = header(data)
+    cs = 1 << h["cluster_bits"]
+    ext = [d for magic, d in extensions(data, h) if magic == 0x23852875][-1]
+    nb, _, dsize, doff = struct.unpack(">IIQQ", ext[:24])
+    out = set(range(doff // cs * cs, doff + dsize, cs))
+    pos = doff
+    for _ in range(nb):
+        toff, tsize, _, _, _, nsize, esize = struct.unpack_from(">QIIBBHI", data, pos)
+        out.update(range(toff // cs * cs, toff + 8 * tsize, cs))
+        for k in range(tsize):
+            e = struct.unpack_from(">Q", data, toff + 8 * k)[0] & 0x00fffffffffffe00
+            if e:
+                out.add(e)
+        pos += (24 + esize + nsize + 7) // 8 * 8
+    for o in sorted(out):
+        print(o)
 
 
 def cmd_refblocks(path, *offsets):

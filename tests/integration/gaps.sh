@@ -286,4 +286,57 @@ expect_eq "extra data, extra_data_compatible clear: unsupported" "$(states f.qco
   "unsupported extra-data-incompatible, invalid extra-data-incompatible"
 run_q out err -x -n b1 f.qcow2
 expect_eq "the other bitmap of such an image: -x exit 1" "$status" 1
+# ---- 7. refcounts narrower than a byte, and across refcount blocks ----
+
+# For each refcount width, an image of 512-byte clusters whose bitmaps'
+# clusters (directory, tables, data) straddle the boundary of two
+# refcount blocks: guest data first fills the file to just below the
+# boundary, then the bitmaps are stored at the end.  The refcounts of the
+# lowest and the highest of those clusters (one in each block) are set
+# to 0, and of one between them to a value above 1; -c reports exactly
+# the clusters qemu-img check reports, with the same refcount.
+# ourrefs IMAGE: "zero OFFSET" and "excess OFFSET REFCOUNT" from -c
+ourrefs() {
+	qdump -c -f csv "$1" 2>/dev/null | awk -F, '
+	  $3 == "refcount-zero" { print "zero", $4 }
+	  $3 == "refcount-excess" { n = $NF; sub(/.*: refcount /, "", n); print "excess", $4, n }' |
+	  sort
+}
+qemurefs() {
+	qemu-img check -f qcow2 "$1" 2>&1 | CLUSTER_SIZE=512 $GAPS qemu-refs | sort
+}
+for w in 1 2 4 8 16 32 64; do
+	img=rc$w.qcow2
+	block=$((512 * 8 / w * 512))    # bytes of file one refcount block covers
+	fill=$((block * 63 / 64 - 46080))
+	Q create -q -f qcow2 -o refcount_bits=$w,cluster_size=512 $img 16M
+	for i in 0 1 2 3 4 5 6 7 8 9 10 11; do Q bitmap --add -g 512 -f qcow2 $img b$i; done
+	# a dirty bit in each 512-byte data cluster of every bitmap
+	set -- -c 'w 0 512' -c 'w 2M 512' -c 'w 4M 512' -c 'w 6M 512' \
+	  -c 'w 8M 512' -c 'w 10M 512' -c 'w 12M 512' -c 'w 14M 512'
+	[ "$fill" -gt 0 ] && set -- "$@" -c "w 9M $fill"
+	IO -f qcow2 "$@" $img
+	$GAPS bitmap-clusters $img > $img.offs
+	lo=$(head -n 1 $img.offs) hi=$(tail -n 1 $img.offs) mid=$(sed -n 50p $img.offs)
+	expect_eq "refcount_bits=$w: the bitmaps' clusters span two refcount blocks" \
+	  "$(test "$($GAPS refblocks $img "$lo")" -lt "$($GAPS refblocks $img "$hi")" && echo yes)" yes
+	expect_eq "refcount_bits=$w: as made, neither finds a refcount fault" \
+	  "$(ourrefs $img)|$(qemurefs $img)" "|"
+	$GAPS refcount $img "$lo" 0
+	$GAPS refcount $img "$hi" 0
+	case $w in
+	1) ;;
+	2) $GAPS refcount $img "$mid" 3 ;;
+	4) $GAPS refcount $img "$mid" 13 ;;
+	8) $GAPS refcount $img "$mid" 165 ;;
+	16) $GAPS refcount $img "$mid" $((0x1234)) ;;
+	32) $GAPS refcount $img "$mid" $((0x12345678)) ;;
+	64) $GAPS refcount $img "$mid" $((0x123456789abc)) ;;
+	esac
+	qemurefs $img > qemu.refs
+	ourrefs $img > ours.refs
+	expect_eq "refcount_bits=$w: QEMU finds the faults made" "$(wc -l < qemu.refs)" \
+	  "$([ $w = 1 ] && echo 2 || echo 3)"
+	expect_file "refcount_bits=$w: -c reports what qemu-img check reports" ours.refs qemu.refs
+done
 finish
