@@ -339,4 +339,28 @@ for w in 1 2 4 8 16 32 64; do
 	  "$([ $w = 1 ] && echo 2 || echo 3)"
 	expect_file "refcount_bits=$w: -c reports what qemu-img check reports" ours.refs qemu.refs
 done
+# ---- 8. empty snapshot ids and names ----
+
+# (QEMU accepts both: each rule is a warning; qemu-img check finds
+# nothing.)  Two snapshots made by qemu-img, their ids emptied: each is
+# an empty id, reported once as such, and not also a duplicate id.
+Q create -q -f qcow2 eid.qcow2 8M
+IO -c 'w 0 64k' -f qcow2 eid.qcow2
+Q snapshot -c s1 eid.qcow2
+Q snapshot -c s2 eid.qcow2
+cp eid.qcow2 eid1.qcow2
+$GAPS retable eid.qcow2 0:id= 1:id=
+e0=$(qdump -s -f json eid.qcow2 | jq '.snapshots[0].offset')
+e1=$(qdump -s -f json eid.qcow2 | jq '.snapshots[1].offset')
+expect_eq "two empty ids: QEMU accepts them (qemu-img check exit 0)" \
+  "$(qemu-img check -f qcow2 eid.qcow2 > /dev/null 2>&1; echo $?) $(qemu-img info -f qcow2 --output=json eid.qcow2 | jq -c '[.snapshots[] | [.id, .name]]')" \
+  '0 [["","s1"],["","s2"]]'
+run_q out err -c -f csv eid.qcow2
+expect_eq "two empty ids: one snapshot-id-empty warning each, no duplicate id, exit 0" \
+  "$status $(tail -n +2 out | cut -d, -f2,3,4 | tr '\n' ' ')" \
+  "0 warning,snapshot-id-empty,$((e0 + 12)) warning,snapshot-id-empty,$((e1 + 12)) "
+# an empty id beside a non-empty one
+$GAPS retable eid1.qcow2 0:id=
+expect_eq "an empty id and id 1: the empty one alone" "$(codes eid1.qcow2 | tr '\n' ' ')" \
+  "warning,snapshot-id-empty "
 finish
