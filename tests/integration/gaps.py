@@ -35,8 +35,9 @@ lock protocol; they share nothing with src/.
       empty; default i + 1 and s<i + 1>), and points the header at it.
   gaps.py retable IMAGE INDEX:KEY=HEX...
       rewrites the snapshot table in place, entry INDEX's id or name
-      (KEY id or name) replaced by the bytes HEX (empty for none); the
-      table may only shrink.
+      (KEY id or name) replaced by the bytes HEX (empty for none); a
+      table that grows is written at the next cluster of the file
+      instead, and the header pointed at it.
   gaps.py fill IMAGE OFFSET EXTRA
       writes a snapshot table at OFFSET whose entries end exactly
       64 MiB + EXTRA bytes after OFFSET (names of zero bytes, left as
@@ -47,8 +48,10 @@ lock protocol; they share nothing with src/.
       DOC-th JSON document of FILE, read by Python's json, as hex bytes
       (its UTF-8 encoding; a missing key prints "missing").
   gaps.py chex FILE ROW COL
-      the cell at ROW (0: the header) and column COL of a CSV file, read
-      by Python's csv module, as hex bytes.
+      the cell at ROW (0: the header; or NAME=VALUE: the first row whose
+      column NAME holds VALUE) and column COL of a CSV file, read by
+      Python's csv module, as hex bytes; ROW "all": the cell of every
+      row but the header, one a line.
 """
 import csv
 import fcntl
@@ -295,7 +298,10 @@ def cmd_retable(path, *edits):
             fixed[2], fixed[3] = len(sid), len(name)
             out += FIXED.pack(*fixed) + extra + sid + name
         if off + len(out) > old_end:
-            sys.exit("gaps.py: the table may only shrink")
+            cs = 1 << struct.unpack_from(">I", data, 20)[0]
+            off = (len(data) + cs - 1) // cs * cs
+            f.seek(64)
+            f.write(struct.pack(">Q", off))
         f.seek(off)
         f.write(out)
 
@@ -367,6 +373,14 @@ def cmd_jhex(path, doc, *paths):
 def cmd_chex(path, row, col):
     text = open(path, "rb").read().decode("utf-8", "surrogateescape")
     rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    if row == "all":
+        for r in rows[1:]:
+            print(r[int(col)].encode("utf-8", "surrogateescape").hex())
+        return
+    if "=" in row:
+        name, value = row.split("=", 1)
+        k = rows[0].index(name)
+        row = [i for i, r in enumerate(rows) if i and r[k] == value][0]
     print(rows[int(row)][int(col)].encode("utf-8", "surrogateescape").hex())
 
 

@@ -63,7 +63,8 @@ done
 # the real reader: qemu-io -r keeps the image open (its sleep is in ms)
 qemu-io -r -f qcow2 lock.qcow2 -c 'sleep 60000' > /dev/null 2>&1 &
 rd=$!
-for _ in $(seq 300); do grep -q "OFDLCK.* 100 100$" /proc/locks && break; sleep 0.01; done
+ino=$(stat -c %i lock.qcow2)
+for _ in $(seq 500); do grep -q "OFDLCK .*:$ino 100 100\$" /proc/locks && break; sleep 0.01; done
 qdump -b -f json lock.qcow2 > reader.json
 expect_eq "qemu-io -r holds it: locked, and b0 inconsistent, not live" \
   "$(jq -r '"\(.locked) \(.bitmaps[0].state) \(.bitmaps[0].reason)"' reader.json)" \
@@ -252,13 +253,14 @@ qemu_refuses() {
 	  sed 's/^qemu-img: Could not open .[^:]*: //' qi.err
 }
 expect_eq "control: auto, both usable" "$(states flags.qcow2)" "usable null, usable null"
+fl=$(($(oracle_at flags.qcow2 entry_0) + 12))   # b0's flags
 bit=2
 while [ $bit -le 31 ]; do
 	cp flags.qcow2 f.qcow2
-	$QEDIT dir f.qcow2 0:flags=$((2 | 1 << bit))
+	poke f.qcow2 $fl "$(u32 $((2 | 1 << bit)))"
 	why=reserved-flags
 	[ $bit -eq 2 ] && why=extra-data-compatible-flag
-	expect_eq "flag bit $bit: QEMU 7.2 refuses the image" "$(qemu_refuses f.qcow2)" \
+	expect_eq "flag bit $bit: QEMU 7.2 refuses the image" "$(cached qemu_refuses f.qcow2)" \
 	  "Bitmap 'b0' doesn't satisfy the constraints"
 	expect_eq "flag bit $bit: b0 unsupported, b1 invalid ($why)" "$(states f.qcow2)" \
 	  "unsupported $why, invalid $why"
@@ -294,7 +296,8 @@ expect_eq "the other bitmap of such an image: -x exit 1" "$status" 1
 # boundary, then the bitmaps are stored at the end.  The refcounts of the
 # lowest and the highest of those clusters (one in each block) are set
 # to 0, and of one between them to a value above 1; -c reports exactly
-# the clusters qemu-img check reports, with the same refcount.
+# the clusters qemu-img check reports, with the same refcount.  The
+# widths are qemu-img amend's, from one image of twelve bitmaps.
 # ourrefs IMAGE: "zero OFFSET" and "excess OFFSET REFCOUNT" from -c
 ourrefs() {
 	qdump -c -f csv "$1" 2>/dev/null | awk -F, '
@@ -305,12 +308,16 @@ ourrefs() {
 qemurefs() {
 	qemu-img check -f qcow2 "$1" 2>&1 | CLUSTER_SIZE=512 $GAPS qemu-refs | sort
 }
+Q create -q -f qcow2 -o cluster_size=512 rc.qcow2 16M
+for i in 0 1 2 3 4 5 6 7 8 9 10 11; do Q bitmap --add -g 512 -f qcow2 rc.qcow2 b$i; done
 for w in 1 2 4 8 16 32 64; do
 	img=rc$w.qcow2
 	block=$((512 * 8 / w * 512))    # bytes of file one refcount block covers
 	fill=$((block * 63 / 64 - 46080))
-	Q create -q -f qcow2 -o refcount_bits=$w,cluster_size=512 $img 16M
-	for i in 0 1 2 3 4 5 6 7 8 9 10 11; do Q bitmap --add -g 512 -f qcow2 $img b$i; done
+	cp rc.qcow2 $img
+	Q amend -f qcow2 -o refcount_bits=$w $img
+	expect_eq "refcount_bits=$w: amended" \
+	  "$(qemu-img info -f qcow2 --output=json $img | jq '."format-specific".data."refcount-bits"')" $w
 	# a dirty bit in each 512-byte data cluster of every bitmap
 	set -- -c 'w 0 512' -c 'w 2M 512' -c 'w 4M 512' -c 'w 6M 512' \
 	  -c 'w 8M 512' -c 'w 10M 512' -c 'w 12M 512' -c 'w 14M 512'
@@ -363,4 +370,163 @@ expect_eq "two empty ids: one snapshot-id-empty warning each, no duplicate id, e
 $GAPS retable eid1.qcow2 0:id=
 expect_eq "an empty id and id 1: the empty one alone" "$(codes eid1.qcow2 | tr '\n' ' ')" \
   "warning,snapshot-id-empty "
+# ---- 10. every control character in every string, JSON and CSV ----
+
+# CTL: the 33 control characters, 0x00 to 0x1f and 0x7f, as hex; CTL1
+# the same without NUL (for what cannot hold one: a path, a feature
+# name, a message)
+CTL=$($PY -c 'print(bytes(list(range(32)) + [127]).hex())')
+CTL1=${CTL#00}
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+# (a trailing line break would be lost to $(...): none ends so)
+unhex() { $PY -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$1"; }
+# the image's path: "p", the 32 control characters but NUL, ".qcow2"
+path=$(unhex "70${CTL1}2e71636f7732")
+expect_eq "a path of every control character but NUL" "$(hex "$path")" "70${CTL1}2e71636f7732"
+Q create -q -f qcow2 str.qcow2 1M
+IO -c 'w 0 64k' -f qcow2 str.qcow2
+Q snapshot -c one str.qcow2
+Q snapshot -c two str.qcow2
+Q bitmap --add -f qcow2 str.qcow2 b0
+Q bitmap --add -f qcow2 str.qcow2 b1
+# bitmap names: every control character between two letters; the same
+# without NUL; the second in use, so that -c names it
+$QEDIT dir str.qcow2 "0:name=61${CTL}7a" "1:name=${CTL1}" 1:flags=3
+# the backing file name, the backing format and data file extensions
+$GAPS exts str.qcow2 "0xe2792aca=${CTL}" "0x44415441=78${CTL}79" "backing=62${CTL}63"
+# a compatible feature bit QEMU does not know, named in the feature table
+$GAPS feature str.qcow2 1 7 "${CTL1}"
+poke str.qcow2 80 "$(u64 128)"
+# snapshot ids and names; the second snapshot's id empty, so that -c's
+# message names it
+$GAPS retable str.qcow2 "0:id=${CTL}" "0:name=6e${CTL}" 1:id= "1:name=${CTL1}"
+cp str.qcow2 "$path"
+n=0
+for args in "" "-b" "-x" "-c" "-s" "-e" "-t" "-b --backing-chain"; do
+	n=$((n + 1))
+	qdump -f json $args "$path" > "s$n.json" 2>/dev/null
+	check "control characters, -f json $args: valid JSON for Python and jq, the same strings" \
+	  $PY -c 'import json, subprocess, sys
+from_jq = subprocess.run(["jq", "-c", "[.. | strings | explode]", sys.argv[1]],
+                         capture_output=True, check=True).stdout.decode().split("\n")
+out = []
+def walk(v):
+    if isinstance(v, str): out.append([ord(c) for c in v])
+    elif isinstance(v, dict): [walk(x) for x in v.values()]
+    elif isinstance(v, list): [walk(x) for x in v]
+walk(json.load(open(sys.argv[1])))
+sys.exit(json.loads(from_jq[0]) != out)' "s$n.json"
+done
+cat s1.json s2.json s3.json s4.json s5.json s6.json s7.json s8.json > all.json
+check "control characters: every document valid against the schema" \
+  $FORMATS validate "$SCHEMA" all.json
+# jhex FILE PATH: the string at PATH of FILE's first document, as hex
+jhex() { $GAPS jhex "$1" 0 "$2"; }
+expect_eq "JSON: the image's path" "$(jhex s2.json image)" "70${CTL1}2e71636f7732"
+expect_eq "JSON: a bitmap name (-b)" "$(jhex s2.json bitmaps/0/name)" "61${CTL}7a"
+expect_eq "JSON: a bitmap name (-b), no name_hex" "$(jhex s2.json bitmaps/0/name_hex)" missing
+# ext NAME: the index of extension NAME in the default document
+ext() { jq "[.header_extensions[].name] | index(\"$1\")" s1.json; }
+expect_eq "JSON: a bitmap name (the directory)" \
+  "$(jhex s1.json "header_extensions/$(ext Bitmaps)/data/bitmap_directory/1/name")" "${CTL1}"
+expect_eq "JSON: a bitmap name (-x)" "$(jhex s3.json bitmaps/1/name)" "${CTL1}"
+expect_eq "JSON: the bitmap of a problem (-c)" \
+  "$(jhex s4.json "problems/$(jq '[.problems[].code] | index("bitmap-in-use")' s4.json)/bitmap")" "${CTL1}"
+expect_eq "JSON: a message naming a snapshot (-c)" \
+  "$(jq -r '.problems[] | select(.code == "snapshot-id-empty") | .message' s4.json | od -An -v -tx1 | tr -d ' \n')" \
+  "$(hex "a snapshot's id_str is empty: snapshot 1 (")${CTL1}290a"
+expect_eq "JSON: the backing file name" "$(jhex s1.json backing_file)" "62${CTL}63"
+expect_eq "JSON: the backing format extension's string" \
+  "$(jhex s1.json "header_extensions/$(ext 'Backing format')/string")" "${CTL}"
+expect_eq "JSON: the data file extension's string" \
+  "$(jhex s1.json "header_extensions/$(ext 'Data file')/string")" "78${CTL}79"
+expect_eq "JSON: an unknown feature bit's name from the table" \
+  "$(jhex s1.json header/compatible_feature_names/0)" "${CTL1}"
+ft=$(ext 'Feature table')
+expect_eq "JSON: that feature table entry's name" \
+  "$(jhex s1.json "header_extensions/$ft/features/$(jq ".header_extensions[$ft].features | map(.type == 1 and .bit == 7) | index(true)" s1.json)/name")" \
+  "${CTL1}"
+expect_eq "JSON: a snapshot id" "$(jhex s5.json snapshots/0/id_str)" "${CTL}"
+expect_eq "JSON: a snapshot name" "$(jhex s5.json snapshots/0/name)" "6e${CTL}"
+expect_eq "JSON: a snapshot name without NUL" "$(jhex s5.json snapshots/1/name)" "${CTL1}"
+expect_eq "JSON: top_image (--backing-chain)" "$(jhex s8.json top_image)" "70${CTL1}2e71636f7732"
+# each control character alone in a string of its own (a string holding
+# one of them is escaped whole, whatever the others): 33 bitmap names,
+# 33 snapshot ids and names "x" CHARACTER "y"
+Q create -q -f qcow2 each.qcow2 1M
+IO -c 'w 0 64k' -f qcow2 each.qcow2
+Q snapshot -c s each.qcow2
+Q bitmap --add -f qcow2 each.qcow2 b
+$GAPS snaps each.qcow2 33 l1s=0
+edits= sedits= want= k=0
+for c in $(printf '%s' "$CTL" | sed 's/../& /g'); do
+	[ $k -gt 0 ] && edits="$edits dup:0"
+	edits="$edits $k:name=78${c}79"
+	sedits="$sedits $k:id=78${c}79 $k:name=78${c}79"
+	want="$want 78${c}79"
+	k=$((k + 1))
+done
+$QEDIT dir each.qcow2 $edits
+$GAPS retable each.qcow2 $sedits
+qdump -f json -b each.qcow2 > each-b.json 2>/dev/null
+qdump -f json -s each.qcow2 > each-s.json 2>/dev/null
+expect_eq "JSON: 33 bitmap names, a control character each" \
+  "$($PY -c 'import json, sys
+print(" ".join(b["name"].encode().hex() for b in json.load(open(sys.argv[1]))["bitmaps"]))' each-b.json)" \
+  "${want# }"
+expect_eq "JSON: 33 snapshot ids and names, a control character each" \
+  "$($PY -c 'import json, sys
+s = json.load(open(sys.argv[1]))["snapshots"]
+print(" ".join(x["id_str"].encode().hex() for x in s), " ".join(x["name"].encode().hex() for x in s))' each-s.json)" \
+  "${want# } ${want# }"
+expect_eq "JSON: jq reads the same 33 names" \
+  "$(jq -c '[.bitmaps[].name | explode[1]]' each-b.json)" \
+  "[$(printf '%s' "$CTL" | sed 's/../& /g' | tr ' ' '\n' | sed '/^$/d' | while read -r c; do printf '%d,' "0x$c"; done | sed 's/,$//')]"
+qdump -f json --compact -b "$path" > compact.json
+expect_eq "JSON, --compact: one line, what the pretty document holds" \
+  "$(wc -l < compact.json) $(jq -c . compact.json | md5sum)" "1 $(jq -c . s2.json | md5sum)"
+
+# CSV: a line break (CR, LF, CR LF) first, in the middle and last of a
+# field, in bitmap names (-b, -x, -c), snapshot names (-s), the backing
+# format's text (-e) and the image's path; read back by Python's csv
+# module byte for byte
+Q create -q -f qcow2 crlf.qcow2 1M
+IO -c 'w 0 64k' -f qcow2 crlf.qcow2
+BREAKS="0d78 780d79 790d 0a78 780a79 790a 0d0a78 780d0a79 790d0a"
+i=0
+for b in $BREAKS; do Q bitmap --add -f qcow2 crlf.qcow2 "x$i"; Q snapshot -c "s$i" crlf.qcow2; i=$((i + 1)); done
+edits= sedits= i=0
+for b in $BREAKS; do edits="$edits $i:name=$b $i:flags=3"; sedits="$sedits $i:name=$b"; i=$((i + 1)); done
+$QEDIT dir crlf.qcow2 $edits
+$GAPS retable crlf.qcow2 $sedits
+for b in 0d78 780d79 790d 0a78 780a79 790a; do
+	cp crlf.qcow2 "$(unhex "${b}2e71636f7732")"
+done
+# cells VIEW COL IMAGE: column COL of every row of qcow2dump -f csv VIEW
+# IMAGE, as hex, on one line
+cells() {
+	qdump -f csv $1 "$3" > cell.csv 2>/dev/null
+	$GAPS chex cell.csv all "$2" | tr '\n' ' '
+}
+# cell VIEW ROW COL IMAGE: one cell
+cell() { qdump -f csv $1 "$4" > cell.csv 2>/dev/null; $GAPS chex cell.csv "$2" "$3"; }
+expect_eq "CSV: bitmap names (-b)" "$(cells -b 1 crlf.qcow2)" "$BREAKS "
+expect_eq "CSV: bitmap names (-x)" "$(cells -x 1 crlf.qcow2)" "$BREAKS "
+expect_eq "CSV: bitmap names (-c, each in use)" "$(cells -c 4 crlf.qcow2)" "$BREAKS "
+expect_eq "CSV: snapshot names (-s)" "$(cells -s 2 crlf.qcow2)" "$BREAKS "
+# the six paths in one table, each with a row per bitmap
+set -- want=
+want=
+for b in 0d78 780d79 790d 0a78 780a79 790a; do
+	set -- "$@" "$(unhex "${b}2e71636f7732")"
+	for _ in $BREAKS; do want="$want${b}2e71636f7732 "; done
+done
+shift
+expect_eq "CSV: the image's paths" "$(qdump -f csv -b "$@" > cell.csv 2>/dev/null
+  $GAPS chex cell.csv all 0 | tr '\n' ' ')" "$want"
+for b in 0d78 780d79 790d 0a78 780a79 790a; do
+	cp crlf.qcow2 ext.qcow2
+	$GAPS exts ext.qcow2 "0xe2792aca=$b"
+	expect_eq "CSV: the backing format's text $b (-e)" "$(cell -e "name=Backing format" 5 ext.qcow2)" "$b"
+done
 finish
