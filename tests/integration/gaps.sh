@@ -529,4 +529,53 @@ for b in 0d78 780d79 790d 0a78 780a79 790a; do
 	$GAPS exts ext.qcow2 "0xe2792aca=$b"
 	expect_eq "CSV: the backing format's text $b (-e)" "$(cell -e "name=Backing format" 5 ext.qcow2)" "$b"
 done
+# ---- 11. option combinations refused: exit 64, nothing on stdout ----
+
+img=flags.qcow2
+# refused DESC ARGS...: a usage error, said on stderr
+refused() {
+	desc=$1; shift
+	run_q out err "$@"
+	expect_eq "$desc: exit 64, nothing on stdout, a message" \
+	  "$status $(wc -c < out) $(grep -c '^qcow2dump: ' err)" "64 0 1"
+}
+# accepted DESC ARGS...: exit 0
+accepted() {
+	desc=$1; shift
+	run_q out err "$@"
+	expect_eq "$desc: exit 0" "$status" 0
+}
+refused "--compact -f csv" --compact -f csv $img
+refused "-f csv --compact" -f csv --compact $img
+refused "--compact -f text" --compact -f text $img
+refused "--compact --output=human" --compact --output=human $img
+refused "--compact -c -f csv" --compact -c -f csv $img
+refused "-f json --compact -f csv (the last -f is the format)" -f json --compact -f csv $img
+accepted "-f csv --compact -f json (the last -f is the format)" -f csv --compact -f json $img
+accepted "--compact -f json" --compact -f json $img
+for v in -c -x; do
+	refused "-t $v" -t $v $img
+	refused "$v -t" $v -t $img
+	refused "$v --bitmap-table" $v --bitmap-table $img
+done
+refused "-t -x --backing-chain" -t -x --backing-chain $img
+refused "-x --backing-chain -t -f json" -x --backing-chain -t -f json $img
+for a in -e -b -c -x -s; do
+	for b in -e -b -c -x -s; do
+		[ "$a" = "$b" ] && continue
+		refused "two views: $a $b" $a $b $img
+	done
+	accepted "the same view twice: $a $a" $a $a -n b1 $img
+done
+refused "two views, long options: --extensions --snapshots" --extensions --snapshots $img
+refused "--list-checks with an IMAGE" --list-checks $img
+refused "--list-checks -f json with an IMAGE" --list-checks -f json $img
+for a in -e -b -c -x -s -t "-n b0" --backing-chain; do
+	refused "--list-checks $a" --list-checks $a
+done
+accepted "--list-checks -f csv" --list-checks -f csv
+for f in JSON Json j js "" " json" "json " text2 csvx human2 yaml raw qcow2 "json,csv"; do
+	refused "-f '$f'" -f "$f" $img
+	refused "--output='$f'" --output="$f" $img
+done
 finish
