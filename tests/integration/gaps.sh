@@ -233,6 +233,19 @@ rule "L1 table over 32 MiB" snapshot-l1-too-large l1o=$(( (size + 65535) / 65536
 rule "L1 table past the end of the file" snapshot-l1-beyond-eof l1o=$((1 << 40))
 rule "no extra data in a version 3 image" snapshot-extra-data-too-short extra=0
 rule "15 bytes of extra data" snapshot-extra-data-too-short extra=15
+# beside them, the entry's rule QEMU refuses the image for: every bitmap
+# invalid, in -b (which reads the table only as far as QEMU's open does)
+# and in -c
+cp snap.qcow2 r.qcow2
+$SNAP entry r.qcow2 "$so" extra=1025 > /dev/null
+expect_eq "1025 bytes of extra data: QEMU refuses the image" \
+  "$(qemu-img info -f qcow2 r.qcow2 > /dev/null 2>&1; echo $?)" 1
+run_q out err -b -f json r.qcow2
+expect_eq "1025 bytes of extra data: -b -f json: b0 invalid, exit 2" \
+  "$(jq -r '.bitmaps[0] | "\(.state) \(.reason)"' out) $status" \
+  "invalid snapshot-extra-data-too-large 2"
+expect_eq "1025 bytes of extra data: -c -n b0: b0 not usable" \
+  "$(codes r.qcow2 -n b0 | tr '\n' ' ')" "error,snapshot-extra-data-too-large error,bitmap-not-usable "
 # ---- 6. every bitmap flag QEMU does not know ----
 
 # QEMU 7.2 knows in_use and auto (bits 0 and 1) and refuses the image for
