@@ -163,8 +163,9 @@ expect_eq "... the summary last" "$(qdump -c -f csv capid.qcow2 | tail -n 1 | cu
 
 # ---- 4. a snapshot table that fills QEMU's 64 MiB exactly ----
 
-# entries of 64 KiB names (holes in a sparse file) from 1 MiB, the last
-# one ending exactly 64 MiB after the table's start, or one byte more;
+# entries with names of 65535 zero bytes (holes in a sparse file) from
+# the first cluster past the image's end, the last one ending exactly
+# 64 MiB after the table's start, or one byte more;
 # the table's clusters given refcount 1, so that qemu-img check has
 # nothing else to say
 Q create -q -f qcow2 fill.qcow2 8M
@@ -246,6 +247,7 @@ expect_eq "1025 bytes of extra data: -b -f json: b0 invalid, exit 2" \
   "invalid snapshot-extra-data-too-large 2"
 expect_eq "1025 bytes of extra data: -c -n b0: b0 not usable" \
   "$(codes r.qcow2 -n b0 | tr '\n' ' ')" "error,snapshot-extra-data-too-large error,bitmap-not-usable "
+
 # ---- 6. every bitmap flag QEMU does not know ----
 
 # QEMU 7.2 knows in_use and auto (bits 0 and 1) and refuses the image for
@@ -301,6 +303,7 @@ expect_eq "extra data, extra_data_compatible clear: unsupported" "$(states f.qco
   "unsupported extra-data-incompatible, invalid extra-data-incompatible"
 run_q out err -x -n b1 f.qcow2
 expect_eq "the other bitmap of such an image: -x exit 1" "$status" 1
+
 # ---- 7. refcounts narrower than a byte, and across refcount blocks ----
 
 # For each refcount width, an image of 512-byte clusters whose bitmaps'
