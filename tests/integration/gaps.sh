@@ -6,7 +6,9 @@
 # exactly; the scope of each snapshot rule; the verdict for every bitmap
 # flag QEMU does not know; refcounts narrower than a byte and lookups
 # across refcount blocks; empty snapshot ids and names; every control
-# character in every string JSON and CSV carry; usage errors.
+# character in every string JSON and CSV carry; usage errors.  (The
+# alignment slack of the big arrays is tests/unit/test_bigmem.c's, and
+# q2_refcount_at at every width tests/unit/test_refcount.c's.)
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 GAPS="$PY $TOP_SRCDIR/tests/integration/gaps.py"
 QEDIT="$PY $TOP_SRCDIR/tests/integration/qedit.py"
