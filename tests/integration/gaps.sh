@@ -384,6 +384,26 @@ run_q out err -c -f csv eid.qcow2
 expect_eq "two empty ids: one snapshot-id-empty warning each, no duplicate id, exit 0" \
   "$status $(tail -n +2 out | cut -d, -f2,3,4 | tr '\n' ' ')" \
   "0 warning,snapshot-id-empty,$((e0 + 12)) warning,snapshot-id-empty,$((e1 + 12)) "
+# Two snapshots named "" by qemu-img itself: QEMU accepts them, and a
+# command given that name acts on one of them only (qemu-img snapshot -d
+# '' deletes the first), which is what snapshot-duplicate-name warns of.
+Q create -q -f qcow2 ename.qcow2 8M
+IO -c 'w 0 64k' -f qcow2 ename.qcow2
+Q snapshot -c '' ename.qcow2
+Q snapshot -c '' ename.qcow2
+expect_eq "two empty names: QEMU accepts them (qemu-img check exit 0)" \
+  "$(qemu-img check -f qcow2 ename.qcow2 > /dev/null 2>&1; echo $?) $(qemu-img info -f qcow2 --output=json ename.qcow2 | jq -c '[.snapshots[] | [.id, .name]]')" \
+  '0 [["1",""],["2",""]]'
+cp ename.qcow2 ename-d.qcow2
+Q snapshot -d '' ename-d.qcow2
+expect_eq "two empty names: qemu-img snapshot -d '' deletes one of them only" \
+  "$(qemu-img info -f qcow2 --output=json ename-d.qcow2 | jq -c '[.snapshots[] | [.id, .name]]')" \
+  '[["2",""]]'
+n1=$(qdump -s -f json ename.qcow2 | jq '.snapshots[1].offset')
+run_q out err -c -f csv ename.qcow2
+expect_eq "two empty names: a snapshot-duplicate-name warning, at the second, exit 0" \
+  "$status $(tail -n +2 out | cut -d, -f2,3,4 | tr '\n' ' ')" \
+  "0 warning,snapshot-duplicate-name,$n1 "
 # an empty id beside a non-empty one
 $GAPS retable eid1.qcow2 0:id=
 expect_eq "an empty id and id 1: the empty one alone" "$(codes eid1.qcow2 | tr '\n' ' ')" \
@@ -547,6 +567,26 @@ for b in 0d78 780d79 790d 0a78 780a79 790a; do
 	$GAPS exts ext.qcow2 "0xe2792aca=$b"
 	expect_eq "CSV: the backing format's text $b (-e)" "$(cell -e "name=Backing format" 5 ext.qcow2)" "$b"
 done
+# ---- exit status: the same in every format ----
+
+# interface.md: the exit status "is the same in every format: it is
+# decided from the findings before anything is written".  An image whose
+# snapshot table QEMU refuses (1025 bytes of extra data in an entry),
+# in the views that do not show the table.
+cp snap.qcow2 r.qcow2
+$SNAP entry r.qcow2 "$so" extra=1025 > /dev/null
+for view in "" -b -e; do
+	st=
+	for f in text json csv; do
+		"$QCOW2DUMP" $view -f $f r.qcow2 > /dev/null 2>&1
+		qdump_status $? $view -f $f r.qcow2
+		st="$st $?"
+	done
+	# (JSON's status is the one asserted above: 2)
+	expect_eq "a snapshot table QEMU refuses, view '$view': text, JSON and CSV exit alike" \
+	  "$st" "$(set -- $st; echo " $2 $2 $2")"
+done
+
 # ---- 11. option combinations refused: exit 64, nothing on stdout ----
 
 img=flags.qcow2
