@@ -11,8 +11,8 @@ lock protocol; they share nothing with src/.
       added before the end marker), the backing file name replaced; the
       backing name is moved after the area and the header updated.
   gaps.py feature IMAGE TYPE BIT NAMEHEX
-      renames the feature name table entry of (TYPE, BIT) ... the first
-      entry of TYPE becomes (TYPE, BIT) named NAMEHEX (at most 46 bytes).
+      the first feature name table entry of TYPE becomes the entry of
+      (TYPE, BIT), named by the bytes NAMEHEX (at most 46).
   gaps.py refcount IMAGE OFFSET VALUE
       sets the refcount of the cluster holding OFFSET, at any
       refcount_bits (1 to 64; below 8 bits the low bits of a byte first,
