@@ -83,7 +83,7 @@ MUTANTS = {
         "for (size_t i = 0; i < img->n_exts; i++)",
         "the first bitmaps extension decoded, where QEMU uses the last"),
     "extents-bit-order": (
-        "src/extents.c", "return le64toh(v);", "return be64toh(v);",
+        "src/extents.c", "it->w = get_le64(", "it->w = get_be64(",
         "the bits of a data cluster read in the wrong order"),
     "no-sector-rounding": (
         "src/model.h", "return img->header.size & ~(uint64_t)511;",
@@ -210,18 +210,64 @@ MUTANTS = {
         "src/walk.c", "\t\tif (!q2_findings_selected(w->cur.src->findings, i))\n\t\t\tcontinue;\n\t\tw->cur.bitmap = &bx->bitmaps[i];",
         "\t\tw->cur.bitmap = &bx->bitmaps[i];",
         "-n NAME shows every bitmap"),
+    # ---- what gaps.sh and the unit tests of issue 18 hold ----
+    "lock-reader-taken-for-writer": (
+        "src/lock.c", "w = held(fd, PERM_BYTES + PERM_WRITE, 1);",
+        "w = held(fd, PERM_BYTES, 1);",
+        "a reader's lock byte read as a writer's: in use reads as live"),
+    "lock-any-is-writer": (
+        "src/lock.c", "return any ? Q2_LOCK_READ : Q2_LOCK_NONE;",
+        "return any ? Q2_LOCK_WRITE : Q2_LOCK_NONE;",
+        "any QEMU holding the image taken for a writer"),
+    "snapshot-problems-cap-1000": (
+        "src/check_snapshot.c", "#define MAX_LISTED 100u", "#define MAX_LISTED 1000u",
+        "snapshot problems listed beyond the cap"),
+    "snapshot-table-limit-inclusive": (
+        "src/snapshot.c", "each name */\n\tif (end > Q2_MAX_SNAPSHOT_TABLE) {",
+        "each name */\n\tif (end >= Q2_MAX_SNAPSHOT_TABLE) {",
+        "a snapshot table of exactly 64 MiB refused"),
+    "snapshot-l1-unaligned-only-when-sized": (
+        "src/check_snapshot.c", "if (sn->l1_table_offset % cs)",
+        "if (sn->l1_size && sn->l1_table_offset % cs)",
+        "an unaligned L1 table of no entries passes"),
+    "reserved-flags-narrowed": (
+        "src/check.c", "\tif (bm->flags & ~Q2_BME_FLAGS_KNOWN)\n",
+        "\tif (bm->flags & 0xfff8u)\n",
+        "flag bits 16 to 31 taken for known"),
+    "refcount-1-bit-msb-first": (
+        "src/refcount.c", "case 0: return (block[i / 8] >> (i % 8)) & 1;",
+        "case 0: return (block[i / 8] >> (7 - i % 8)) & 1;",
+        "1-bit refcounts read in the wrong bit order"),
+    "refcount-first-block-only": (
+        "src/refcount.c", "if (boff && bi != cur_block) {",
+        "if (boff && cur_block == UINT64_MAX) {",
+        "refcounts past the first refcount block read from it"),
+    "json-escapes-below-0x10-only": (
+        "src/emit_json.c", "if (p[i] < 0x20 || p[i] > 0x7e",
+        "if (p[i] < 0x10 || p[i] > 0x7e",
+        "control characters 0x10 to 0x1f raw in JSON"),
+    "bigmem-no-slack": (
+        "src/bigmem.c", "len = (total + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE + HUGE_PAGE;",
+        "len = (total + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;",
+        "a mapping off a huge-page boundary cut short at its end"),
+    "compact-with-text": (
+        "src/main.c", "if (cli->run.compact && cli->format != &q2_format_json)",
+        "if (cli->run.compact && cli->format == &q2_format_csv)",
+        "--compact with text accepted"),
 }
 
 UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_sort", "tests/unit/test_qcow2",
         "tests/unit/test_emit_text", "tests/unit/test_emit_structured",
         "tests/unit/test_check", "tests/unit/test_extents",
         "tests/unit/test_chain", "tests/unit/test_snapshot",
+        "tests/unit/test_refcount", "tests/unit/test_bigmem",
         "tests/unit/test_describe"]
 INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
                "tests/integration/usable.sh", "tests/integration/extents.sh",
                "tests/integration/cli.sh", "tests/integration/csv.sh",
                "tests/integration/json.sh", "tests/integration/outfile.sh",
-               "tests/integration/snapshots.sh", "tests/integration/chain.sh"]
+               "tests/integration/snapshots.sh", "tests/integration/chain.sh",
+               "tests/integration/gaps.sh"]
 
 
 def run(cmd, cwd, log):
