@@ -33,21 +33,22 @@ static void walk_cols(struct q2_walker *w, const struct q2_col *cols, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct q2_col *c = &cols[i];
-		struct q2_value v = { .type = Q2_V_ABSENT };
+		struct q2_value v;
 
-		/* each column at its id, none left out of the array */
-		assert(c->id == i && (c->key || c->field));
 		if (!(c->in & fmt->in))
 			continue;
+		/* each column at its id, none left out of the array */
+		assert(c->id == i && (c->key || c->field));
 		if (c->step != Q2_STEP_NONE) {
 			run_step(w, obj, c);
 			continue;
 		}
 		if (c->field) {
-			v.type = Q2_V_U64;
-			v.u = q2_field_get(obj, c->field);
+			v = (struct q2_value){ .type = Q2_V_U64,
+					       .u = q2_field_get(obj, c->field) };
 		} else {
 			assert(c->get);
+			v = (struct q2_value){ .type = Q2_V_ABSENT };
 			c->get(&w->cur, obj, &v);
 		}
 		fmt->field(em, c, &v);
@@ -61,7 +62,8 @@ static void walk_record(struct q2_walker *w, const struct q2_desc *d,
 {
 	w->em->fmt->record_begin(w->em, d, key);
 	walk_cols(w, d->cols, d->n_cols, obj);
-	walk_cols(w, d->trailer, d->n_trailer, obj);
+	if (d->n_trailer)
+		walk_cols(w, d->trailer, d->n_trailer, obj);
 	w->em->fmt->record_end(w->em, d);
 }
 
