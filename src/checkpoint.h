@@ -28,6 +28,7 @@ struct q2_checkpoint {
 	 * state of a copy that is not usable, incomplete, invalid) */
 	struct q2_verdict verdict;
 	uint32_t at;           /* the layer behind the state, or Q2_NO_INDEX */
+	bool selected;         /* -n names it, or there is no -n (the judge's) */
 };
 
 /* Every name of the chain's bitmaps, top first, each once: a name comes

@@ -949,19 +949,23 @@ static void get_layer_format(const struct q2_cursor *w, const void *obj,
 		v->type = Q2_V_NULL;
 }
 
-static void get_layer_image(const struct q2_cursor *w, const void *obj,
-			    struct q2_value *v)
+/* the layer being shown: IMAGE, or a backing file as opened */
+static void get_image(const struct q2_cursor *w, const void *obj,
+		      struct q2_value *v)
 {
-	(void)w;
-	set_bytes(v, source_of(obj)->path, strlen(source_of(obj)->path));
+	(void)obj;
+	v->type = Q2_V_BYTES;
+	v->p = w->src->path;
+	v->n = strlen(w->src->path);
 }
 
-static void get_layer_locked(const struct q2_cursor *w, const void *obj,
-			     struct q2_value *v)
+/* what the lock probe saw: null when it could not tell */
+static void get_locked(const struct q2_cursor *w, const void *obj,
+		       struct q2_value *v)
 {
-	enum q2_lock lock = source_of(obj)->layer->lock;
+	enum q2_lock lock = w->src->layer->lock;
 
-	(void)w;
+	(void)obj;
 	v->type = lock == Q2_LOCK_UNKNOWN ? Q2_V_NULL : Q2_V_BOOL;
 	v->u = lock == Q2_LOCK_READ || lock == Q2_LOCK_WRITE;
 }
@@ -992,9 +996,9 @@ static const struct q2_col layer_cols[] = {
 	COL(LAYER_FORMAT, .key = "format", .in = Q2_IN_TEXT | Q2_IN_JSON,
 	    .width = 8, .get = get_layer_format),
 	COL(LAYER_IMAGE, .key = "image", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	    .hex_key = "image_hex", .get = get_layer_image),
+	    .hex_key = "image_hex", .get = get_image),
 	COL(LAYER_LOCKED, .key = "locked", .in = Q2_IN_JSON,
-	    .get = get_layer_locked),
+	    .get = get_locked),
 	COL(LAYER_BACKING_FILE, .key = "backing_file", .in = Q2_IN_JSON,
 	    .hex_key = "backing_file_hex", .get = get_layer_backing_file),
 	COL(LAYER_PROBLEMS, .key = "problems", .in = Q2_IN_JSON,
@@ -1261,15 +1265,6 @@ const struct q2_desc q2_desc_snapshot = DESC(Q2_REC_SNAPSHOT, snapshot_cols);
 
 /* ---- the document of one image, per view ---- */
 
-static void get_image(const struct q2_cursor *w, const void *obj,
-		      struct q2_value *v)
-{
-	(void)obj;
-	v->type = Q2_V_BYTES;
-	v->p = w->src->path;
-	v->n = strlen(w->src->path);
-}
-
 static void get_backing_file(const struct q2_cursor *w, const void *obj,
 			     struct q2_value *v)
 {
@@ -1281,17 +1276,6 @@ static void get_backing_file(const struct q2_cursor *w, const void *obj,
 	v->type = Q2_V_BYTES;
 	v->p = img->backing_file;
 	v->n = img->header.backing_file_size;
-}
-
-/* what the lock probe saw: null when it could not tell */
-static void get_locked(const struct q2_cursor *w, const void *obj,
-		       struct q2_value *v)
-{
-	enum q2_lock lock = w->src->layer->lock;
-
-	(void)obj;
-	v->type = lock == Q2_LOCK_UNKNOWN ? Q2_V_NULL : Q2_V_BOOL;
-	v->u = lock == Q2_LOCK_READ || lock == Q2_LOCK_WRITE;
 }
 
 /* --backing-chain: where the layer lies in the chain of which IMAGE */
@@ -1439,7 +1423,7 @@ enum extents_col {
 static const struct q2_col extents_cols[] = {
 	IMAGE_COLS,
 	COL(XS_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL,
-	    .step = Q2_STEP_XBITMAPS, .child = &q2_desc_xbitmap),
+	    .step = Q2_STEP_IMAGE_BITMAPS, .child = &q2_desc_xbitmap),
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extents_cols) == XS_COUNT_,
 		 "a column for every id of -x's document");
@@ -1509,7 +1493,7 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_EXTENTS] = {
 		.image = &extents_image, .csv_row = &q2_desc_extent,
 		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_xbitmap,
-		.load_tables = true, .verdict = true,
+		.load_tables = true, .scans_data = true, .verdict = true,
 		.text_label = true,
 	},
 	[Q2_VIEW_CODES] = {
@@ -1519,7 +1503,7 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_CHAIN_EXTENTS] = {
 		.image = &q2_desc_chain, .csv_row = &q2_desc_extent,
 		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_checkpoint,
-		.load_tables = true, .verdict = true,
+		.load_tables = true, .scans_data = true, .verdict = true,
 		.text_label = true, .chain_doc = true,
 	},
 	[Q2_VIEW_SNAPSHOTS] = {
@@ -1532,15 +1516,6 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 
 /* ---- the document of a chain (-x) ---- */
 
-static void get_chain_image(const struct q2_cursor *w, const void *obj,
-			    struct q2_value *v)
-{
-	(void)obj;
-	v->type = Q2_V_BYTES;
-	v->p = w->src->path;
-	v->n = strlen(w->src->path);
-}
-
 enum chain_col {
 	CHAIN_IMAGE,
 	CHAIN_LAYERS,
@@ -1550,7 +1525,7 @@ enum chain_col {
 
 static const struct q2_col chain_cols[] = {
 	COL(CHAIN_IMAGE, .key = "image", .in = Q2_IN_JSON,
-	    .hex_key = "image_hex", .get = get_chain_image),
+	    .hex_key = "image_hex", .get = get_image),
 	/* text: the layers first; JSON: in the trailer */
 	COL(CHAIN_LAYERS, .key = "backing_chain", .in = Q2_IN_TEXT,
 	    .step = Q2_STEP_LAYERS, .child = &q2_desc_layer),

@@ -50,6 +50,7 @@ struct q2_view {
 	 * no rows still gets one) */
 	const struct q2_desc *csv_row, *csv_row_table, *csv_group;
 	bool load_tables;              /* reads the bitmap tables */
+	bool scans_data;               /* reads the bitmaps' data clusters */
 	bool check;                    /* runs --check */
 	bool verdict;                  /* shows the usable verdict (in JSON
 					* and CSV it always does) */
@@ -97,7 +98,6 @@ enum q2_step {
 	Q2_STEP_DIRECTORY,
 	Q2_STEP_IMAGE_BITMAPS,
 	Q2_STEP_BITMAP_TABLE,
-	Q2_STEP_XBITMAPS,
 	Q2_STEP_EXTENTS,
 	Q2_STEP_PROBLEMS,         /* every problem of the image, a list */
 	Q2_STEP_PROBLEMS_IF_ANY,  /* the same, when there are any */

@@ -51,7 +51,6 @@ struct q2_refcount_fault {
 struct q2_refcounts {
 	struct q2_refcount_fault *v;
 	size_t n;
-	bool read;             /* the refcount table could be read */
 };
 
 struct q2_findings {

@@ -279,9 +279,10 @@ static void judge_chain(const struct q2_chain *c, const struct q2_judge_opts *op
 				Q2_FROM_DECODE, chain_missing_message(name, cps));
 	}
 	for (size_t i = 0; i < cps->n; i++) {
-		const struct q2_checkpoint *cp = &cps->v[i];
+		struct q2_checkpoint *cp = &j->checkpoints.v[i];
 
-		if (!named(opts, cp->name, cp->name_len))
+		cp->selected = named(opts, cp->name, cp->name_len);
+		if (!cp->selected)
 			continue;
 		/* -c: libvirt's rules, for every name (or those of -n) */
 		if (opts->checking)

@@ -54,13 +54,6 @@ bool q2_judge(const struct q2_chain *c, const struct q2_judge_opts *opts,
 	      struct q2_judgement *j);
 void q2_judgement_free(struct q2_judgement *j);
 
-/* The problem list the chain's own problems go to. */
-static inline const struct q2_problems *
-q2_judgement_chain_problems(const struct q2_judgement *j, bool chain_doc)
-{
-	return chain_doc ? &j->chain : &j->layers[0].problems;
-}
-
 /* The exit status the problems of the run call for: a decoding error 2,
  * an error of --check (in -c) or of the verdict on a bitmap shown 1;
  * problems lost for want of memory 2.  Known before anything is shown;

@@ -10,29 +10,24 @@
 #include "sort.h"
 #include "util.h"
 
-static bool add(struct q2_layout *l, size_t cap, uint64_t start, uint64_t len,
+static void add(struct q2_layout *l, size_t cap, uint64_t start, uint64_t len,
 		enum q2_span_kind kind, uint32_t index, uint32_t sub)
 {
 	struct q2_span *last = l->n ? &l->v[l->n - 1] : NULL;
 
 	if (!len)
-		return true;
+		return;
 	/* the same span twice in a row (a table naming one cluster over and
 	 * over) is one span: the sort stays as small as the distinct ones */
 	if (last && last->start == start && last->kind == kind && last->index == index)
-		return true;
+		return;
 	/* the room was counted before: no structure is left uncounted */
 	assert(l->n < cap);
-	if (l->n == cap) {
-		l->failed = true;
-		return false;
-	}
 	l->v[l->n++] = (struct q2_span){
 		.start = start,
 		.end = len > UINT64_MAX - start ? UINT64_MAX : start + len,
 		.index = index, .sub = sub, .kind = kind,
 	};
-	return true;
 }
 
 static int cmp_span(const void *a, const void *b, const void *arg)

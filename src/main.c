@@ -280,6 +280,16 @@ static void report_list(const struct cli *cli, const char *path,
 			program_invocation_short_name, path);
 }
 
+/* Every problem of one layer: the decoder's, the judge's, the walk's. */
+static void report_image(const struct cli *cli, const char *path,
+			 const struct q2_image *img, const struct q2_findings *f)
+{
+	const struct q2_problems *lists[] = { &img->problems, &f->problems, &f->faults };
+
+	for (size_t i = 0; i < Q2_ARRAY_SIZE(lists); i++)
+		report_list(cli, path, img, lists[i]);
+}
+
 /* -O refuses an IMAGE; a backing file of a chain is refused once known */
 static void refuse_layer_output(struct cli *cli, const struct q2_chain *c,
 				const char *path)
@@ -306,7 +316,6 @@ static int dump(struct cli *cli, struct q2_run *run, struct q2_out *out,
 {
 	const char *path = cli->images[index];
 	struct q2_decode_opts dopts = q2_run_decode_opts(run);
-	struct q2_judge_opts jopts = q2_run_judge_opts(run);
 	struct q2_judgement j;
 	struct q2_chain chain;
 	int status;
@@ -318,29 +327,17 @@ static int dump(struct cli *cli, struct q2_run *run, struct q2_out *out,
 		return EXIT_UNREADABLE;
 	}
 	refuse_layer_output(cli, &chain, path);
-	if (!q2_judge(&chain, &jopts, &j)) {
-		fprintf(stderr, "%s: %s: out of memory\n",
-			program_invocation_short_name, path);
-		q2_judgement_free(&j);
-		q2_chain_free(&chain);
-		return EXIT_UNREADABLE;
-	}
-	/* the exit status is the judge's, before anything is shown ... */
-	status = q2_judgement_status(&chain, &j, jopts.checking);
-	q2_run_show(run, &chain, &j);
+	status = q2_run_chain(run, &chain, &j);
 	/* What decoded is out before the errors about the rest. */
 	q2_out_flush(out);
-	for (size_t l = 0; l < chain.n; l++) {
-		const struct q2_layer *layer = &chain.layers[l];
-
-		report_list(cli, layer->path, &layer->img, &layer->img.problems);
-		report_list(cli, layer->path, &layer->img, &j.layers[l].problems);
-		report_list(cli, layer->path, &layer->img, &j.layers[l].faults);
-	}
+	if (!j.n)
+		fprintf(stderr, "%s: %s: out of memory\n",
+			program_invocation_short_name, path);
+	for (size_t l = 0; l < j.n; l++)
+		report_image(cli, chain.layers[l].path, &chain.layers[l].img,
+			     &j.layers[l]);
 	report_list(cli, path, &chain.layers[0].img, &j.chain);
 	report_list(cli, path, &chain.layers[0].img, &j.chain_faults);
-	/* ... unless the walk met what the judge could not see */
-	status = max_status(status, q2_faults_status(&j, jopts.checking));
 	q2_judgement_free(&j);
 	q2_chain_free(&chain);
 	return status;

@@ -36,7 +36,7 @@ const struct q2_field q2_header_fields[Q2_HF_COUNT_] = {
 	[Q2_HF_HEADER_LENGTH] = FIELD(struct q2_header, header_length, 100, Q2_FMT_DEC),
 };
 const size_t q2_n_header_fields =
-	sizeof q2_header_fields / sizeof q2_header_fields[0];
+	Q2_ARRAY_SIZE(q2_header_fields);
 
 const struct q2_field q2_bitmaps_ext_fields[Q2_BF_COUNT_] = {
 	[Q2_BF_NB_BITMAPS] = FIELD(struct q2_bitmaps_ext, nb_bitmaps, 0, Q2_FMT_DEC),
@@ -45,7 +45,7 @@ const struct q2_field q2_bitmaps_ext_fields[Q2_BF_COUNT_] = {
 	[Q2_BF_DIRECTORY_OFFSET] = FIELD(struct q2_bitmaps_ext, bitmap_directory_offset, 16, Q2_FMT_HEX),
 };
 const size_t q2_n_bitmaps_ext_fields =
-	sizeof q2_bitmaps_ext_fields / sizeof q2_bitmaps_ext_fields[0];
+	Q2_ARRAY_SIZE(q2_bitmaps_ext_fields);
 
 const struct q2_field q2_dir_entry_fields[Q2_DF_COUNT_] = {
 	[Q2_DF_TABLE_OFFSET] =
@@ -61,7 +61,7 @@ const struct q2_field q2_dir_entry_fields[Q2_DF_COUNT_] = {
 		FIELD(struct q2_bitmap, extra_data_size, 20, Q2_FMT_DEC),
 };
 const size_t q2_n_dir_entry_fields =
-	sizeof q2_dir_entry_fields / sizeof q2_dir_entry_fields[0];
+	Q2_ARRAY_SIZE(q2_dir_entry_fields);
 
 uint64_t q2_field_get(const void *obj, const struct q2_field *f)
 {

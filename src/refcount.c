@@ -169,7 +169,6 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, const struct q2_image *
 				       h->refcount_table_offset, err, Q2_NO_INDEX);
 		goto out;
 	}
-	out->read = true;
 	per_block = (cs * CHAR_BIT) >> order;
 	for (size_t i = 0; i < rs.n; i++) {
 		uint64_t c = rs.v[i].cluster, bi = c / per_block;

@@ -156,6 +156,7 @@ static void walk_bitmap_list(struct q2_walker *w, const struct q2_bitmaps_ext *b
 			continue;
 		w->cur.bitmap = &bx->bitmaps[i];
 		w->cur.bitmap_index = i;
+		w->cur.dirty_bytes = 0;   /* -x: what its extents add up to */
 		walk_record(w, col->child, w->cur.bitmap, NULL);
 		n++;
 	}
@@ -206,27 +207,6 @@ static struct q2_problems *faults(struct q2_walker *w)
 static struct q2_seen *seen(struct q2_walker *w, size_t l)
 {
 	return w->seen && w->seen[l].pages ? &w->seen[l] : NULL;
-}
-
-static void walk_xbitmaps(struct q2_walker *w, const void *obj,
-			  const struct q2_col *col)
-{
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(obj);
-	size_t n = 0;
-
-	list_begin(w, col);
-	for (uint32_t i = 0; bx && i < bx->n_bitmaps; i++) {
-		const struct q2_bitmap *bm = &bx->bitmaps[i];
-
-		if (!q2_findings_selected(w->cur.src->findings, i))
-			continue;
-		w->cur.bitmap = bm;
-		w->cur.bitmap_index = i;
-		w->cur.dirty_bytes = 0;
-		walk_record(w, col->child, bm, NULL);
-		n++;
-	}
-	list_end(w, col, n);
 }
 
 /* Where the extent scans of one image and of a merged chain send each
@@ -355,16 +335,6 @@ static void walk_chain_problems(struct q2_walker *w, const void *obj,
 	list_end(w, col, n);
 }
 
-static bool named(const struct q2_run_opts *opts, const char *name, size_t len)
-{
-	if (!opts->n_names)
-		return true;
-	for (size_t k = 0; k < opts->n_names; k++)
-		if (strlen(opts->names[k]) == len && !memcmp(opts->names[k], name, len))
-			return true;
-	return false;
-}
-
 static void walk_checkpoints(struct q2_walker *w, const void *obj,
 			     const struct q2_col *col)
 {
@@ -374,7 +344,8 @@ static void walk_checkpoints(struct q2_walker *w, const void *obj,
 	(void)obj;
 	list_begin(w, col);
 	for (size_t i = 0; w->j->has_checkpoints && i < cps->n; i++) {
-		if (!named(w->cur.opts, cps->v[i].name, cps->v[i].name_len))
+		/* the judge decided which -n names */
+		if (!cps->v[i].selected)
 			continue;
 		w->cur.dirty_bytes = 0;
 		walk_record(w, col->child, &cps->v[i], NULL);
@@ -427,7 +398,6 @@ static const step_fn steps[] = {
 	[Q2_STEP_DIRECTORY] = walk_directory,
 	[Q2_STEP_IMAGE_BITMAPS] = walk_image_bitmaps,
 	[Q2_STEP_BITMAP_TABLE] = walk_bitmap_table,
-	[Q2_STEP_XBITMAPS] = walk_xbitmaps,
 	[Q2_STEP_EXTENTS] = walk_extents,
 	[Q2_STEP_PROBLEMS] = walk_problems,
 	[Q2_STEP_PROBLEMS_IF_ANY] = walk_problems_if_any,
@@ -534,7 +504,7 @@ void q2_run_show(struct q2_run *run, const struct q2_chain *c,
 		.cur = { .opts = run->opts, .verdict = needs_verdict(run) },
 		.em = &run->em, .chain = c, .j = j,
 	};
-	bool data = view == &q2_views[Q2_VIEW_EXTENTS] || view->chain_doc;
+	bool data = view->scans_data;
 
 	assert(j->n == c->n);
 	/* out of memory for a selection: show nothing rather than all */
@@ -573,17 +543,17 @@ out:
 enum q2_exit q2_run_chain(struct q2_run *run, const struct q2_chain *c,
 			  struct q2_judgement *j)
 {
-	bool checking = q2_views[run->opts->view].check;
 	struct q2_judge_opts jopts = q2_run_judge_opts(run);
-
-	enum q2_exit status;
+	enum q2_exit status, faults;
 
 	if (!q2_judge(c, &jopts, j))
 		return Q2_EXIT_UNREADABLE;
-	status = q2_judgement_status(c, j, checking);
+	/* the exit status is the judge's, before anything is shown ... */
+	status = q2_judgement_status(c, j, jopts.checking);
 	q2_run_show(run, c, j);
-	return status > q2_faults_status(j, checking) ? status
-						      : q2_faults_status(j, checking);
+	/* ... unless the walk met what the judge could not see */
+	faults = q2_faults_status(j, jopts.checking);
+	return faults > status ? faults : status;
 }
 
 void q2_run_codes(struct q2_run *run)

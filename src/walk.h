@@ -35,9 +35,9 @@ struct q2_judge_opts q2_run_judge_opts(const struct q2_run *run);
  * the chain (-x --backing-chain).  Streaming faults go to j. */
 void q2_run_show(struct q2_run *run, const struct q2_chain *c,
 		 struct q2_judgement *j);
-/* The three phases after decoding, for callers that want them in one:
- * judge c into j, show it; returns the exit status (j to report and
- * free, whatever happened). */
+/* The phases after decoding: judge c into j, then show it; returns the
+ * exit status (j to report and free, whatever happened; j->n is 0 when
+ * memory ran out before any layer was judged). */
 enum q2_exit q2_run_chain(struct q2_run *run, const struct q2_chain *c,
 			  struct q2_judgement *j);
 void q2_run_end(struct q2_run *run);
