@@ -62,6 +62,10 @@ import signal
 import struct
 import sys
 
+# the snapshot entry's fixed part and the JSON stream reader, as the
+# snapshot tests have them
+from snapshots import FIXED, documents
+
 
 def header(data):
     h = {}
@@ -243,9 +247,6 @@ def cmd_qemu_refs():
         print(o)
 
 
-FIXED = struct.Struct(">QIHHIIQII")
-
-
 def cmd_snaps(path, count, *kv):
     opts = dict(item.split("=", 1) for item in kv)
     with open(path, "r+b") as f:
@@ -341,18 +342,6 @@ def cmd_fill(path, offset, extra_bytes):
         for c in range(base // cs * cs, base + want, cs):
             set_refcount(f, h, c, 1)
     print(len(entries))
-
-
-def documents(path):
-    text = open(path, encoding="utf-8").read()
-    dec, pos, docs = json.JSONDecoder(), 0, []
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos == len(text):
-            return docs
-        doc, pos = dec.raw_decode(text, pos)
-        docs.append(doc)
 
 
 def cmd_jhex(path, doc, *paths):
