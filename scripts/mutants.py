@@ -201,7 +201,7 @@ MUTANTS = {
         "src/judge.c", "\tif (b->raw_probed_qcow2) {", "\tif (0) {",
         "a raw backing format over a qcow2 file passes -c"),
     "status-ignores-walk-faults": (
-        "src/main.c", "\tstatus = max_status(status, q2_faults_status(&j, jopts.checking));\n", "",
+        "src/walk.c", "\treturn faults > status ? faults : status;", "\treturn status;",
         "an extent the scan could not read leaves exit status 0"),
     "trailer-not-walked": (
         "src/walk.c", "\twalk_cols(w, d->trailer, d->n_trailer, obj);\n", "",
