@@ -740,6 +740,24 @@ static void get_dirty_bytes(const struct q2_cursor *w, const void *obj,
 	set_u64(v, w->dirty_bytes);
 }
 
+/* -x --map: what the bitmap's pieces add up to, by what a backup does
+ * with them: read (data) or write as zeroes */
+static void get_data_bytes(const struct q2_cursor *w, const void *obj,
+			   struct q2_value *v)
+{
+	(void)obj;
+	if (q2_views[w->opts->view].map)
+		set_u64(v, w->data_bytes);
+}
+
+static void get_zero_bytes(const struct q2_cursor *w, const void *obj,
+			   struct q2_value *v)
+{
+	(void)obj;
+	if (q2_views[w->opts->view].map)
+		set_u64(v, w->zero_bytes);
+}
+
 /* CSV shows it as a group of rows: its own columns around each extent's */
 enum xbitmap_col {
 	XB_NAME,
@@ -750,6 +768,8 @@ enum xbitmap_col {
 	XB_REASON,
 	XB_EXTENTS,
 	XB_DIRTY_BYTES,
+	XB_DATA_BYTES,
+	XB_ZERO_BYTES,
 	XB_COUNT_
 };
 
@@ -765,6 +785,10 @@ static const struct q2_col xbitmap_cols[] = {
 	    .step = Q2_STEP_EXTENTS, .child = &q2_desc_extent),
 	COL(XB_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
 	    .get = get_dirty_bytes),
+	COL(XB_DATA_BYTES, .key = "data_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_data_bytes),
+	COL(XB_ZERO_BYTES, .key = "zero_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_zero_bytes),
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(xbitmap_cols) == XB_COUNT_,
 		 "a column for every id of the -x bitmap");
@@ -802,6 +826,168 @@ static const struct q2_col extent_cols[] = {
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extent_cols) == EXTENT_COUNT_,
 		 "a column for every id of the extent");
+
+/* ---- --map: obj is a struct q2_map_entry ---- */
+
+static const struct q2_map_entry *map_entry_of(const void *obj)
+{
+	return obj;
+}
+
+static void get_me_start(const struct q2_cursor *w, const void *obj,
+			 struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, map_entry_of(obj)->start);
+}
+
+static void get_me_length(const struct q2_cursor *w, const void *obj,
+			  struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, map_entry_of(obj)->length);
+}
+
+static void get_me_depth(const struct q2_cursor *w, const void *obj,
+			 struct q2_value *v)
+{
+	(void)w;
+	set_u64(v, map_entry_of(obj)->depth);
+}
+
+static void set_bool(struct q2_value *v, bool b)
+{
+	v->type = Q2_V_BOOL;
+	v->u = b;
+}
+
+static void get_me_present(const struct q2_cursor *w, const void *obj,
+			   struct q2_value *v)
+{
+	(void)w;
+	set_bool(v, map_entry_of(obj)->present);
+}
+
+static void get_me_zero(const struct q2_cursor *w, const void *obj,
+			struct q2_value *v)
+{
+	(void)w;
+	set_bool(v, map_entry_of(obj)->zero);
+}
+
+static void get_me_data(const struct q2_cursor *w, const void *obj,
+			struct q2_value *v)
+{
+	(void)w;
+	set_bool(v, map_entry_of(obj)->data);
+}
+
+static void get_me_compressed(const struct q2_cursor *w, const void *obj,
+			      struct q2_value *v)
+{
+	(void)w;
+	set_bool(v, map_entry_of(obj)->compressed);
+}
+
+/* only where qemu-img map gives one */
+static void get_me_offset(const struct q2_cursor *w, const void *obj,
+			  struct q2_value *v)
+{
+	const struct q2_map_entry *e = map_entry_of(obj);
+
+	(void)w;
+	if (e->has_offset)
+		set_u64(v, e->offset);
+}
+
+static void get_me_file(const struct q2_cursor *w, const void *obj,
+			struct q2_value *v)
+{
+	const struct q2_map_entry *e = map_entry_of(obj);
+
+	(void)w;
+	if (e->file)
+		set_bytes(v, e->file, strlen(e->file));
+}
+
+/* What a backup does with a piece: "data" to read, "zero" to write as
+ * zeroes (or punch), "compressed" data QEMU must read for it. */
+static void get_piece_kind(const struct q2_cursor *w, const void *obj,
+			   struct q2_value *v)
+{
+	const struct q2_map_entry *e = map_entry_of(obj);
+
+	(void)w;
+	set_word(v, e->zero ? "zero" : e->compressed ? "compressed" : "data");
+}
+
+/* text: the offset, or "-" where there is none, so that rows line up */
+static void get_piece_offset_text(const struct q2_cursor *w, const void *obj,
+				  struct q2_value *v)
+{
+	get_me_offset(w, obj, v);
+	if (v->type == Q2_V_ABSENT)
+		set_word(v, "-");
+}
+
+static const struct q2_col map_entry_cols[] = {
+	COL(Q2_MC_START, .key = "start", .in = Q2_IN_ALL, .get = get_me_start),
+	COL(Q2_MC_LENGTH, .key = "length", .in = Q2_IN_ALL, .get = get_me_length),
+	COL(Q2_MC_DEPTH, .key = "depth", .in = Q2_IN_ALL, .get = get_me_depth),
+	COL(Q2_MC_PRESENT, .key = "present", .in = Q2_IN_ALL,
+	    .get = get_me_present),
+	COL(Q2_MC_ZERO, .key = "zero", .in = Q2_IN_ALL, .get = get_me_zero),
+	COL(Q2_MC_DATA, .key = "data", .in = Q2_IN_ALL, .get = get_me_data),
+	COL(Q2_MC_COMPRESSED, .key = "compressed", .in = Q2_IN_ALL,
+	    .get = get_me_compressed),
+	COL(Q2_MC_OFFSET, .key = "offset", .in = Q2_IN_ALL, .text = Q2_FMT_HEX,
+	    .get = get_me_offset),
+	/* qemu-img map's human output names it; its JSON does not */
+	COL(Q2_MC_FILE, .key = "file", .in = Q2_IN_TEXT | Q2_IN_CSV,
+	    .get = get_me_file),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(map_entry_cols) == Q2_MC_COUNT_,
+		 "a column for every id of the map entry");
+
+enum piece_col {
+	PC_START,
+	PC_LENGTH,
+	PC_DEPTH,
+	PC_KIND,
+	PC_PRESENT,
+	PC_ZERO,
+	PC_DATA,
+	PC_COMPRESSED,
+	PC_OFFSET,
+	PC_OFFSET_TEXT,
+	PC_COUNT_
+};
+
+/* text: a row of start, length, depth, kind, offset */
+static const struct q2_col piece_cols[] = {
+	COL(PC_START, .key = "start", .in = Q2_IN_ALL, .width = 25,
+	    .get = get_me_start),
+	COL(PC_LENGTH, .key = "length", .in = Q2_IN_ALL, .width = 16,
+	    .get = get_me_length),
+	COL(PC_DEPTH, .key = "depth", .in = Q2_IN_ALL, .width = 5,
+	    .get = get_me_depth),
+	COL(PC_KIND, .key = "kind", .in = Q2_IN_TEXT, .width = 10,
+	    .get = get_piece_kind),
+	COL(PC_PRESENT, .key = "present", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_me_present),
+	COL(PC_ZERO, .key = "zero", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_me_zero),
+	COL(PC_DATA, .key = "data", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_me_data),
+	COL(PC_COMPRESSED, .key = "compressed", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_me_compressed),
+	COL(PC_OFFSET, .key = "offset", .in = Q2_IN_JSON | Q2_IN_CSV,
+	    .get = get_me_offset),
+	COL(PC_OFFSET_TEXT, .key = "offset", .in = Q2_IN_TEXT, .text = Q2_FMT_HEX,
+	    .get = get_piece_offset_text),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(piece_cols) == PC_COUNT_,
+		 "a column for every id of the piece");
 
 /* ---- problems ---- */
 
@@ -1085,6 +1271,8 @@ enum checkpoint_col {
 	CP_REASON,
 	CP_EXTENTS,
 	CP_DIRTY_BYTES,
+	CP_DATA_BYTES,
+	CP_ZERO_BYTES,
 	CP_COUNT_
 };
 
@@ -1106,6 +1294,10 @@ static const struct q2_col checkpoint_cols[] = {
 	    .step = Q2_STEP_MERGED_EXTENTS, .child = &q2_desc_extent),
 	COL(CP_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
 	    .get = get_dirty_bytes),
+	COL(CP_DATA_BYTES, .key = "data_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_data_bytes),
+	COL(CP_ZERO_BYTES, .key = "zero_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+	    .get = get_zero_bytes),
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(checkpoint_cols) == CP_COUNT_,
 		 "a column for every id of the checkpoint");
@@ -1131,6 +1323,8 @@ const struct q2_desc q2_desc_table_entry = DESC(Q2_REC_TABLE_ENTRY, table_entry_
 const struct q2_desc q2_desc_xbitmap =
 	DESC_CSV(Q2_REC_XBITMAP, xbitmap_cols, xbitmap_csv_order);
 const struct q2_desc q2_desc_extent = DESC(Q2_REC_EXTENT, extent_cols);
+const struct q2_desc q2_desc_map_entry = DESC(Q2_REC_MAP_ENTRY, map_entry_cols);
+const struct q2_desc q2_desc_piece = DESC(Q2_REC_PIECE, piece_cols);
 const struct q2_desc q2_desc_code = DESC(Q2_REC_CODE, code_cols);
 const struct q2_desc q2_desc_layer = DESC(Q2_REC_LAYER, layer_cols);
 const struct q2_desc q2_desc_checkpoint =
@@ -1468,6 +1662,8 @@ static const struct q2_desc check_image = {
 static const struct q2_desc extents_image = IMAGE_DESC(extents_cols);
 static const struct q2_desc snapshots_image = IMAGE_DESC(snapshots_cols);
 
+static const struct q2_desc map_doc;
+
 const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_DEFAULT] = {
 		.image = &default_image, .csv_row = &q2_desc_bitmap,
@@ -1494,7 +1690,13 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.image = &extents_image, .csv_row = &q2_desc_extent,
 		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_xbitmap,
 		.load_tables = true, .scans_data = true, .verdict = true,
-		.text_label = true,
+		.text_label = true, .extents = true,
+	},
+	[Q2_VIEW_EXTENTS_MAP] = {
+		.image = &extents_image, .csv_row = &q2_desc_piece,
+		.csv_row_table = &q2_desc_piece, .csv_group = &q2_desc_xbitmap,
+		.load_tables = true, .scans_data = true, .verdict = true,
+		.text_label = true, .extents = true, .map = true,
 	},
 	[Q2_VIEW_CODES] = {
 		.csv_row = &q2_desc_code, .csv_row_table = &q2_desc_code,
@@ -1505,6 +1707,18 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.csv_row_table = &q2_desc_extent, .csv_group = &q2_desc_checkpoint,
 		.load_tables = true, .scans_data = true, .verdict = true,
 		.text_label = true, .chain_doc = true,
+	},
+	[Q2_VIEW_CHAIN_EXTENTS_MAP] = {
+		.image = &q2_desc_chain, .csv_row = &q2_desc_piece,
+		.csv_row_table = &q2_desc_piece, .csv_group = &q2_desc_checkpoint,
+		.load_tables = true, .scans_data = true, .verdict = true,
+		.text_label = true, .chain_doc = true, .map = true,
+	},
+	[Q2_VIEW_MAP] = {
+		.image = &map_doc, .csv_row = &q2_desc_map_entry,
+		.csv_row_table = &q2_desc_map_entry,
+		.load_tables = true, .load_snapshots = true, .text_label = true,
+		.chain_doc = true, .no_bitmaps = true, .map = true,
 	},
 	[Q2_VIEW_SNAPSHOTS] = {
 		.image = &snapshots_image, .csv_row = &q2_desc_snapshot,
@@ -1556,3 +1770,32 @@ const struct q2_desc q2_desc_chain = {
 	.rec = Q2_REC_IMAGE, .cols = chain_cols, .n_cols = Q2_ARRAY_SIZE(chain_cols),
 	.trailer = chain_trailer, .n_trailer = Q2_ARRAY_SIZE(chain_trailer),
 };
+
+/* ---- --map: the document of a chain's map ---- */
+
+enum map_doc_col {
+	MAPD_IMAGE,
+	MAPD_LOCKED,
+	MAPD_MAP,
+	MAPD_COUNT_
+};
+
+static const struct q2_col map_doc_cols[] = {
+	COL(MAPD_IMAGE, .key = "image", .in = Q2_IN_JSON,
+	    .hex_key = "image_hex", .get = get_image),
+	COL(MAPD_LOCKED, .key = "locked", .in = Q2_IN_JSON, .get = get_locked),
+	COL(MAPD_MAP, .key = "map", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_MAP, .child = &q2_desc_map_entry),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(map_doc_cols) == MAPD_COUNT_,
+		 "a column for every id of --map's document");
+
+/* JSON: the layers the depths name, with their problems, then the
+ * chain's */
+static const struct q2_desc map_doc = {
+	.rec = Q2_REC_IMAGE, .cols = map_doc_cols,
+	.n_cols = Q2_ARRAY_SIZE(map_doc_cols),
+	.trailer = chain_trailer, .n_trailer = Q2_ARRAY_SIZE(chain_trailer),
+};
+
+

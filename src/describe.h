@@ -15,6 +15,7 @@
 #include "chain.h"
 #include "checkpoint.h"
 #include "findings.h"
+#include "map.h"
 #include "model.h"
 
 /* ---- what a run shows: views, options, the image being shown ---- */
@@ -28,6 +29,9 @@ enum q2_view_id {
 	Q2_VIEW_CODES,       /* --list-checks: the problem table */
 	Q2_VIEW_CHAIN_EXTENTS, /* -x --backing-chain: bitmaps merged by name */
 	Q2_VIEW_SNAPSHOTS,   /* the internal snapshot table */
+	Q2_VIEW_MAP,         /* --map: the allocation map of the chain */
+	Q2_VIEW_EXTENTS_MAP, /* -x --map: dirty ranges split by the map */
+	Q2_VIEW_CHAIN_EXTENTS_MAP, /* -x --map --backing-chain */
 	Q2_VIEW_COUNT_
 };
 
@@ -39,6 +43,11 @@ struct q2_run_opts {
 	char *const *names;      /* -n NAME..., or none */
 	size_t n_names;
 	bool backing_chain;      /* --backing-chain: every layer of each IMAGE */
+	/* --map: the range walked, as qemu-img map's --start-offset and
+	 * --max-length */
+	uint64_t start_offset;
+	uint64_t max_length;
+	bool has_max_length;
 };
 
 struct q2_desc;
@@ -60,6 +69,10 @@ struct q2_view {
 					* per layer (-x --backing-chain) */
 	bool load_snapshots;           /* decodes the snapshot table */
 	bool no_bitmaps;               /* shows no bitmap: no verdict to make */
+	bool extents;                  /* -x: a bitmap shown not usable is an error */
+	/* reads the guest-data tables of the whole backing chain (the map),
+	 * whether or not --backing-chain shows its layers */
+	bool map;
 };
 
 extern const struct q2_view q2_views[Q2_VIEW_COUNT_];
@@ -84,6 +97,7 @@ struct q2_cursor {
 	const struct q2_bitmap *bitmap;
 	uint32_t bitmap_index;
 	uint64_t dirty_bytes;          /* of the -x bitmap being walked */
+	uint64_t data_bytes, zero_bytes; /* -x --map: its pieces, by kind */
 };
 
 /* The traversal steps that nested records take (walk.c has one function
@@ -107,6 +121,7 @@ enum q2_step {
 	Q2_STEP_CHECKPOINTS,
 	Q2_STEP_MERGED_EXTENTS,
 	Q2_STEP_CHAIN_PROBLEMS,
+	Q2_STEP_MAP,              /* --map: the map's entries */
 	Q2_STEP_COUNT_
 };
 
@@ -211,6 +226,8 @@ enum q2_rec {
 	Q2_REC_LAYER,            /* --backing-chain: a layer of the chain */
 	Q2_REC_CHECKPOINT,       /* -x --backing-chain: a bitmap merged */
 	Q2_REC_SNAPSHOT,         /* -s: a snapshot table entry */
+	Q2_REC_MAP_ENTRY,        /* --map: a range of the map */
+	Q2_REC_PIECE,            /* -x --map: a dirty range within one */
 	Q2_REC_COUNT_
 };
 
@@ -252,6 +269,23 @@ extern const struct q2_desc q2_desc_code;
 extern const struct q2_desc q2_desc_layer;
 extern const struct q2_desc q2_desc_checkpoint;
 extern const struct q2_desc q2_desc_snapshot;
+/* --map: a range, struct q2_map_entry; text lays it out as qemu-img
+ * map's human output, picking its fields by these ids */
+extern const struct q2_desc q2_desc_map_entry;
+enum q2_map_col {
+	Q2_MC_START,
+	Q2_MC_LENGTH,
+	Q2_MC_DEPTH,
+	Q2_MC_PRESENT,
+	Q2_MC_ZERO,
+	Q2_MC_DATA,
+	Q2_MC_COMPRESSED,
+	Q2_MC_OFFSET,
+	Q2_MC_FILE,
+	Q2_MC_COUNT_
+};
+/* -x --map: a piece of a dirty range, struct q2_map_entry too */
+extern const struct q2_desc q2_desc_piece;
 /* -x --backing-chain: the document of one chain */
 extern const struct q2_desc q2_desc_chain;
 

@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "emit.h"
@@ -27,6 +29,8 @@ static const enum layout layouts[Q2_REC_COUNT_] = {
 	[Q2_REC_PROBLEM] = LINE,
 	[Q2_REC_CODE] = TSV,
 	[Q2_REC_LAYER] = ROW,
+	[Q2_REC_MAP_ENTRY] = LINE,
+	[Q2_REC_PIECE] = ROW,
 };
 
 struct text_state {
@@ -35,6 +39,8 @@ struct text_state {
 	size_t cells;                 /* written in the current row */
 	/* a problem's fields by column id, until its line is written */
 	struct q2_value problem[Q2_PC_COUNT_];
+	/* and a map entry's */
+	struct q2_value map[Q2_MC_COUNT_];
 };
 
 static struct text_state *st(struct q2_emitter *e)
@@ -261,6 +267,10 @@ static void text_record_begin(struct q2_emitter *e, const struct q2_desc *d,
 		for (size_t i = 0; i < Q2_PC_COUNT_; i++)
 			s->problem[i] = (struct q2_value){ .type = Q2_V_ABSENT };
 		break;
+	case Q2_REC_MAP_ENTRY:
+		for (size_t i = 0; i < Q2_MC_COUNT_; i++)
+			s->map[i] = (struct q2_value){ .type = Q2_V_ABSENT };
+		break;
 	default:
 		break;
 	}
@@ -291,6 +301,36 @@ static void put_problem(struct q2_emitter *e)
 	q2_out_str(o, ")\n");
 }
 
+/* qemu-img map's human cell: "%#-16" PRIx64 */
+static void put_map_number(struct q2_out *o, uint64_t v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%#-16" PRIx64, v);
+
+	q2_out_write(o, buf, (size_t)n);
+}
+
+/* --map: qemu-img map's human line, for a range that reads as data; a
+ * compressed or encrypted range, where qemu-img gives up, gets a line
+ * with "compressed" or "-" (no offset shown) where the offset goes */
+static void put_map_entry(struct q2_emitter *e)
+{
+	const struct q2_value *m = st(e)->map;
+	struct q2_out *o = e->out;
+
+	if (!m[Q2_MC_DATA].u || m[Q2_MC_ZERO].u)
+		return;
+	put_map_number(o, m[Q2_MC_START].u);
+	put_map_number(o, m[Q2_MC_LENGTH].u);
+	if (m[Q2_MC_OFFSET].type == Q2_V_U64)
+		put_map_number(o, m[Q2_MC_OFFSET].u);
+	else
+		q2_out_str(o, m[Q2_MC_COMPRESSED].u ? "compressed" : "-");
+	if (m[Q2_MC_FILE].type == Q2_V_BYTES)
+		put_safe(o, m[Q2_MC_FILE].p, m[Q2_MC_FILE].n);
+	q2_out_char(o, '\n');
+}
+
 static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 {
 	struct text_state *s = st(e);
@@ -312,10 +352,14 @@ static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 	case Q2_REC_EXTENT:
 	case Q2_REC_CODE:
 	case Q2_REC_LAYER:
+	case Q2_REC_PIECE:
 		q2_out_char(e->out, '\n');
 		break;
 	case Q2_REC_PROBLEM:
 		put_problem(e);
+		break;
+	case Q2_REC_MAP_ENTRY:
+		put_map_entry(e);
 		break;
 	default:
 		break;
@@ -327,9 +371,12 @@ static void text_list_begin(struct q2_emitter *e, const struct q2_desc *item,
 			    const char *key)
 {
 	(void)key;
+	if (item->rec == Q2_REC_MAP_ENTRY)
+		q2_out_str(e->out, "Offset          Length          Mapped to       File\n");
 	/* qcow2.py heads the bitmap table with its column titles, and so
-	 * goes the table of a chain's layers */
-	if (item->rec == Q2_REC_TABLE_ENTRY || item->rec == Q2_REC_LAYER) {
+	 * go the table of a chain's layers and the pieces of -x --map */
+	if (item->rec == Q2_REC_TABLE_ENTRY || item->rec == Q2_REC_LAYER ||
+	    item->rec == Q2_REC_PIECE) {
 		struct text_state *s = st(e);
 
 		s->cells = 0;
@@ -378,7 +425,14 @@ static void text_field(struct q2_emitter *e, const struct q2_col *c,
 		put_value(e->out, c, v);
 		break;
 	case LINE:
-		/* only the problem is laid out so: a field of it, by id */
+		/* the problem and the map entry are laid out so: a field of
+		 * them, by id */
+		if (rec == Q2_REC_MAP_ENTRY) {
+			assert(c->id < Q2_MC_COUNT_ &&
+			       c == &q2_desc_map_entry.cols[c->id]);
+			s->map[c->id] = *v;
+			break;
+		}
 		assert(rec == Q2_REC_PROBLEM && c->id < Q2_PC_COUNT_ &&
 		       c == &q2_desc_problem.cols[c->id]);
 		s->problem[c->id] = *v;

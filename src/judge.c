@@ -293,9 +293,23 @@ static void judge_chain(const struct q2_chain *c, const struct q2_judge_opts *op
 	}
 }
 
+/* Without --backing-chain a chain is followed only for the map (--map,
+ * -x --map): its backing layers are not shown, only checked for what
+ * QEMU refuses, so that the map can say it has none. */
+static const struct q2_judge_opts *layer_opts(const struct q2_judge_opts *opts,
+					      size_t l, struct q2_judge_opts *below)
+{
+	if (l == 0 || opts->backing_chain)
+		return opts;
+	*below = (struct q2_judge_opts){ .check = opts->check };
+	return below;
+}
+
 bool q2_judge(const struct q2_chain *c, const struct q2_judge_opts *opts,
 	      struct q2_judgement *j)
 {
+	struct q2_judge_opts below;
+
 	memset(j, 0, sizeof *j);
 	assert(c->n > 0);
 	j->layers = calloc(c->n, sizeof *j->layers);
@@ -311,11 +325,12 @@ bool q2_judge(const struct q2_chain *c, const struct q2_judge_opts *opts,
 		q2_problems_reserve(&j->layers[l].faults, PROBLEMS_AHEAD);
 	}
 	for (size_t l = 0; l < c->n; l++)
-		judge_layer(c, l, opts, j);
+		judge_layer(c, l, layer_opts(opts, l, &below), j);
 	if (opts->backing_chain)
 		judge_chain(c, opts, j);
 	for (size_t l = 0; l < c->n; l++)
-		keep_selected(opts, &c->layers[l].img, &j->layers[l]);
+		keep_selected(layer_opts(opts, l, &below), &c->layers[l].img,
+			      &j->layers[l]);
 	return true;
 }
 

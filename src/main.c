@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <argp.h>
+#include <ctype.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,13 +30,14 @@
 #define EXIT_USAGE Q2_EXIT_USAGE
 
 enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS, OPT_OUTPUT, OPT_USAGE,
-       OPT_BACKING_CHAIN };
+       OPT_BACKING_CHAIN, OPT_START_OFFSET, OPT_MAX_LENGTH };
 
 struct cli {
 	struct q2_run_opts run;
 	bool view_set;
 	bool list_checks;
 	bool compact_set, table_set;
+	bool map, range_set;   /* --map; --start-offset or --max-length */
 	const struct q2_format *format;
 	const char *format_name;
 	const char *output_file;
@@ -63,6 +67,8 @@ static const char doc[] =
 	"  qcow2dump --output=json -b disk.qcow2   the bitmaps as JSON, for jq\n"
 	"  qcow2dump -c *.qcow2              problems against the spec and QEMU\n"
 	"  qcow2dump -x -n b0 disk.qcow2     the ranges bitmap b0 marks dirty\n"
+	"  qcow2dump --map disk.qcow2        where guest data lives, as qemu-img map\n"
+	"  qcow2dump -x --map -n b0 disk.qcow2   b0's ranges: what to read, what to zero\n"
 	"  qcow2dump -s -f csv disk.qcow2    the internal snapshots, one row each";
 
 static const struct argp_option options[] = {
@@ -76,6 +82,13 @@ static const struct argp_option options[] = {
 	  "The dirty ranges of each bitmap, read from its data clusters", 1 },
 	{ "snapshots", 's', NULL, 0,
 	  "The internal snapshot table, every field of every entry", 1 },
+	{ "map", 'm', NULL, 0,
+	  "The allocation map over the backing chain, as qemu-img map; with -x, "
+	  "each dirty range split by it into data to read and zeroes", 1 },
+	{ "start-offset", OPT_START_OFFSET, "OFFSET", 0,
+	  "--map: begin at guest offset OFFSET (suffixes k, M, G, T, P, E)", 1 },
+	{ "max-length", OPT_MAX_LENGTH, "LENGTH", 0,
+	  "--map: map at most LENGTH bytes", 1 },
 	{ "bitmap-table", 't', NULL, 0,
 	  "Also each bitmap's table entries", 1 },
 	{ "name", 'n', "NAME", 0,
@@ -153,6 +166,37 @@ static void help_and_exit(struct argp_state *state, unsigned flags)
 	exit(fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_UNREADABLE);
 }
 
+/* A size as qemu-img's cvtnum reads one: digits, then maybe one of
+ * b, k, M, G, T, P, E (any case; powers of 1024). */
+static uint64_t parse_size(struct argp_state *state, const char *opt,
+			   const char *arg)
+{
+	static const char units[] = "bkmgtpe";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)arg[0]))
+		argp_error(state, "%s: '%s' is not a size", opt, arg);
+	v = strtoull(arg, &end, 10);
+	if (errno == ERANGE)
+		argp_error(state, "%s: '%s' is too large", opt, arg);
+	if (*end) {
+		u = strchr(units, tolower((unsigned char)*end));
+		if (!u || end[1])
+			argp_error(state, "%s: '%s' is not a size", opt, arg);
+		for (ptrdiff_t i = 0; i < u - units; i++) {
+			if (v > (unsigned long long)INT64_MAX / 1024)
+				argp_error(state, "%s: '%s' is too large", opt, arg);
+			v *= 1024;
+		}
+	}
+	if (v > (unsigned long long)INT64_MAX)
+		argp_error(state, "%s: '%s' is too large", opt, arg);
+	return v;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct cli *cli = state->input;
@@ -172,6 +216,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 's':
 		set_view(state, Q2_VIEW_SNAPSHOTS);
+		break;
+	case 'm':
+		cli->map = true;
+		break;
+	case OPT_START_OFFSET:
+		cli->run.start_offset = parse_size(state, "--start-offset", arg);
+		cli->range_set = true;
+		break;
+	case OPT_MAX_LENGTH:
+		cli->run.max_length = parse_size(state, "--max-length", arg);
+		cli->run.has_max_length = true;
+		cli->range_set = true;
 		break;
 	case OPT_LIST_CHECKS:
 		cli->list_checks = true;
@@ -225,6 +281,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "no IMAGE given");
 		if (cli->run.compact && cli->format != &q2_format_json)
 			argp_error(state, "--compact needs -f json (--output=json)");
+		/* --map is a view, or with -x a way to split -x's ranges */
+		if (cli->map && cli->view_set && cli->run.view != Q2_VIEW_EXTENTS)
+			argp_error(state, "--map goes alone or with -x, not with "
+				   "-e, -b, -c or -s");
+		if (cli->map && cli->run.bitmap_table)
+			argp_error(state, "-t (--bitmap-table) shows nothing with --map");
+		if (cli->range_set && (!cli->map || cli->view_set))
+			argp_error(state, "--start-offset and --max-length need "
+				   "--map (without -x)");
+		if (cli->map && cli->list_checks)
+			argp_error(state, "--list-checks takes no --map");
 		if (cli->run.bitmap_table && (cli->run.view == Q2_VIEW_CHECK ||
 					      cli->run.view == Q2_VIEW_EXTENTS))
 			argp_error(state, "-t (--bitmap-table) shows nothing with %s",
@@ -320,7 +387,9 @@ static int dump(struct cli *cli, struct q2_run *run, struct q2_out *out,
 	struct q2_chain chain;
 	int status;
 
-	if (!q2_chain_open(&chain, path, &dopts, cli->run.backing_chain)) {
+	/* the map reads every layer, as qemu-img map does */
+	if (!q2_chain_open(&chain, path, &dopts,
+			   cli->run.backing_chain || q2_views[cli->run.view].map)) {
 		fprintf(stderr, "%s: %s: out of memory\n",
 			program_invocation_short_name, path);
 		q2_chain_free(&chain);
@@ -368,7 +437,10 @@ int main(int argc, char **argv)
 		cli.run.view = Q2_VIEW_CODES;
 	/* -x over a chain merges each bitmap over its layers */
 	if (cli.run.backing_chain && cli.run.view == Q2_VIEW_EXTENTS)
-		cli.run.view = Q2_VIEW_CHAIN_EXTENTS;
+		cli.run.view = cli.map ? Q2_VIEW_CHAIN_EXTENTS_MAP
+				       : Q2_VIEW_CHAIN_EXTENTS;
+	else if (cli.map)
+		cli.run.view = cli.view_set ? Q2_VIEW_EXTENTS_MAP : Q2_VIEW_MAP;
 
 	if (!q2_outfile_open(&file, cli.output_file ? cli.output_file : "-",
 			     cli.images, cli.n_images, &why)) {
@@ -381,7 +453,7 @@ int main(int argc, char **argv)
 		return EXIT_UNREADABLE;
 	}
 	q2_out_init_fd(&out, file.fd);
-	cli.output_exists = cli.run.backing_chain && cli.output_file &&
+	cli.output_exists = (cli.run.backing_chain || cli.map) && cli.output_file &&
 			    strcmp(cli.output_file, "-") != 0 &&
 			    stat(cli.output_file, &cli.output_st) == 0;
 	if (!q2_run_begin(&run, cli.format, &cli.run, &out)) {

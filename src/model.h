@@ -329,6 +329,22 @@ static inline uint64_t q2_disk_bytes(const struct q2_image *img)
 	return img->header.size & ~(uint64_t)511;
 }
 
+/* The incompatible features that change how guest data is found. */
+static inline bool q2_has_extended_l2(const struct q2_image *img)
+{
+	return (img->header.incompatible_features & Q2_INCOMPAT_EXTL2) != 0;
+}
+
+static inline bool q2_has_data_file(const struct q2_image *img)
+{
+	return (img->header.incompatible_features & Q2_INCOMPAT_DATA_FILE) != 0;
+}
+
+static inline bool q2_is_encrypted(const struct q2_image *img)
+{
+	return img->header.crypt_method != Q2_CRYPT_NONE;
+}
+
 /* The file length QEMU's checks hold structures to: whole 512-byte
  * sectors, rounded up. */
 static inline uint64_t q2_file_bytes(const struct q2_image *img)

@@ -344,6 +344,40 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	[Q2_C_SNAPSHOT_DUPLICATE_NAME] = { "snapshot-duplicate-name", W, NONE,
 		"two snapshots have the same name",
 		"QEMU accepts it, but a command given that name acts on one of them only; check which with qemu-img snapshot -l" },
+
+	/* --map: QEMU's read of a guest-data table fails (EIO): qemu-img
+	 * map stops there, and so does the map */
+	[Q2_C_MAP_IMAGE_REFUSED] = { "map-image-refused", E, OPEN,
+		"QEMU refuses to open this layer (see its other problems), so it has no map",
+		REFUSED },
+	[Q2_C_L2_TABLE_UNALIGNED] = { "l2-table-unaligned", E, CHKS,
+		"an L1 entry names an L2 table that is not cluster aligned: QEMU's read fails, the map stops here",
+		DAMAGED },
+	[Q2_C_DATA_CLUSTER_UNALIGNED] = { "data-cluster-unaligned", E, CHKS,
+		"an L2 entry names a host cluster that is not cluster aligned: QEMU's read fails, the map stops here",
+		DAMAGED },
+	[Q2_C_SUBCLUSTER_BITMAP_INVALID] = { "subcluster-bitmap-invalid", E, CHKS,
+		"an extended L2 entry's subcluster bitmaps are invalid (allocated and zero at once, or allocated without a host cluster): QEMU's read fails, the map stops here",
+		DAMAGED },
+	[Q2_C_ZERO_CLUSTER_IN_V2] = { "zero-cluster-in-v2", E, CHKS,
+		"a version 2 image has a zero cluster, which only version 3 knows: QEMU's read fails, the map stops here",
+		DAMAGED },
+	[Q2_C_COMPRESSED_WITH_DATA_FILE] = { "compressed-with-data-file", E, CHKS,
+		"a compressed cluster in an image with an external data file: QEMU's read fails, the map stops here",
+		DAMAGED },
+	[Q2_C_DATA_FILE_OFFSET_MISMATCH] = { "data-file-offset-mismatch", E, CHKS,
+		"an L2 entry of an image with an external data file names a host offset other than its guest offset: QEMU's read fails, the map stops here",
+		DAMAGED },
+	/* QEMU reads zeroes there and maps on; qemu-img check reports it */
+	[Q2_C_L2_TABLE_BEYOND_EOF] = { "l2-table-beyond-eof", E, CHKS,
+		"an L2 table lies past the end of the file: QEMU reads it as zeroes (unallocated), qemu-img check reports corruption",
+		DAMAGED },
+	[Q2_C_GUEST_CLUSTER_BEYOND_EOF] = { "guest-cluster-beyond-eof", E, CHKS,
+		"an L2 entry names a host cluster past the end of the file: its guest data reads as zeroes, qemu-img check reports corruption",
+		DAMAGED },
+	[Q2_C_DATA_FILE_UNREADABLE] = { "data-file-unreadable", E, OPEN,
+		"the external data file cannot be opened: QEMU refuses the image",
+		"put the data file where the image names it (QEMU resolves a relative name against the working directory), or fix the name with qemu-img amend -o data_file=..." },
 };
 
 static const char *const where_names[Q2_W_COUNT_] = {

@@ -158,3 +158,51 @@ bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 	}
 	return (size_t)got == len;
 }
+
+bool q2_reader_allocated(const struct q2_reader *r, uint64_t *bytes)
+{
+	struct stat st;
+
+	if (r->fd < 0) {
+		*bytes = r->size;
+		return true;
+	}
+	if (fstat(r->fd, &st) != 0)
+		return false;
+	*bytes = (uint64_t)st.st_blocks * 512u;
+	return true;
+}
+
+int q2_reader_find_allocation(const struct q2_reader *r, uint64_t off,
+			      uint64_t *data, uint64_t *hole)
+{
+	off_t at;
+
+	if (r->fd < 0) {
+		if (off >= r->size)
+			return -ENXIO;
+		*data = off;
+		*hole = r->size;
+		return 0;
+	}
+	if (off > (uint64_t)INT64_MAX)
+		return -ENXIO;
+	at = lseek(r->fd, (off_t)off, SEEK_DATA);
+	if (at < 0)
+		return -errno;
+	if ((uint64_t)at < off)
+		return -EIO;
+	if ((uint64_t)at > off) {
+		*hole = off;
+		*data = (uint64_t)at;
+		return 0;
+	}
+	at = lseek(r->fd, (off_t)off, SEEK_HOLE);
+	if (at < 0)
+		return -errno;
+	if ((uint64_t)at <= off)
+		return (uint64_t)at < off ? -EIO : -EBUSY;
+	*data = off;
+	*hole = (uint64_t)at;
+	return 0;
+}

@@ -52,4 +52,18 @@ static inline int q2_reader_fits(const struct q2_reader *r, uint64_t off,
 bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 	     enum q2_code *code, int *sys_errno);
 
+/* What QEMU's file driver asks of the file beyond its bytes (block/
+ * file-posix.c): the bytes the file takes on its device (st_blocks *
+ * 512; for a buffer in memory, its size) ... */
+bool q2_reader_allocated(const struct q2_reader *r, uint64_t *bytes);
+
+/* ... and, at off, whether off lies in data or in a hole, as
+ * SEEK_DATA/SEEK_HOLE say: 0 with *data == off and *hole the end of the
+ * data, or *data > off the next data and *hole == off; -ENXIO when no
+ * data follows off (a trailing hole); another negative errno when the
+ * file cannot tell (then QEMU takes it all as data).  A buffer in memory
+ * is data throughout. */
+int q2_reader_find_allocation(const struct q2_reader *r, uint64_t off,
+			      uint64_t *data, uint64_t *hole);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "extents.h"
+#include "map.h"
 #include "merge.h"
 #include "util.h"
 
@@ -18,6 +19,9 @@ struct q2_walker {
 	struct q2_judgement *j;
 	const struct q2_source *layers;  /* one per layer of the chain */
 	struct q2_seen *seen;            /* per layer: data clusters read (-x) */
+	/* --map, -x --map: the chain's map, NULL when it has none (a fault
+	 * says why) */
+	struct q2_map *map;
 };
 
 static void run_step(struct q2_walker *w, const void *obj,
@@ -156,7 +160,8 @@ static void walk_bitmap_list(struct q2_walker *w, const struct q2_bitmaps_ext *b
 			continue;
 		w->cur.bitmap = &bx->bitmaps[i];
 		w->cur.bitmap_index = i;
-		w->cur.dirty_bytes = 0;   /* -x: what its extents add up to */
+		/* -x: what its extents add up to */
+		w->cur.dirty_bytes = w->cur.data_bytes = w->cur.zero_bytes = 0;
 		walk_record(w, col->child, w->cur.bitmap, NULL);
 		n++;
 	}
@@ -210,42 +215,95 @@ static struct q2_seen *seen(struct q2_walker *w, size_t l)
 }
 
 /* Where the extent scans of one image and of a merged chain send each
- * range: one record of col's child, counted in n. */
+ * range: one record of d, counted in n. */
 struct extent_sink {
 	struct q2_walker *w;
-	const struct q2_col *col;
+	const struct q2_desc *d;
 	size_t n;
 };
+
+/* -x --map: a dirty range as the pieces the map's entries cut it in */
+static int on_extent_pieces(struct extent_sink *s, uint64_t start,
+			    uint64_t length)
+{
+	struct q2_walker *w = s->w;
+	struct q2_map_entry e;
+	int ret;
+
+	if (!w->map)
+		return 1;
+	q2_map_begin(w->map, start, start + length);
+	while ((ret = q2_map_next(w->map, &e)) == 1) {
+		walk_record(w, s->d, &e, NULL);
+		s->n++;
+		if (e.zero)
+			w->cur.zero_bytes += e.length;
+		else
+			w->cur.data_bytes += e.length;
+	}
+	/* a failed read stops the scan: the fault says where */
+	return ret < 0 ? 1 : 0;
+}
 
 static int on_extent(void *ctx, uint64_t start, uint64_t length)
 {
 	struct extent_sink *s = ctx;
 	const uint64_t extent[2] = { start, length };
 
-	walk_record(s->w, s->col->child, extent, NULL);
+	if (q2_views[s->w->cur.opts->view].map)
+		return on_extent_pieces(s, start, length);
+	walk_record(s->w, s->d, extent, NULL);
 	s->n++;
 	return 0;
+}
+
+/* The record of a dirty range: under --map, the pieces the map cuts */
+static const struct q2_desc *extent_desc(const struct q2_walker *w,
+					 const struct q2_col *col)
+{
+	return q2_views[w->cur.opts->view].map ? &q2_desc_piece : col->child;
+}
+
+static void extents_begin(struct q2_walker *w, const struct q2_col *col)
+{
+	w->em->fmt->list_begin(w->em, extent_desc(w, col), q2_col_key(col));
+}
+
+static void extents_end(struct q2_walker *w, const struct q2_col *col, size_t n)
+{
+	w->em->fmt->list_end(w->em, extent_desc(w, col), n);
 }
 
 static void walk_extents(struct q2_walker *w, const void *obj,
 			 const struct q2_col *col)
 {
 	const struct q2_layer *layer = w->cur.src->layer;
-	struct extent_sink sink = { w, col, 0 };
+	struct extent_sink sink = { w, extent_desc(w, col), 0 };
 
 	(void)obj;
-	list_begin(w, col);
+	extents_begin(w, col);
 	if (layer->opened)
 		q2_extents_scan(&layer->reader, image(w), w->cur.bitmap_index,
 				on_extent, &sink, &w->cur.dirty_bytes, faults(w),
 				seen(w, layer_index(w)));
-	list_end(w, col, sink.n);
+	extents_end(w, col, sink.n);
 }
 
-/* The problems a view shows: --check's findings only in -c. */
+/* What QEMU refuses to open: the map of a chain with such a layer is
+ * none. */
+static bool refusal(const struct q2_problem *pb)
+{
+	return q2_problem_severity(pb) == Q2_SEV_ERROR && pb->scope == Q2_SCOPE_OPEN;
+}
+
+/* The problems a view shows: --check's findings only in -c, but for
+ * those that say why a map has none. */
 static bool shown(const struct q2_walker *w, const struct q2_problem *pb)
 {
-	return pb->origin != Q2_FROM_CHECK || q2_views[w->cur.opts->view].check;
+	const struct q2_view *view = &q2_views[w->cur.opts->view];
+
+	return pb->origin != Q2_FROM_CHECK || view->check ||
+	       (view->map && refusal(pb));
 }
 
 /* The problems of the layer src that the view shows, as a list; with
@@ -347,7 +405,7 @@ static void walk_checkpoints(struct q2_walker *w, const void *obj,
 		/* the judge decided which -n names */
 		if (!cps->v[i].selected)
 			continue;
-		w->cur.dirty_bytes = 0;
+		w->cur.dirty_bytes = w->cur.data_bytes = w->cur.zero_bytes = 0;
 		walk_record(w, col->child, &cps->v[i], NULL);
 		n++;
 	}
@@ -360,9 +418,9 @@ static void walk_merged_extents(struct q2_walker *w, const void *obj,
 	const struct q2_checkpoint *cp = obj;
 	const struct q2_chain *c = w->chain;
 	struct q2_merge_input *in = calloc(cp->run_n ? cp->run_n : 1, sizeof *in);
-	struct extent_sink sink = { w, col, 0 };
+	struct extent_sink sink = { w, extent_desc(w, col), 0 };
 
-	list_begin(w, col);
+	extents_begin(w, col);
 	if (!in) {
 		q2_problems_add(&w->j->chain_faults, Q2_C_NOMEM, 0, Q2_NO_INDEX,
 				Q2_FROM_DECODE, NULL);
@@ -382,7 +440,32 @@ static void walk_merged_extents(struct q2_walker *w, const void *obj,
 			      on_extent, &sink, &w->cur.dirty_bytes, &w->j->chain_faults);
 	}
 	free(in);
-	list_end(w, col, sink.n);
+	extents_end(w, col, sink.n);
+}
+
+/* --map: the chain's map over the range asked, as qemu-img map walks it */
+static void walk_map(struct q2_walker *w, const void *obj,
+		     const struct q2_col *col)
+{
+	const struct q2_run_opts *opts = w->cur.opts;
+	struct q2_map_entry e;
+	uint64_t end;
+	size_t n = 0;
+
+	(void)obj;
+	list_begin(w, col);
+	if (w->map) {
+		end = q2_map_length(w->map);
+		if (opts->has_max_length && opts->max_length < end &&
+		    opts->start_offset < end - opts->max_length)
+			end = opts->start_offset + opts->max_length;
+		q2_map_begin(w->map, opts->start_offset, end);
+		while (q2_map_next(w->map, &e) == 1) {
+			walk_record(w, col->child, &e, NULL);
+			n++;
+		}
+	}
+	list_end(w, col, n);
 }
 
 typedef void (*step_fn)(struct q2_walker *w, const void *obj,
@@ -407,6 +490,7 @@ static const step_fn steps[] = {
 	[Q2_STEP_CHECKPOINTS] = walk_checkpoints,
 	[Q2_STEP_MERGED_EXTENTS] = walk_merged_extents,
 	[Q2_STEP_CHAIN_PROBLEMS] = walk_chain_problems,
+	[Q2_STEP_MAP] = walk_map,
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(steps) == Q2_STEP_COUNT_,
 		 "every traversal step has its function");
@@ -438,10 +522,11 @@ struct q2_decode_opts q2_run_decode_opts(const struct q2_run *run)
 	struct q2_decode_opts d = {
 		.load_tables = opts->bitmap_table || verdict ||
 			       q2_views[opts->view].load_tables,
-		.load_snapshots = q2_views[opts->view].load_snapshots,
+		.load_snapshots = q2_views[opts->view].load_snapshots ||
+				  q2_views[opts->view].map,
 		/* QEMU refuses an image for its snapshot table: the verdict
-		 * reads that much of it */
-		.snapshot_limits = verdict,
+		 * and the map read that much of it */
+		.snapshot_limits = verdict || q2_views[opts->view].map,
 	};
 
 	return d;
@@ -452,10 +537,11 @@ struct q2_judge_opts q2_run_judge_opts(const struct q2_run *run)
 	const struct q2_run_opts *opts = run->opts;
 	const struct q2_view *view = &q2_views[opts->view];
 	struct q2_judge_opts j = {
-		.check = view->check,
+		/* the map needs to know what QEMU refuses */
+		.check = view->check || view->map,
 		.verdict = needs_verdict(run),
 		.checking = view->check,
-		.extents = opts->view == Q2_VIEW_EXTENTS,
+		.extents = view->extents,
 		.backing_chain = opts->backing_chain,
 		.chain_doc = view->chain_doc,
 		.names = opts->names,
@@ -495,9 +581,39 @@ static void show_document(struct q2_run *run, struct q2_walker *w,
 	run->em.images_shown++;
 }
 
+/* The chain's map into m, NULL when it has none: a layer QEMU refuses
+ * (the judge found why), or a fault met opening it. */
+static struct q2_map *make_map(const struct q2_chain *c, struct q2_judgement *j,
+			       struct q2_map *m)
+{
+	bool *refused = calloc(c->n, sizeof *refused);
+	struct q2_problems **faults = calloc(c->n, sizeof *faults);
+	bool ok = false;
+
+	if (!refused || !faults) {
+		q2_problems_add(&j->layers[0].faults, Q2_C_NOMEM, 0, Q2_NO_INDEX,
+				Q2_FROM_DECODE, NULL);
+		goto out;
+	}
+	for (size_t l = 0; l < c->n; l++) {
+		const struct q2_image *img = &c->layers[l].img;
+		size_t total = q2_image_n_problems(img, &j->layers[l]);
+
+		faults[l] = &j->layers[l].faults;
+		for (size_t i = 0; i < total && !refused[l]; i++)
+			refused[l] = refusal(q2_image_problem(img, &j->layers[l], i));
+	}
+	ok = q2_map_init(m, c, refused, faults);
+out:
+	free(refused);
+	free(faults);
+	return ok ? m : NULL;
+}
+
 void q2_run_show(struct q2_run *run, const struct q2_chain *c,
 		 struct q2_judgement *j)
 {
+	struct q2_map map;
 	const struct q2_view *view = &q2_views[run->opts->view];
 	struct q2_source *src = calloc(c->n, sizeof *src);
 	struct q2_walker w = {
@@ -527,12 +643,18 @@ void q2_run_show(struct q2_run *run, const struct q2_chain *c,
 			q2_problems_add(&j->layers[l].faults, Q2_C_NOMEM, 0,
 					Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
 	}
+	if (view->map)
+		w.map = make_map(c, j, &map);
 	if (view->chain_doc)
 		show_document(run, &w, view->image, c, &src[0], false);
 	else
-		for (size_t l = 0; l < c->n; l++)
+		/* without --backing-chain the chain was followed for the map
+		 * alone: IMAGE is the one document */
+		for (size_t l = 0; l < (run->opts->backing_chain ? c->n : 1); l++)
 			show_document(run, &w, view->image, &c->layers[l].img, &src[l],
 				      !c->layers[l].opened);
+	if (w.map)
+		q2_map_free(w.map);
 out:
 	for (size_t l = 0; w.seen && l < c->n; l++)
 		q2_seen_free(&w.seen[l]);
