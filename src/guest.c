@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "be.h"
+#include "sort.h"
 
 void q2_compressed_span(unsigned cluster_bits, uint64_t entry,
 			uint64_t *offset, uint64_t *length)
@@ -56,6 +57,47 @@ static bool has_host_cluster(enum q2_gtype t)
 	return t == Q2_G_NORMAL || t == Q2_G_ZERO_ALLOC || t == Q2_G_UNALLOCATED_ALLOC;
 }
 
+struct l1_ref {
+	uint64_t l2;
+	uint32_t index;
+};
+
+static int by_l2(const void *a, const void *b, const void *arg)
+{
+	const struct l1_ref *x = a, *y = b;
+
+	(void)arg;
+	if (x->l2 != y->l2)
+		return x->l2 < y->l2 ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Marks each L1 entry whose L2 table an earlier entry names: one sort
+ * of the entries held.  false when out of memory. */
+static bool find_shared(struct q2_guest *g, uint64_t n)
+{
+	struct l1_ref *refs = malloc((n ? n : 1) * sizeof *refs);
+	size_t k = 0;
+
+	g->shared = calloc(n ? n : 1, 1);
+	if (!refs || !g->shared) {
+		free(refs);
+		return false;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t l2 = g->l1[i] & Q2_L1E_OFFSET_MASK;
+
+		if (l2)
+			refs[k++] = (struct l1_ref){ l2, (uint32_t)i };
+	}
+	q2_sort(refs, k, sizeof *refs, by_l2, NULL);
+	for (size_t i = 1; i < k; i++)
+		if (refs[i].l2 == refs[i - 1].l2)
+			g->shared[refs[i].index] = 1;
+	free(refs);
+	return true;
+}
+
 bool q2_guest_open(struct q2_guest *g, const struct q2_reader *r,
 		   const struct q2_image *img, uint64_t l1_offset,
 		   uint32_t l1_size, struct q2_problems *problems)
@@ -75,6 +117,7 @@ bool q2_guest_open(struct q2_guest *g, const struct q2_reader *r,
 	g->v2 = h->version < 3;
 	g->l2_entries = g->cs / (g->extended ? Q2_L2_ENTRY_EXTENDED_SIZE : Q2_L2_ENTRY_SIZE);
 	g->sc_bits = g->extended ? h->cluster_bits - 5u : h->cluster_bits;
+	g->file_bytes = (r->size + 511u) & ~(uint64_t)511;
 	/* QEMU refuses a larger L1 at open; the judge says so */
 	want = l1_size;
 	if (want > Q2_MAX_L1_BYTES / Q2_L1_ENTRY_SIZE)
@@ -106,6 +149,14 @@ bool q2_guest_open(struct q2_guest *g, const struct q2_reader *r,
 		for (uint64_t i = 0; i < in_file; i++)
 			g->l1[i] = get_be64(raw + i * Q2_L1_ENTRY_SIZE);
 	}
+	/* the entries past the file are 0: they share nothing */
+	if (!find_shared(g, in_file)) {
+		q2_problems_add(problems, Q2_C_NOMEM, 0, Q2_NO_INDEX,
+				Q2_FROM_DECODE, NULL);
+		q2_guest_close(g);
+		return false;
+	}
+	g->l1_in_file = (uint32_t)in_file;
 	return true;
 }
 
@@ -113,10 +164,13 @@ void q2_guest_close(struct q2_guest *g)
 {
 	free(g->l1);
 	free(g->l2);
+	free(g->shared);
 	g->l1 = NULL;
 	g->l2 = NULL;
+	g->shared = NULL;
 	g->l2_at = 0;
 }
+
 
 /* The L2 table at off into g->l2: the part past the end of the file
  * reads as zeroes, as QEMU's reads do. */
@@ -196,6 +250,54 @@ static uint64_t entry_at(const struct q2_guest *g, uint64_t l2_off, uint64_t i)
 	return l2_off + i * (g->extended ? 16u : 8u);
 }
 
+/* Whether QEMU's reads span at least a cluster past the end of the file
+ * (qemu-img check's "exceeding the end of the file by one cluster or
+ * more"). */
+static bool beyond_eof(const struct q2_guest *g, uint64_t start, uint64_t len)
+{
+	return start + len > g->file_bytes && start + len - g->file_bytes >= g->cs;
+}
+
+/* L1 entry i names no L2 table QEMU would find anything in: none, or
+ * one wholly past the end of the file (read as zeroes: unallocated; an
+ * unaligned one is not this, QEMU's read of it fails first). */
+static bool no_table(struct q2_guest *g, uint64_t i, struct q2_problems *problems)
+{
+	uint64_t l2 = i < g->l1_size ? g->l1[i] & Q2_L1E_OFFSET_MASK : 0;
+
+	if (!l2)
+		return true;
+	if (l2 & (g->cs - 1u) || l2 < g->r->size)
+		return false;
+	if (!g->told_l2_beyond) {
+		g->told_l2_beyond = true;
+		q2_problems_addf(problems, Q2_FROM_RUN, Q2_C_L2_TABLE_BEYOND_EOF,
+				 g->img->header.l1_table_offset + i * 8u, Q2_NO_INDEX,
+				 "L1 index %" PRIu64 ", L2 offset 0x%" PRIx64
+				 " (the first such entry)", i, l2);
+	}
+	return true;
+}
+
+/* No L2 table from L1 entry l1_index on: QEMU answers one table's range
+ * at a time, each the same, which the map merges; here the run goes on
+ * over every L1 entry of 0 (and past the table, to the end) at once, so
+ * that a huge disk with little allocated costs what its L1 holds. */
+static int unallocated_run(struct q2_guest *g, uint64_t off, uint64_t bytes,
+			   uint64_t l1_index, struct q2_grun *run,
+			   struct q2_problems *problems)
+{
+	const unsigned span_bits = g->cluster_bits + (unsigned)__builtin_ctzll(g->l2_entries);
+	uint64_t i = l1_index + 1, end;
+
+	while (i < g->l1_size && (i << span_bits) - off < bytes &&
+	       no_table(g, i, problems))
+		i++;
+	end = i < g->l1_size && i < (UINT64_MAX >> span_bits) ? i << span_bits : UINT64_MAX;
+	run->length = end - off < bytes ? end - off : bytes;
+	return 0;
+}
+
 int q2_guest_lookup(struct q2_guest *g, uint64_t off, uint64_t bytes,
 		    struct q2_grun *run, struct q2_problems *problems)
 {
@@ -210,6 +312,9 @@ int q2_guest_lookup(struct q2_guest *g, uint64_t off, uint64_t bytes,
 	bool check_offset = false;
 
 	memset(run, 0, sizeof *run);
+	run->type = Q2_G_UNALLOCATED;
+	if (l1_index >= g->l1_size || no_table(g, l1_index, problems))
+		return unallocated_run(g, off, bytes, l1_index, run, problems);
 	/* QEMU asks for at most INT_MAX bytes at a time */
 	if (bytes > INT_MAX)
 		bytes = INT_MAX;
@@ -217,12 +322,16 @@ int q2_guest_lookup(struct q2_guest *g, uint64_t off, uint64_t bytes,
 	available = (g->l2_entries - l2_index) << g->cluster_bits;
 	if (needed > available)
 		needed = available;
-	run->type = Q2_G_UNALLOCATED;
-	if (l1_index >= g->l1_size || !(g->l1[l1_index] & Q2_L1E_OFFSET_MASK))
-		goto out;
 	l2_off = g->l1[l1_index] & Q2_L1E_OFFSET_MASK;
 	if (l2_off & (g->cs - 1u)) {
 		q2_problems_addf(problems, Q2_FROM_DECODE, Q2_C_L2_TABLE_UNALIGNED,
+				 g->img->header.l1_table_offset + l1_index * 8u,
+				 Q2_NO_INDEX, "L1 index %" PRIu64 ", L2 offset 0x%" PRIx64,
+				 l1_index, l2_off);
+		return -1;
+	}
+	if (l1_index < g->l1_in_file && g->shared[l1_index]) {
+		q2_problems_addf(problems, Q2_FROM_DECODE, Q2_C_L2_TABLE_SHARED,
 				 g->img->header.l1_table_offset + l1_index * 8u,
 				 Q2_NO_INDEX, "L1 index %" PRIu64 ", L2 offset 0x%" PRIx64,
 				 l1_index, l2_off);
@@ -306,7 +415,20 @@ int q2_guest_lookup(struct q2_guest *g, uint64_t off, uint64_t bytes,
 			break;
 	}
 	available = (count + sc) << g->sc_bits;
-out:
+	/* what qemu-img check calls corrupt QEMU still reads (as zeroes) */
+	if (!g->data_file && !g->told_data_beyond &&
+	    (run->type == Q2_G_COMPRESSED
+	     ? beyond_eof(g, run->host, run->csize)
+	     : has_host_cluster(run->type) &&
+	       beyond_eof(g, (run->host - in_cluster) +
+			     (((count + sc - 1u) >> (g->cluster_bits - g->sc_bits)) << g->cluster_bits),
+			  g->cs))) {
+		g->told_data_beyond = true;
+		q2_problems_addf(problems, Q2_FROM_RUN, Q2_C_GUEST_CLUSTER_BEYOND_EOF,
+				 entry_at(g, l2_off, l2_index), Q2_NO_INDEX,
+				 "guest offset 0x%" PRIx64 " (the first such entry)",
+				 off - in_cluster);
+	}
 	if (available > needed)
 		available = needed;
 	run->length = available - in_cluster;

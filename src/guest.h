@@ -60,8 +60,15 @@ struct q2_guest {
 	bool extended, data_file, v2;
 	uint64_t *l1;
 	uint32_t l1_size;        /* entries, those past the file read as 0 */
+	uint32_t l1_in_file;
 	uint8_t *l2;             /* one cluster */
 	uint64_t l2_at;          /* the table l2 holds, 0: none */
+	/* per L1 entry: its L2 table is an earlier entry's too (a table
+	 * used twice by one L1 is corrupt, and would make the map as long
+	 * as the L1 times the table) */
+	uint8_t *shared;
+	uint64_t file_bytes;     /* the file, in whole sectors, as QEMU's checks */
+	bool told_l2_beyond, told_data_beyond; /* each said once */
 };
 
 /* Prepares to read the L1 table of l1_size entries at l1_offset (the

@@ -368,6 +368,9 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	[Q2_C_DATA_FILE_OFFSET_MISMATCH] = { "data-file-offset-mismatch", E, CHKS,
 		"an L2 entry of an image with an external data file names a host offset other than its guest offset: QEMU's read fails, the map stops here",
 		DAMAGED },
+	[Q2_C_L2_TABLE_SHARED] = { "l2-table-shared", E, CHKS,
+		"two L1 entries name the same L2 table: the refcounts cannot be right, and the guest data of one range shows in another; the map stops here",
+		DAMAGED },
 	/* QEMU reads zeroes there and maps on; qemu-img check reports it */
 	[Q2_C_L2_TABLE_BEYOND_EOF] = { "l2-table-beyond-eof", E, CHKS,
 		"an L2 table lies past the end of the file: QEMU reads it as zeroes (unallocated), qemu-img check reports corruption",

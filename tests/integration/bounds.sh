@@ -36,7 +36,7 @@ bounded() {
 # every_view IMAGE: each view in each format
 every_view() {
 	n=0
-	for view in "" -e -b "-b -t" -x -c; do
+	for view in "" -e -b "-b -t" -x -c --map "-x --map"; do
 		for fmt in text json csv; do
 			# shellcheck disable=SC2086
 			bounded "$1 ${view:-default} $fmt" $view -f "$fmt" "$1"
@@ -84,4 +84,37 @@ expect_eq "262,000 extensions: all decoded (and the feature table and bitmaps)" 
   "$(grep -c '^Header extension:' out)" "$((added + 2))"
 bounded "262,000 extensions: -c json" -c -f json exts.qcow2
 bounded "262,000 extensions: -e json" -e -f json exts.qcow2
+bounded "262,000 extensions: --map json" --map -f json exts.qcow2
+
+# The guest-data tables: an L1 of QEMU's 32 MiB (512-byte clusters, a
+# 128 GiB disk: 4 Mi entries) whose every entry names an L2 table past
+# the end of the file (read as zeroes: one unallocated range, and one
+# problem, not 4 Mi L2 reads); whose every entry names one L2 table (the
+# map would be 4 Mi times the table: it stops at the second, corrupt);
+# an L2 table off a cluster boundary (QEMU's read fails); a table of
+# compressed descriptors past the end (mapped as QEMU maps them, said)
+for kind in beyond shared unaligned compressed; do
+	# (512-byte clusters leave no L2 offset unaligned: 4 KiB there)
+	cs=512; [ "$kind" = unaligned ] && cs=4096
+	Q create -q -f qcow2 -o cluster_size=$cs "l1-$kind.qcow2" 128G
+	$HOSTILE l1 "l1-$kind.qcow2" "$kind"
+	bounded "L1 $kind: --map json" --map -f json "l1-$kind.qcow2"
+	cp out "l1-$kind.json"
+	bounded "L1 $kind: --map text" --map "l1-$kind.qcow2"
+	bounded "L1 $kind: --map csv" --map -f csv "l1-$kind.qcow2"
+done
+codes() { jq -r '[.backing_chain[].problems[]?.code] | join(" ")' "$1"; }
+expect_eq "L1 beyond: one range, unallocated" \
+  "$(jq -c '[.map[] | [.start, .length, .zero, .data]]' l1-beyond.json)" \
+  "[[0,137438953472,true,false]]"
+expect_eq "L1 beyond: said once" "$(codes l1-beyond.json)" "l2-table-beyond-eof"
+expect_eq "L1 shared: the first table mapped (64 clusters of data), then the stop" \
+  "$(jq -c '[(.map | length), (.map | map(.data and .offset != null) | all)]' l1-shared.json) $(codes l1-shared.json)" \
+  "[64,true] l2-table-shared"
+expect_eq "L1 unaligned: no range, the stop" \
+  "$(jq -c '.map' l1-unaligned.json) $(codes l1-unaligned.json)" \
+  "[] l2-table-unaligned"
+expect_eq "L1 compressed: compressed data, no offset, said" \
+  "$(jq -c '.map[0] | [.start, .length, .data, .compressed, has("offset")]' l1-compressed.json) $(codes l1-compressed.json)" \
+  "[0,32768,true,true,false] guest-cluster-beyond-eof"
 finish

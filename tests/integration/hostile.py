@@ -13,6 +13,12 @@ QCOW2 specification; shares nothing with src/.
   hostile.py many-exts IMAGE
         the header cluster (2 MiB clusters) filled with unknown
         extensions of no data, some 262,000 of them (prints how many)
+  hostile.py l1 IMAGE KIND
+        every entry of the active L1 table rewritten: KIND beyond (each
+        names its own L2 table past the end of the file), shared (all
+        name one L2 table, full of data entries), unaligned (the first
+        names an L2 table off a cluster boundary), compressed (the first
+        names an L2 table of compressed descriptors past the end)
 """
 import struct
 import sys
@@ -79,6 +85,35 @@ def many_exts(path):
         print(n)
 
 
+def l1(path, kind):
+    with open(path, "r+b") as f:
+        h = header(f)
+        cs = 1 << h["cluster_bits"]
+        l1_size, l1_at = struct.unpack_from(">IQ", h["head"], 36)
+        f.seek(0, 2)
+        end = -(-f.tell() // cs) * cs
+        copied = 1 << 63
+        if kind == "beyond":
+            entries = b"".join(struct.pack(">Q", (end + (i + 1) * cs) | copied)
+                               for i in range(l1_size))
+        elif kind == "shared":
+            data = append(f, b"\xaa" * cs, cs)
+            l2 = append(f, struct.pack(">Q", data | copied) * (cs // 8), cs)
+            entries = struct.pack(">Q", l2 | copied) * l1_size
+        elif kind == "unaligned":
+            l2 = append(f, b"\0" * cs, cs)
+            entries = struct.pack(">Q", (l2 + 512) | copied)
+        elif kind == "compressed":
+            shift = 62 - (h["cluster_bits"] - 8)
+            desc = (1 << 62) | (3 << shift) | (end + 64 * cs + 100)
+            l2 = append(f, struct.pack(">Q", desc) * (cs // 8), cs)
+            entries = struct.pack(">Q", l2 | copied)
+        else:
+            sys.exit("hostile.py: unknown L1 kind " + kind)
+        f.seek(l1_at)
+        f.write(entries)
+
+
 def main(argv):
     cmd, path = argv[1], argv[2]
     entries = int(argv[4]) if len(argv) > 4 else 1 << 20
@@ -88,6 +123,8 @@ def main(argv):
         bitmaps(path, int(argv[3]), lambda data: data | 2, entries)
     elif cmd == "many-exts":
         many_exts(path)
+    elif cmd == "l1":
+        l1(path, argv[3])
     else:
         sys.exit("hostile.py: unknown command " + cmd)
 
