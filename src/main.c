@@ -57,9 +57,11 @@ static const char doc[] =
 	"With no option the output is that of QEMU's qcow2.py dump-header."
 	"\v"
 	"Exit status: 0 every image decoded (with --check: and no error found); "
-	"1 --check found an error, or -x showed a bitmap that is not usable; "
-	"2 an image could not be read or decoded, a NAME is missing, or the "
-	"output could not be written (the other images are still shown); "
+	"1 --check found an error, -x showed a bitmap that is not usable, or "
+	"--map read a table qemu-img check calls corrupt; "
+	"2 an image could not be read or decoded, a NAME is missing, a map "
+	"could not be made, or the output could not be written (the other "
+	"images are still shown); "
 	"64 usage error.\n\n"
 	"Examples:\n"
 	"  qcow2dump disk.qcow2              header and extensions\n"
@@ -292,6 +294,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				   "--map (without -x)");
 		if (cli->map && cli->list_checks)
 			argp_error(state, "--list-checks takes no --map");
+		if (cli->map && !cli->view_set && cli->run.n_names)
+			argp_error(state, "-n (--name) needs -x with --map: the map "
+				   "alone shows no bitmap");
 		if (cli->run.bitmap_table && (cli->run.view == Q2_VIEW_CHECK ||
 					      cli->run.view == Q2_VIEW_EXTENTS))
 			argp_error(state, "-t (--bitmap-table) shows nothing with %s",
