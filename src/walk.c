@@ -453,6 +453,9 @@ static void walk_map(struct q2_walker *w, const void *obj,
 	size_t n = 0;
 
 	(void)obj;
+	/* an IMAGE that could not be opened: its problem says so */
+	if (!w->chain->layers[0].opened)
+		return;
 	list_begin(w, col);
 	if (w->map) {
 		end = q2_map_length(w->map);
@@ -643,7 +646,7 @@ void q2_run_show(struct q2_run *run, const struct q2_chain *c,
 			q2_problems_add(&j->layers[l].faults, Q2_C_NOMEM, 0,
 					Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
 	}
-	if (view->map)
+	if (view->map && c->layers[0].opened)
 		w.map = make_map(c, j, &map);
 	if (view->chain_doc)
 		show_document(run, &w, view->image, c, &src[0], false);
