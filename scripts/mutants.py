@@ -21,6 +21,40 @@ import time
 
 # name: (file, text in it, replacement, what it breaks)
 MUTANTS = {
+    "map-merge-ignores-offsets": (
+        "src/map.c", "return !a->has_offset || a->offset + a->length == b->offset;",
+        "return true;",
+        "--map merges neighbours whose host offsets do not follow each other"),
+    "map-prealloc-never": (
+        "src/map.c", "result = count > threshold;", "result = false;",
+        "--map no longer takes holes under preallocated metadata for zeroes"),
+    "map-past-backing-end-not-zero": (
+        "src/map.c", "} else if (off >= m->layers[d + 1].length) {",
+        "} else if (off >= UINT64_MAX) {",
+        "--map looks past a backing file's end instead of reading zeroes there"),
+    "map-encrypted-offset-shown": (
+        "src/map.c", "if (has_host(run.type) && !q2_is_encrypted(img)) {",
+        "if (has_host(run.type)) {",
+        "--map shows host offsets of an encrypted image, which qemu-img map hides"),
+    "guest-contiguity-unchecked": (
+        "src/guest.c", "\t\t\tif (expected != (e & Q2_L2E_OFFSET_MASK))\n\t\t\t\tbreak;\n",
+        "\t\t\t(void)expected;\n",
+        "a run of normal clusters goes on over host clusters that do not follow"),
+    "guest-data-file-copied-ignored": (
+        "src/guest.c", "(data_file && (entry & Q2_OFLAG_COPIED))", "false",
+        "guest offset 0 of an external data file reads as unallocated"),
+    "guest-subcluster-zero-as-data": (
+        "src/guest.c", "\t\tif (bitmap & (1ull << (32u + sc)))\n\t\t\treturn Q2_G_ZERO_ALLOC;\n",
+        "",
+        "an extended L2 subcluster that reads as zeroes reads as data"),
+    "guest-unallocated-alloc-no-offset": (
+        "src/map.c", "return t == Q2_G_NORMAL || t == Q2_G_ZERO_ALLOC || t == Q2_G_UNALLOCATED_ALLOC;",
+        "return t == Q2_G_NORMAL || t == Q2_G_ZERO_ALLOC;",
+        "--map drops the offset qemu-img map gives unallocated subclusters of an allocated cluster"),
+    "xmap-zero-counted-as-data": (
+        "src/walk.c", "\t\tif (e.zero)\n\t\t\tw->cur.zero_bytes += e.length;",
+        "\t\tif (e.zero && e.data)\n\t\t\tw->cur.zero_bytes += e.length;",
+        "-x --map counts unallocated zeroes as data to read"),
     "snapshot-cut-short-refuses": (
         "src/snapshot.c", "\t\tp->v[n].scope = Q2_SCOPE_CHECK;\n", "\t\t(void)0;\n",
         "a snapshot table the file cuts short makes every bitmap invalid, where QEMU opens the image"),
@@ -267,7 +301,8 @@ INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
                "tests/integration/cli.sh", "tests/integration/csv.sh",
                "tests/integration/json.sh", "tests/integration/outfile.sh",
                "tests/integration/snapshots.sh", "tests/integration/chain.sh",
-               "tests/integration/gaps.sh"]
+               "tests/integration/gaps.sh", "tests/integration/map.sh",
+               "tests/integration/bounds.sh"]
 
 
 def run(cmd, cwd, log):
