@@ -3,8 +3,11 @@
 #include "extents.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "be.h"
 
@@ -46,51 +49,109 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
-#define PAGE_BITS 15   /* clusters a page of the seen set covers */
+/* The seen set: pages of 64 clusters, one 64-bit word each */
+#define PAGE_SHIFT 6
+#define FIRST_CAP 16   /* slots of a new table (256 bytes) */
+
+/* A random seed for the hash: the offsets come from the image, and a
+ * hash they could know is one they could make collide (then every
+ * lookup walks them all).  Where the kernel gives no random bytes, the
+ * addresses that ASLR moves and the clock stand in. */
+static uint64_t seen_seed(const void *somewhere)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed)
+		return seed;
+	return (uint64_t)(uintptr_t)somewhere ^
+	       ((uint64_t)(uintptr_t)&seen_seed << 17) ^
+	       ((uint64_t)time(NULL) << 40) ^ (uint64_t)clock();
+}
+
+/* splitmix64's finalizer over the key and the seed */
+static size_t seen_hash(const struct q2_seen *s, uint64_t key)
+{
+	uint64_t z = key + s->seed;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (size_t)(z ^ (z >> 31));
+}
+
+/* the slot of key, or the free slot where it goes (there is always one:
+ * the table is at most half full) */
+static struct q2_seen_page *seen_slot(const struct q2_seen *s, uint64_t key)
+{
+	size_t mask = s->cap - 1;
+
+	for (size_t i = seen_hash(s, key) & mask;; i = (i + 1) & mask)
+		if (s->pages[i].key == key || !s->pages[i].key)
+			return &s->pages[i];
+}
 
 bool q2_seen_init(struct q2_seen *s, const struct q2_image *img)
 {
-	uint64_t clusters;
-
 	memset(s, 0, sizeof *s);
 	s->cluster_bits = img->header.cluster_bits;
 	if (!q2_image_cluster_size(img))
 		return true;
-	clusters = (img->file_size >> s->cluster_bits) + 1;
-	s->n_pages = (size_t)((clusters >> PAGE_BITS) + 1);
-	s->pages = calloc(s->n_pages, sizeof *s->pages);
-	return s->pages != NULL;
+	s->pages = calloc(FIRST_CAP, sizeof *s->pages);
+	if (!s->pages)
+		return false;
+	s->cap = FIRST_CAP;
+	s->seed = seen_seed(s->pages);
+	return true;
 }
 
 void q2_seen_free(struct q2_seen *s)
 {
-	for (size_t i = 0; s->pages && i < s->n_pages; i++)
-		free(s->pages[i]);
 	free(s->pages);
 	memset(s, 0, sizeof *s);
 }
 
-/* Marks the data cluster at off; 1 when it was marked before, -1 out of
- * memory.  Clusters beyond the file are not read, so never marked. */
-static int seen_mark(struct q2_seen *s, uint64_t off)
+/* Twice the slots, every page moved over; false when out of memory
+ * (the table is left as it was). */
+static bool seen_grow(struct q2_seen *s)
+{
+	struct q2_seen old = *s;
+
+	if (s->cap > SIZE_MAX / 2 / sizeof *s->pages)
+		return false;
+	s->pages = calloc(2 * old.cap, sizeof *s->pages);
+	if (!s->pages) {
+		s->pages = old.pages;
+		return false;
+	}
+	s->cap = 2 * old.cap;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.pages[i].key)
+			*seen_slot(s, old.pages[i].key) = old.pages[i];
+	free(old.pages);
+	return true;
+}
+
+int q2_seen_mark(struct q2_seen *s, uint64_t off)
 {
 	uint64_t c = off >> s->cluster_bits;
-	size_t page = (size_t)(c >> PAGE_BITS);
-	uint64_t bit = c & ((1u << PAGE_BITS) - 1);
-	uint64_t *p;
-	int was;
+	/* the page number + 1: cluster_bits is at least 9, so no wrap */
+	uint64_t key = (c >> PAGE_SHIFT) + 1;
+	uint64_t bit = 1ull << (c & ((1u << PAGE_SHIFT) - 1));
+	struct q2_seen_page *p = seen_slot(s, key);
 
-	if (page >= s->n_pages)
+	if (p->key) {
+		if (p->bits & bit)
+			return 1;
+		p->bits |= bit;
 		return 0;
-	if (!s->pages[page]) {
-		s->pages[page] = calloc((1u << PAGE_BITS) / 64, sizeof(uint64_t));
-		if (!s->pages[page])
-			return -1;
 	}
-	p = &s->pages[page][bit / 64];
-	was = (*p >> (bit % 64)) & 1;
-	*p |= 1ull << (bit % 64);
-	return was;
+	if (s->n + 1 > s->cap / 2) {
+		if (!seen_grow(s))
+			return -1;
+		p = seen_slot(s, key);
+	}
+	*p = (struct q2_seen_page){ key, bit };
+	s->n++;
+	return 0;
 }
 
 int q2_extent_iter_init(struct q2_extent_iter *it, const struct q2_reader *r,
@@ -176,9 +237,11 @@ static int load_block(struct q2_extent_iter *it, uint64_t b, uint64_t *start,
 				       0, it->idx);
 		return -1;
 	}
-	/* QEMU reads zeroes beyond the end of the file */
-	if (sub == 0 && (e & Q2_BTE_OFFSET_MASK) < r->size && it->seen) {
-		int was = seen_mark(it->seen, e & Q2_BTE_OFFSET_MASK);
+	/* QEMU reads zeroes beyond the end of the file: a data cluster
+	 * there is not read, so not marked */
+	if (sub == 0 && (e & Q2_BTE_OFFSET_MASK) < r->size && it->seen &&
+	    it->seen->pages) {
+		int was = q2_seen_mark(it->seen, e & Q2_BTE_OFFSET_MASK);
 
 		if (was) {
 			q2_problems_add_decode(it->problems,

@@ -64,18 +64,36 @@ int q2_extent_iter_next(struct q2_extent_iter *it, uint64_t *start,
 			uint64_t *length);
 void q2_extent_iter_finish(struct q2_extent_iter *it);
 
-/* The data clusters already read in one image (a paged bit array over
- * the file's clusters, pages made as they are touched), so that a data
- * cluster two entries or bitmaps point to is read once: the work of -x
- * is bounded by the file, not by what its tables claim. */
+/* The data clusters already read in one image, so that a data cluster
+ * two entries or bitmaps point to is read once: the work of -x is
+ * bounded by the file, not by what its tables claim.  A hash table of
+ * pages of 64 clusters (a bit each), keyed by page number and made as
+ * they are touched (open addressing, at most half full, doubled when
+ * it would be more): its memory follows the clusters read, not the
+ * file's apparent size -- at most 64 bytes a page touched (a slot of 16
+ * bytes, the table at least a quarter full once grown), so 64 bytes a
+ * cluster strewn about and 1 bit a cluster where they lie together --
+ * and a lookup is O(1).  The hash is seeded at random, so that no image
+ * can choose offsets that collide. */
+struct q2_seen_page {
+	uint64_t key;    /* the page number + 1; 0: the slot is free */
+	uint64_t bits;   /* bit i: cluster 64 * page number + i was read */
+};
+
 struct q2_seen {
-	uint64_t **pages;
-	size_t n_pages;
+	struct q2_seen_page *pages;  /* cap slots; NULL: nothing tracked */
+	size_t cap, n;               /* cap a power of 2, n used, n <= cap / 2 */
+	uint64_t seed;
 	unsigned cluster_bits;
 };
 
-/* false when out of memory */
+/* false when out of memory (then s->pages is NULL); with no cluster
+ * size to go by (a header not decoded), true and s->pages NULL */
 bool q2_seen_init(struct q2_seen *s, const struct q2_image *img);
+/* Marks the cluster at byte offset off (any offset below 2^64); 1 when
+ * it was marked before, 0 when not, -1 out of memory (it stays
+ * unmarked).  s must have pages. */
+int q2_seen_mark(struct q2_seen *s, uint64_t off);
 void q2_seen_free(struct q2_seen *s);
 
 #endif
