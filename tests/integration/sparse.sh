@@ -101,6 +101,14 @@ for i in $IMAGES; do
 done
 same "-x --backing-chain top" top.qcow2 -x --backing-chain
 same "-x --backing-chain -f csv top" top.qcow2 -x --backing-chain -f csv
+# the map: the tables, not the file's length (nor its holes: a compact
+# qcow2 has no more than the long one, so QEMU's preallocation heuristic
+# answers alike)
+for i in $IMAGES; do
+	same "--map -f json $i" "$i.qcow2" --map -f json
+	same "-x --map $i" "$i.qcow2" -x --map
+done
+same "--map top" top.qcow2 --map
 # the views that read no data cluster, once each
 for opt in "" -b "-b -t" -c -s -e; do
 	same "${opt:-default view} d64k" d64k.qcow2 $opt
@@ -121,4 +129,5 @@ for i in $IMAGES; do
 done
 measured "-x --backing-chain on top.qcow2 of 2^$bits bytes" 0 \
   -x --backing-chain "$LONG/top.qcow2"
+measured "--map on top.qcow2 of 2^$bits bytes" 0 --map -f json "$LONG/top.qcow2"
 finish
