@@ -78,8 +78,8 @@ static uint64_t count_nonzero(const uint8_t *block, unsigned order, uint64_t n,
 	return c;
 }
 
-/* qcow2_detect_metadata_preallocation: more clusters with a refcount
- * than the file has allocated (by a tenth, and two) means the L2
+/* qcow2_detect_metadata_preallocation: as many clusters with a refcount
+ * as the file has allocated, and a tenth (two at least) more, means the L2
  * entries point at preallocated holes.  QEMU counts cluster by cluster
  * up to the file's end; here each refcount block the table names is
  * read once, whatever the table repeats, so the work is the file's.
@@ -91,7 +91,7 @@ static bool detect_prealloc(const struct q2_reader *r, const struct q2_image *im
 	const uint64_t cs = 1ull << cb;
 	const unsigned block_bits = cb + 3u - order; /* refcounts per block, log2 */
 	uint64_t alloc, real_clusters, threshold, end_cluster, reft_entries, used;
-	uint64_t count = 0, stop = UINT64_MAX, cached = 0;
+	uint64_t count = 0, cached = 0;
 	struct reft_ref *refs = NULL;
 	uint8_t *reft = NULL, *block = NULL;
 	size_t n = 0;
@@ -129,10 +129,8 @@ static bool detect_prealloc(const struct q2_reader *r, const struct q2_image *im
 		if (!off)
 			continue;
 		/* QEMU fails on an unaligned block when its walk gets there */
-		if (off & (cs - 1u)) {
-			stop = i;
+		if (off & (cs - 1u))
 			break;
-		}
 		refs[n++] = (struct reft_ref){ .index = i, .block = off };
 	}
 	/* each block read once, in file order */
@@ -158,10 +156,9 @@ static bool detect_prealloc(const struct q2_reader *r, const struct q2_image *im
 	/* in the table's order: the count must pass the threshold before
 	 * the walk meets an unaligned block */
 	q2_sort(refs, n, sizeof *refs, by_index, NULL);
-	for (size_t i = 0; i < n && count <= threshold; i++)
+	for (size_t i = 0; i < n && count < threshold; i++)
 		count += refs[i].nonzero;
-	result = count > threshold;
-	(void)stop;
+	result = count >= threshold;
 out:
 	free(reft);
 	free(refs);

@@ -55,12 +55,24 @@ bool q2_reader_open(struct q2_reader *r, const char *path,
 	r->fd = fd;
 	r->size = (uint64_t)end;
 	/* without it every read goes straight to the file */
+	/* a hint: read-ahead would cache the pages of data clusters next
+	 * to the metadata read (see struct q2_window) */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	r->window = malloc(sizeof *r->window);
 	if (r->window) {
 		r->window->off = 0;
 		r->window->len = 0;
+		r->window->granule = 512;
 	}
 	return true;
+}
+
+void q2_reader_set_granule(const struct q2_reader *r, uint64_t granule)
+{
+	if (r->window && granule >= 512 && !(granule & (granule - 1u))) {
+		r->window->granule = granule;
+		r->window->len = 0;
+	}
 }
 
 void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len)
@@ -115,8 +127,11 @@ static bool window_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
 	if (!w || len > Q2_WINDOW / 4)
 		return false;
 	if (off < w->off || off - w->off > w->len || len > w->len - (off - w->off)) {
-		start = off & ~(uint64_t)4095;
-		want = r->size - start < Q2_WINDOW ? (size_t)(r->size - start) : Q2_WINDOW;
+		uint64_t granule = w->granule < Q2_WINDOW ? w->granule : Q2_WINDOW;
+
+		/* within one granule: the window never reaches another cluster */
+		start = off & ~(granule - 1u);
+		want = r->size - start < granule ? (size_t)(r->size - start) : (size_t)granule;
 		w->len = 0;
 		got = pread_full(r->fd, w->buf, want, start);
 		if (got < 0)

@@ -18,6 +18,12 @@
 struct q2_window {
 	uint64_t off;
 	size_t len;         /* 0: holds nothing */
+	/* The window never crosses a multiple of this (a power of two, the
+	 * image's clusters once known, 512 before): reading around the
+	 * metadata must not touch the guest's data clusters, whose pages in
+	 * the cache make SEEK_DATA call a preallocated hole data (ext4), and
+	 * so change what qemu-img map, and --map, answer. */
+	uint64_t granule;
 	uint8_t buf[Q2_WINDOW];
 };
 
@@ -30,7 +36,12 @@ struct q2_reader {
 	struct q2_window *window;
 };
 
-/* Opens path O_RDONLY; on failure returns false with *code Q2_C_OPEN or
+/* Small reads gather no more than granule bytes (a power of two, at
+ * least 512) around them: the image's cluster size, once known. */
+void q2_reader_set_granule(const struct q2_reader *r, uint64_t granule);
+
+/* Opens path O_RDONLY (and tells the kernel the reads are random: no
+ * read-ahead into the guest's data); on failure returns false with *code Q2_C_OPEN or
  * Q2_C_IO and *sys_errno set. */
 bool q2_reader_open(struct q2_reader *r, const char *path,
 		    enum q2_code *code, int *sys_errno);
