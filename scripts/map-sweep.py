@@ -320,6 +320,7 @@ def main():
                     print("ok - " + line)
                 elif a.verbose:
                     print(line)
+
             sys.stdout.flush()
     print("# map-sweep: seeds %d..%d, %d checks, %d seeds mismatched%s" % (
         a.seed, a.seed + a.count - 1, checks, len(bad_seeds),
