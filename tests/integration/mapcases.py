@@ -166,9 +166,18 @@ def nbd_dirty(cwd, image, bitmap):
             time.sleep(0.01)
         else:
             raise BuildError("qemu-nbd -B %s %s: no socket" % (bitmap, image))
-        r = sh(["qemu-img", "map", "--output=json", "--image-opts",
-                "driver=nbd,server.type=unix,server.path=%s,"
-                "x-dirty-bitmap=qemu:dirty-bitmap:%s" % (sock, bitmap)], cwd)
+        # the socket exists from bind(), before qemu-nbd listens: a
+        # refused connection is tried again
+        for tries in range(50):
+            try:
+                r = sh(["qemu-img", "map", "--output=json", "--image-opts",
+                        "driver=nbd,server.type=unix,server.path=%s,"
+                        "x-dirty-bitmap=qemu:dirty-bitmap:%s" % (sock, bitmap)], cwd)
+                break
+            except BuildError:
+                if tries == 49 or nbd.poll() is not None:
+                    raise
+                time.sleep(0.02)
         m = json.loads(r.stdout)
     finally:
         nbd.kill()
@@ -359,7 +368,14 @@ def qdump(res, qcmd, cwd, *args):
     """(status, stdout bytes, stderr bytes) of qcow2dump ARGS; a status
     qcow2dump never gives by itself (a crash, a sanitizer's 99) is noted
     in the bad-runs file, as lib.sh's qdump does"""
-    r = subprocess.run(qcmd + list(args), cwd=cwd, capture_output=True)
+    for tries in range(20):
+        try:
+            r = subprocess.run(qcmd + list(args), cwd=cwd, capture_output=True)
+            break
+        except OSError:     # the binary being rebuilt under us: wait for it
+            if tries == 19:
+                raise
+            time.sleep(0.5)
     if r.returncode not in (0, 1, 2, 64) and res is not None and res.bad_runs:
         with open(res.bad_runs, "a") as f:
             f.write("status %d: qcow2dump %s\n" % (r.returncode, " ".join(args)))
