@@ -42,6 +42,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 import mapcases  # noqa: E402
 
 K = 1 << 10
