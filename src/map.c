@@ -265,7 +265,13 @@ static int layer_status(struct q2_map *m, size_t d, uint64_t off, uint64_t bytes
 	if ((st->flags & ST_RECURSE) && !(st->flags & ST_ZERO)) {
 		struct status fs;
 
-		/* holes of the file under preallocated clusters read as zeroes */
+		/* holes of the file under preallocated clusters read as
+		 * zeroes, as SEEK_DATA tells them on a host that has not
+		 * read the file (reader.h) */
+		if (!ml->cache_forgotten) {
+			q2_reader_forget_cache(ml->data_reader);
+			ml->cache_forgotten = true;
+		}
 		file_status(ml->data_reader, st->map, st->pnum, &fs);
 		if ((fs.flags & ST_EOF) && (!fs.pnum || (fs.flags & ST_ZERO))) {
 			st->flags |= ST_ZERO;

@@ -188,6 +188,12 @@ bool q2_reader_allocated(const struct q2_reader *r, uint64_t *bytes)
 	return true;
 }
 
+void q2_reader_forget_cache(const struct q2_reader *r)
+{
+	if (r->fd >= 0)
+		(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
 int q2_reader_find_allocation(const struct q2_reader *r, uint64_t off,
 			      uint64_t *data, uint64_t *hole)
 {

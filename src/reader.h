@@ -68,6 +68,13 @@ bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
  * 512; for a buffer in memory, its size) ... */
 bool q2_reader_allocated(const struct q2_reader *r, uint64_t *bytes);
 
+/* ... and drops the file's clean pages from the page cache (a hint: no
+ * byte of the file changes).  On ext4 and XFS, SEEK_DATA takes a
+ * preallocated (unwritten) extent whose pages are cached for data, and
+ * reading a file leaves pages there by read-ahead: QEMU's answer on a
+ * host that has not read the file is the one without them. */
+void q2_reader_forget_cache(const struct q2_reader *r);
+
 /* ... and, at off, whether off lies in data or in a hole, as
  * SEEK_DATA/SEEK_HOLE say: 0 with *data == off and *hole the end of the
  * data, or *data > off the next data and *hole == off; -ENXIO when no
