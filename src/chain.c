@@ -119,11 +119,12 @@ const struct q2_ext *q2_backing_format_ext(const struct q2_image *img)
 }
 
 /* Opens layer l once its path is set. */
-static bool open_layer(struct q2_layer *l, enum q2_code *code, int *sys_errno)
+static bool open_layer(const struct q2_chain *c, struct q2_layer *l,
+		       enum q2_code *code, int *sys_errno)
 {
 	struct stat st;
 
-	if (!q2_reader_open(&l->reader, l->path, code, sys_errno))
+	if (!q2_reader_open_mode(&l->reader, l->path, c->direct_io, code, sys_errno))
 		return false;
 	if (fstat(l->reader.fd, &st) == 0) {
 		l->dev = st.st_dev;
@@ -239,7 +240,7 @@ static bool open_backing(struct q2_chain *c, size_t ol, struct backing *b)
 	enum q2_code code;
 	int sys_errno = 0;
 
-	if (!open_layer(nb, &code, &sys_errno)) {
+	if (!open_layer(c, nb, &code, &sys_errno)) {
 		stop(c, l, Q2_C_BACKING_FILE_MISSING, b->name_at, "%s%s%s: %s", b->name,
 		     strcmp(b->name, nb->path) ? " as " : "",
 		     strcmp(b->name, nb->path) ? nb->path : "",
@@ -327,9 +328,10 @@ bool q2_chain_open(struct q2_chain *c, const char *image,
 	bool nomem = false;
 
 	memset(c, 0, sizeof *c);
+	c->direct_io = opts->direct_io;
 	if (!path || !(top = add_layer(c, path)))
 		return false;
-	if (!open_layer(top, &code, &sys_errno)) {
+	if (!open_layer(c, top, &code, &sys_errno)) {
 		q2_image_unopened(&top->img, code, sys_errno);
 		return true;
 	}

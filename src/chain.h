@@ -53,6 +53,7 @@ struct q2_chain {
 	 * of the last layer) */
 	bool broken;
 	enum q2_code broken_code;
+	bool direct_io;           /* its files read O_DIRECT (decode opts) */
 };
 
 /* Opens IMAGE and, when follow is set, its backing chain: each qcow2

@@ -266,12 +266,9 @@ static int layer_status(struct q2_map *m, size_t d, uint64_t off, uint64_t bytes
 		struct status fs;
 
 		/* holes of the file under preallocated clusters read as
-		 * zeroes, as SEEK_DATA tells them on a host that has not
-		 * read the file (reader.h) */
-		if (!ml->cache_forgotten) {
-			q2_reader_forget_cache(ml->data_reader);
-			ml->cache_forgotten = true;
-		}
+		 * zeroes (what SEEK_DATA calls holes: on ext4 and XFS, a
+		 * preallocated extent without pages in the cache; the
+		 * layers are read O_DIRECT, so that ours add none) */
 		file_status(ml->data_reader, st->map, st->pnum, &fs);
 		if ((fs.flags & ST_EOF) && (!fs.pnum || (fs.flags & ST_ZERO))) {
 			st->flags |= ST_ZERO;
@@ -367,7 +364,8 @@ static bool open_layer(struct q2_map *m, size_t l, struct q2_problems *top)
 							      : "no data file name");
 			return false;
 		}
-		if (!q2_reader_open(&ml->data_file, (const char *)dx->data, &code, &err)) {
+		if (!q2_reader_open_mode(&ml->data_file, (const char *)dx->data,
+					 true, &code, &err)) {
 			q2_problems_addf(faults, Q2_FROM_DECODE, Q2_C_DATA_FILE_UNREADABLE,
 					 dx->offset, Q2_NO_INDEX, "%s: %s",
 					 (const char *)dx->data, strerror(err));

@@ -44,7 +44,6 @@ struct q2_map_layer {
 	const char *data_name;
 	struct q2_reader data_file;
 	bool data_file_open;
-	bool cache_forgotten;     /* before its first SEEK_DATA (reader.h) */
 	struct q2_problems *faults;  /* what is met in this layer */
 };
 

@@ -16,6 +16,9 @@ struct q2_decode_opts {
 	bool load_tables;      /* read each bitmap's table entries */
 	bool load_snapshots;   /* decode the snapshot table */
 	bool snapshot_limits;  /* or only what QEMU refuses to open it for */
+	/* open each file O_DIRECT (reader.h): --map asks SEEK_DATA, whose
+	 * answer our reads must not change */
+	bool direct_io;
 };
 
 /* Fills img from r; returns the number of decoding problems (0 on

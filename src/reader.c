@@ -15,6 +15,12 @@
 bool q2_reader_open(struct q2_reader *r, const char *path,
 		    enum q2_code *code, int *sys_errno)
 {
+	return q2_reader_open_mode(r, path, false, code, sys_errno);
+}
+
+bool q2_reader_open_mode(struct q2_reader *r, const char *path, bool direct,
+			 enum q2_code *code, int *sys_errno)
+{
 	struct stat st;
 	off_t end;
 	int fd, flags;
@@ -58,11 +64,14 @@ bool q2_reader_open(struct q2_reader *r, const char *path,
 	/* a hint: read-ahead would cache the pages of data clusters next
 	 * to the metadata read (see struct q2_window) */
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-	r->window = malloc(sizeof *r->window);
+	r->window = aligned_alloc(Q2_DIRECT_ALIGN, sizeof *r->window);
 	if (r->window) {
 		r->window->off = 0;
 		r->window->len = 0;
 		r->window->granule = 512;
+		/* where the file system has no O_DIRECT (tmpfs), buffered */
+		if (direct && fcntl(fd, F_SETFL, (flags & ~O_NONBLOCK) | O_DIRECT) == 0)
+			r->direct = true;
 	}
 	return true;
 }
@@ -113,6 +122,51 @@ static ssize_t pread_full(int fd, uint8_t *dst, size_t len, uint64_t off)
 	return (ssize_t)done;
 }
 
+/* want bytes at start (a multiple of Q2_DIRECT_ALIGN when direct) into
+ * the window's buffer: the bytes read, or -1 with errno set.  O_DIRECT
+ * reads whole blocks; the file's end cuts the last one short. */
+static ssize_t window_fill(const struct q2_reader *r, uint64_t start, size_t want)
+{
+	size_t whole = r->direct ? (want + Q2_DIRECT_ALIGN - 1u) & ~(size_t)(Q2_DIRECT_ALIGN - 1u)
+				 : want;
+	ssize_t got = pread_full(r->fd, r->window->buf, whole, start);
+
+	return got > (ssize_t)want ? (ssize_t)want : got;
+}
+
+/* A read of any size through the window, a block-aligned piece at a
+ * time (O_DIRECT); false with errno set, or errno 0 when the file ended
+ * before len bytes. */
+static bool direct_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
+			size_t len)
+{
+	struct q2_window *w = r->window;
+
+	while (len) {
+		uint64_t start = off & ~(uint64_t)(Q2_DIRECT_ALIGN - 1u);
+		size_t want = r->size - start < Q2_WINDOW ? (size_t)(r->size - start) : Q2_WINDOW;
+		size_t skip = (size_t)(off - start), n;
+		ssize_t got;
+
+		w->len = 0;
+		got = window_fill(r, start, want);
+		if (got < 0)
+			return false;
+		w->off = start;
+		w->len = (size_t)got;
+		if ((size_t)got <= skip) {
+			errno = 0;
+			return false;
+		}
+		n = (size_t)got - skip < len ? (size_t)got - skip : len;
+		memcpy(dst, w->buf + skip, n);
+		dst += n;
+		off += n;
+		len -= n;
+	}
+	return true;
+}
+
 /* Serves a small read from the window, refilled from a 4 KiB boundary at
  * or below off; false when the window cannot hold it (then the caller
  * reads it directly, and an error is that read's own). */
@@ -127,13 +181,15 @@ static bool window_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
 	if (!w || len > Q2_WINDOW / 4)
 		return false;
 	if (off < w->off || off - w->off > w->len || len > w->len - (off - w->off)) {
-		uint64_t granule = w->granule < Q2_WINDOW ? w->granule : Q2_WINDOW;
+		/* within one granule: the window never reaches another
+		 * cluster, but for O_DIRECT, which caches nothing */
+		uint64_t granule = r->direct ? Q2_WINDOW
+				   : w->granule < Q2_WINDOW ? w->granule : Q2_WINDOW;
 
-		/* within one granule: the window never reaches another cluster */
 		start = off & ~(granule - 1u);
 		want = r->size - start < granule ? (size_t)(r->size - start) : (size_t)granule;
 		w->len = 0;
-		got = pread_full(r->fd, w->buf, want, start);
+		got = window_fill(r, start, want);
 		if (got < 0)
 			return false;
 		w->off = start;
@@ -165,6 +221,13 @@ bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 	}
 	if (window_read(r, off, dst, len))
 		return true;
+	if (r->direct) {
+		if (direct_read(r, off, dst, len))
+			return true;
+		*code = errno ? Q2_C_IO : Q2_C_TRUNCATED;
+		*sys_errno = errno;
+		return false;
+	}
 	got = pread_full(r->fd, dst, len, off);
 	if (got < 0) {
 		*code = Q2_C_IO;
@@ -186,12 +249,6 @@ bool q2_reader_allocated(const struct q2_reader *r, uint64_t *bytes)
 		return false;
 	*bytes = (uint64_t)st.st_blocks * 512u;
 	return true;
-}
-
-void q2_reader_forget_cache(const struct q2_reader *r)
-{
-	if (r->fd >= 0)
-		(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
 }
 
 int q2_reader_find_allocation(const struct q2_reader *r, uint64_t off,

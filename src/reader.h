@@ -15,7 +15,11 @@
  * nearby bytes, and one pread(2) each cost more than all the decoding
  * (65535 bitmaps: 65535 reads of one table each). */
 #define Q2_WINDOW (64u * 1024u)
+/* O_DIRECT reads: offsets, lengths and buffers in multiples of this */
+#define Q2_DIRECT_ALIGN 4096u
 struct q2_window {
+	/* first, and aligned for O_DIRECT (the window is aligned_alloc'd) */
+	_Alignas(Q2_DIRECT_ALIGN) uint8_t buf[Q2_WINDOW];
 	uint64_t off;
 	size_t len;         /* 0: holds nothing */
 	/* The window never crosses a multiple of this (a power of two, the
@@ -24,7 +28,6 @@ struct q2_window {
 	 * the cache make SEEK_DATA call a preallocated hole data (ext4), and
 	 * so change what qemu-img map, and --map, answer. */
 	uint64_t granule;
-	uint8_t buf[Q2_WINDOW];
 };
 
 struct q2_reader {
@@ -34,6 +37,9 @@ struct q2_reader {
 	/* NULL when its allocation failed, or for mem; shared by copies of
 	 * the reader, whose reads it serves alike; freed by close */
 	struct q2_window *window;
+	/* the file is read with O_DIRECT, through the window: no page of
+	 * it enters the page cache, and no read-ahead starts (--map) */
+	bool direct;
 };
 
 /* Small reads gather no more than granule bytes (a power of two, at
@@ -41,7 +47,15 @@ struct q2_reader {
 void q2_reader_set_granule(const struct q2_reader *r, uint64_t granule);
 
 /* Opens path O_RDONLY (and tells the kernel the reads are random: no
- * read-ahead into the guest's data); on failure returns false with *code Q2_C_OPEN or
+ * read-ahead into the guest's data); with direct, bypassing the page
+ * cache where the file system allows it (O_DIRECT): what SEEK_DATA says
+ * of a preallocated extent depends on the pages cached over it, which
+ * buffered reads of the metadata can add by read-ahead, even random
+ * ones: the answer would then be another than qemu-img map's.  q2_reader_open is open_mode's
+ * buffered case. */
+bool q2_reader_open_mode(struct q2_reader *r, const char *path, bool direct,
+			 enum q2_code *code, int *sys_errno);
+/* Opens path O_RDONLY (as above, buffered); on failure returns false with *code Q2_C_OPEN or
  * Q2_C_IO and *sys_errno set. */
 bool q2_reader_open(struct q2_reader *r, const char *path,
 		    enum q2_code *code, int *sys_errno);
@@ -67,13 +81,6 @@ bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
  * file-posix.c): the bytes the file takes on its device (st_blocks *
  * 512; for a buffer in memory, its size) ... */
 bool q2_reader_allocated(const struct q2_reader *r, uint64_t *bytes);
-
-/* ... and drops the file's clean pages from the page cache (a hint: no
- * byte of the file changes).  On ext4 and XFS, SEEK_DATA takes a
- * preallocated (unwritten) extent whose pages are cached for data, and
- * reading a file leaves pages there by read-ahead: QEMU's answer on a
- * host that has not read the file is the one without them. */
-void q2_reader_forget_cache(const struct q2_reader *r);
 
 /* ... and, at off, whether off lies in data or in a hole, as
  * SEEK_DATA/SEEK_HOLE say: 0 with *data == off and *hole the end of the

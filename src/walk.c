@@ -530,6 +530,7 @@ struct q2_decode_opts q2_run_decode_opts(const struct q2_run *run)
 		/* QEMU refuses an image for its snapshot table: the verdict
 		 * and the map read that much of it */
 		.snapshot_limits = verdict || q2_views[opts->view].map,
+		.direct_io = q2_views[opts->view].map,
 	};
 
 	return d;
