@@ -4,11 +4,23 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "be.h"
 #include "sort.h"
+
+/* one table of a batch to read (load_l2) */
+struct slot_read {
+	const struct q2_reader *r;
+	uint64_t off;
+	uint8_t *dst;
+	size_t len;
+	enum q2_code code;
+	int err;
+	bool ok;
+};
 
 void q2_compressed_span(unsigned cluster_bits, uint64_t entry,
 			uint64_t *offset, uint64_t *length)
@@ -128,8 +140,13 @@ bool q2_guest_open(struct q2_guest *g, const struct q2_reader *r,
 	if (in_file > want)
 		in_file = want;
 	g->l1 = calloc(want ? want : 1, sizeof *g->l1);
-	g->l2 = malloc(g->cs);
-	if (!g->l1 || !g->l2) {
+	g->run_cap = g->cs > Q2_L2_RUN ? (size_t)g->cs : Q2_L2_RUN;
+	g->n_slots = (size_t)(g->run_cap / g->cs);
+	/* aligned, so that O_DIRECT reads go straight into it */
+	g->run = aligned_alloc(Q2_DIRECT_ALIGN, g->run_cap);
+	g->slot_at = calloc(g->n_slots, sizeof *g->slot_at);
+	g->reads = calloc(g->n_slots, sizeof *g->reads);
+	if (!g->l1 || !g->run || !g->slot_at || !g->reads) {
 		q2_problems_add(problems, Q2_C_NOMEM, 0, Q2_NO_INDEX,
 				Q2_FROM_DECODE, NULL);
 		q2_guest_close(g);
@@ -163,34 +180,133 @@ bool q2_guest_open(struct q2_guest *g, const struct q2_reader *r,
 void q2_guest_close(struct q2_guest *g)
 {
 	free(g->l1);
-	free(g->l2);
+	free(g->run);
+	free(g->slot_at);
+	free(g->reads);
 	free(g->shared);
 	g->l1 = NULL;
 	g->l2 = NULL;
+	g->run = NULL;
+	g->slot_at = NULL;
+	g->reads = NULL;
 	g->shared = NULL;
 	g->l2_at = 0;
 }
 
 
-/* The L2 table at off into g->l2: the part past the end of the file
- * reads as zeroes, as QEMU's reads do. */
-static bool load_l2(struct q2_guest *g, uint64_t off, struct q2_problems *problems)
+
+struct batch {
+	struct slot_read *v;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+/* a reader thread: slots taken one at a time until none is left */
+static void *read_slots(void *arg)
 {
-	uint64_t n = 0;
-	enum q2_code code;
-	int err;
+	struct batch *b = arg;
+
+	for (;;) {
+		struct slot_read *s;
+
+		pthread_mutex_lock(&b->lock);
+		s = b->next < b->n ? &b->v[b->next++] : NULL;
+		pthread_mutex_unlock(&b->lock);
+		if (!s)
+			return NULL;
+		s->ok = q2_read(s->r, s->off, s->dst, s->len, &s->code, &s->err);
+	}
+}
+
+/* Reads the slots: at once, by up to Q2_L2_THREADS threads, where the
+ * reader takes each straight into its slot (O_DIRECT, whole blocks, so
+ * no shared window); else one after the other. */
+static void read_batch(const struct q2_reader *r, struct slot_read *v, size_t n)
+{
+	struct batch b = { .v = v, .n = n };
+	pthread_t threads[Q2_L2_THREADS];
+	size_t started = 0;
+	bool parallel = r->direct && n > 1;
+
+	for (size_t k = 0; k < n && parallel; k++)
+		parallel = !((v[k].off | v[k].len | (uintptr_t)v[k].dst) &
+			     (Q2_DIRECT_ALIGN - 1u));
+	if (parallel && pthread_mutex_init(&b.lock, NULL) == 0) {
+		while (started < Q2_L2_THREADS && started < n &&
+		       pthread_create(&threads[started], NULL, read_slots, &b) == 0)
+			started++;
+		read_slots(&b);
+		for (size_t t = 0; t < started; t++)
+			pthread_join(threads[t], NULL);
+		pthread_mutex_destroy(&b.lock);
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		v[k].ok = q2_read(r, v[k].off, v[k].dst, v[k].len, &v[k].code, &v[k].err);
+}
+
+/* Whether L1 entry i names a table worth reading ahead: aligned, in the
+ * file, not one read already in this batch. */
+static bool worth_reading(const struct q2_guest *g, uint64_t i, size_t n)
+{
+	uint64_t off = g->l1[i] & Q2_L1E_OFFSET_MASK;
+
+	if (!off || (off & (g->cs - 1u)) || off >= g->r->size ||
+	    g->r->size - off < g->cs || (i < g->l1_in_file && g->shared[i]))
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (g->slot_at[k] == off)
+			return false;
+	return true;
+}
+
+/* The L2 table at off (named by L1 entry l1_index) as g->l2, read with
+ * those the next L1 entries name (see struct q2_guest); the part past
+ * the end of the file reads as zeroes, as QEMU's reads do. */
+static bool load_l2(struct q2_guest *g, uint64_t l1_index, uint64_t off,
+		    struct q2_problems *problems)
+{
+	struct slot_read *reads = g->reads;
+	size_t n = 1;
+	uint64_t in_file = 0;
 
 	if (g->l2_at == off)
 		return true;
+	for (size_t k = 0; k < g->n_slots; k++)
+		if (g->slot_at[k] == off) {
+			g->l2 = g->run + k * g->cs;
+			g->l2_at = off;
+			return true;
+		}
 	g->l2_at = 0;
+	memset(g->slot_at, 0, g->n_slots * sizeof *g->slot_at);
 	if (off < g->r->size)
-		n = g->r->size - off < g->cs ? g->r->size - off : g->cs;
-	if (n && !q2_read(g->r, off, g->l2, (size_t)n, &code, &err)) {
-		q2_problems_add_decode(problems, code, Q2_W_FILE, Q2_NO_INDEX, off,
-				       err, Q2_NO_INDEX);
-		return false;
+		in_file = g->r->size - off < g->cs ? g->r->size - off : g->cs;
+	reads[0] = (struct slot_read){ .r = g->r, .off = off, .dst = g->run,
+				       .len = (size_t)in_file };
+	g->slot_at[0] = off;
+	for (uint64_t i = l1_index + 1; i < g->l1_size && n < g->n_slots; i++) {
+		if (!worth_reading(g, i, n))
+			continue;
+		g->slot_at[n] = g->l1[i] & Q2_L1E_OFFSET_MASK;
+		reads[n] = (struct slot_read){ .r = g->r, .off = g->slot_at[n],
+					      .dst = g->run + n * g->cs,
+					      .len = (size_t)g->cs };
+		n++;
 	}
-	memset(g->l2 + n, 0, (size_t)(g->cs - n));
+	read_batch(g->r, reads, in_file ? n : 0);
+	for (size_t k = 0; k < n; k++) {
+		if (!in_file || reads[k].ok)
+			continue;
+		g->slot_at[k] = 0;
+		if (k == 0) {
+			q2_problems_add_decode(problems, reads[0].code, Q2_W_FILE,
+					       Q2_NO_INDEX, off, reads[0].err, Q2_NO_INDEX);
+			return false;
+		}
+	}
+	memset(g->run + in_file, 0, (size_t)(g->cs - in_file));
+	g->l2 = g->run;
 	g->l2_at = off;
 	return true;
 }
@@ -337,7 +453,7 @@ int q2_guest_lookup(struct q2_guest *g, uint64_t off, uint64_t bytes,
 				 l1_index, l2_off);
 		return -1;
 	}
-	if (!load_l2(g, l2_off, problems))
+	if (!load_l2(g, l1_index, l2_off, problems))
 		return -1;
 	entry = l2_entry(g, l2_index);
 	bitmap = l2_bitmap(g, l2_index);

@@ -22,6 +22,8 @@
 #define Q2_OFLAG_ZERO 1ull
 /* QEMU's limit on an L1 table, in bytes */
 #define Q2_MAX_L1_BYTES (32u * 1024u * 1024u)
+#define Q2_L2_RUN (4u * 1024u * 1024u)
+#define Q2_L2_THREADS 16u
 /* extended L2: 32 subclusters per cluster */
 #define Q2_SUBCLUSTERS 32u
 
@@ -49,6 +51,8 @@ struct q2_grun {
 	uint64_t csize;
 };
 
+struct slot_read;
+
 /* One L1 table of an image and the L2 table last read. */
 struct q2_guest {
 	const struct q2_reader *r;
@@ -61,8 +65,17 @@ struct q2_guest {
 	uint64_t *l1;
 	uint32_t l1_size;        /* entries, those past the file read as 0 */
 	uint32_t l1_in_file;
-	uint8_t *l2;             /* one cluster */
-	uint64_t l2_at;          /* the table l2 holds, 0: none */
+	uint8_t *l2;             /* the table read, in run */
+	uint64_t l2_at;          /* its offset, 0: none */
+	/* The tables the next L1 entries name are read together, up to
+	 * Q2_L2_RUN bytes (one cluster at least): in one read where they
+	 * follow each other in the file, else (O_DIRECT, whose reads the
+	 * page cache does not serve) each by a thread of its own, at once.
+	 * Slot k of run holds the table at slot_at[k] (0: none). */
+	uint8_t *run;
+	size_t run_cap, n_slots;
+	uint64_t *slot_at;
+	struct slot_read *reads;  /* the batch's reads, one per slot */
 	/* per L1 entry: its L2 table is an earlier entry's too (a table
 	 * used twice by one L1 is corrupt, and would make the map as long
 	 * as the L1 times the table) */

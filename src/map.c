@@ -78,6 +78,37 @@ static uint64_t count_nonzero(const uint8_t *block, unsigned order, uint64_t n,
 	return c;
 }
 
+/* the blocks counted in the table's order before each is read once */
+#define QUICK_BLOCKS 64u
+
+/* The refcounts above 0 of ref's block, among the clusters below
+ * end_cluster, into ref->nonzero (block holds the one at *cached);
+ * false when it cannot be read. */
+static bool count_block(const struct q2_reader *r, struct reft_ref *ref,
+			uint8_t *block, uint64_t *cached, uint64_t end_cluster,
+			unsigned block_bits, unsigned order, uint64_t cs)
+{
+	uint64_t first = ref->index << block_bits;
+	uint64_t want = end_cluster - first;
+	enum q2_code code;
+	int err;
+
+	if (want > (1ull << block_bits))
+		want = 1ull << block_bits;
+	if (ref->block != *cached) {
+		uint64_t got = 0;
+
+		if (ref->block < r->size)
+			got = r->size - ref->block < cs ? r->size - ref->block : cs;
+		if (got && !q2_read(r, ref->block, block, (size_t)got, &code, &err))
+			return false;
+		memset(block + got, 0, (size_t)(cs - got));
+		*cached = ref->block;
+	}
+	ref->nonzero = count_nonzero(block, order, want, cs);
+	return true;
+}
+
 /* qcow2_detect_metadata_preallocation: as many clusters with a refcount
  * as the file has allocated, and a tenth (two at least) more, means the L2
  * entries point at preallocated holes.  QEMU counts cluster by cluster
@@ -133,26 +164,28 @@ static bool detect_prealloc(const struct q2_reader *r, const struct q2_image *im
 			break;
 		refs[n++] = (struct reft_ref){ .index = i, .block = off };
 	}
-	/* each block read once, in file order */
-	q2_sort(refs, n, sizeof *refs, by_block, NULL);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t first = refs[i].index << block_bits;
-		uint64_t want = end_cluster - first;
-
-		if (want > (1ull << block_bits))
-			want = 1ull << block_bits;
-		if (refs[i].block != cached) {
-			uint64_t got = 0;
-
-			if (refs[i].block < r->size)
-				got = r->size - refs[i].block < cs ? r->size - refs[i].block : cs;
-			if (got && !q2_read(r, refs[i].block, block, (size_t)got, &code, &err))
-				goto out;
-			memset(block + got, 0, (size_t)(cs - got));
-			cached = refs[i].block;
+	/* in the table's order, as QEMU counts: a preallocated image
+	 * passes the threshold in its first blocks */
+	for (size_t i = 0; i < n && i < QUICK_BLOCKS; i++) {
+		if (!count_block(r, &refs[i], block, &cached, end_cluster,
+				 block_bits, order, cs))
+			goto out;
+		count += refs[i].nonzero;
+		if (count >= threshold) {
+			result = true;
+			goto out;
 		}
-		refs[i].nonzero = count_nonzero(block, order, want, cs);
 	}
+	if (n <= QUICK_BLOCKS)
+		goto out;
+	count = 0;
+	/* else each block read once, in file order, whatever the table
+	 * repeats */
+	q2_sort(refs, n, sizeof *refs, by_block, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (!count_block(r, &refs[i], block, &cached, end_cluster,
+				 block_bits, order, cs))
+			goto out;
 	/* in the table's order: the count must pass the threshold before
 	 * the walk meets an unaligned block */
 	q2_sort(refs, n, sizeof *refs, by_index, NULL);

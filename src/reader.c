@@ -222,6 +222,18 @@ bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 	if (window_read(r, off, dst, len))
 		return true;
 	if (r->direct) {
+		const size_t a = Q2_DIRECT_ALIGN - 1u;
+
+		/* whole aligned blocks into an aligned buffer: one read */
+		if (!(off & a) && !(len & a) && !((uintptr_t)dst & a)) {
+			got = pread_full(r->fd, dst, len, off);
+			if (got < 0) {
+				*code = Q2_C_IO;
+				*sys_errno = errno;
+				return false;
+			}
+			return (size_t)got == len;
+		}
 		if (direct_read(r, off, dst, len))
 			return true;
 		*code = errno ? Q2_C_IO : Q2_C_TRUNCATED;
