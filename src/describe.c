@@ -746,7 +746,10 @@ static void get_data_bytes(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	(void)obj;
-	if (q2_views[w->opts->view].map)
+	/* null when the map could not say what some dirty range holds */
+	if (q2_views[w->opts->view].map && w->pieces_unknown)
+		v->type = Q2_V_NULL;
+	else if (q2_views[w->opts->view].map)
 		set_u64(v, w->data_bytes);
 }
 
@@ -754,7 +757,9 @@ static void get_zero_bytes(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	(void)obj;
-	if (q2_views[w->opts->view].map)
+	if (q2_views[w->opts->view].map && w->pieces_unknown)
+		v->type = Q2_V_NULL;
+	else if (q2_views[w->opts->view].map)
 		set_u64(v, w->zero_bytes);
 }
 
@@ -773,24 +778,28 @@ enum xbitmap_col {
 	XB_COUNT_
 };
 
-static const struct q2_col xbitmap_cols[] = {
-	COL(XB_NAME, .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
-	    .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_bitmap_name),
-	COL(XB_GRANULARITY, .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	    .get = get_granularity),
-	COL(XB_USABLE_TEXT, .key = "usable_text", .label = "usable",
-	    .in = Q2_IN_TEXT, .get = get_usable_text),
-	VERDICT_COLS(XB_USABLE, XB_STATE, XB_REASON),
-	COL(XB_EXTENTS, .key = "extents", .in = Q2_IN_ALL,
-	    .step = Q2_STEP_EXTENTS, .child = &q2_desc_extent),
-	COL(XB_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	    .get = get_dirty_bytes),
-	COL(XB_DATA_BYTES, .key = "data_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	    .get = get_data_bytes),
-	COL(XB_ZERO_BYTES, .key = "zero_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+/* -x's bitmap; with --map, its ranges are the pieces the map cuts */
+#define XBITMAP_COLS(extents) \
+	COL(XB_NAME, .key = "name", .csv_key = "bitmap", .label = "Bitmap name", \
+	    .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_bitmap_name), \
+	COL(XB_GRANULARITY, .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON, \
+	    .get = get_granularity), \
+	COL(XB_USABLE_TEXT, .key = "usable_text", .label = "usable", \
+	    .in = Q2_IN_TEXT, .get = get_usable_text), \
+	VERDICT_COLS(XB_USABLE, XB_STATE, XB_REASON), \
+	COL(XB_EXTENTS, .key = "extents", .in = Q2_IN_ALL, \
+	    .step = Q2_STEP_EXTENTS, .child = (extents)), \
+	COL(XB_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON, \
+	    .get = get_dirty_bytes), \
+	COL(XB_DATA_BYTES, .key = "data_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON, \
+	    .get = get_data_bytes), \
+	COL(XB_ZERO_BYTES, .key = "zero_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON, \
 	    .get = get_zero_bytes),
-};
-Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(xbitmap_cols) == XB_COUNT_,
+
+static const struct q2_col xbitmap_cols[] = { XBITMAP_COLS(&q2_desc_extent) };
+static const struct q2_col xbitmap_map_cols[] = { XBITMAP_COLS(&q2_desc_piece) };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(xbitmap_cols) == XB_COUNT_ &&
+		 Q2_ARRAY_SIZE(xbitmap_map_cols) == XB_COUNT_,
 		 "a column for every id of the -x bitmap");
 /* image,bitmap,start,length,usable,state,reason */
 static const unsigned xbitmap_csv_order[] = {
@@ -852,7 +861,10 @@ static void get_me_depth(const struct q2_cursor *w, const void *obj,
 			 struct q2_value *v)
 {
 	(void)w;
-	set_u64(v, map_entry_of(obj)->depth);
+	if (map_entry_of(obj)->unknown)
+		v->type = Q2_V_NULL;
+	else
+		set_u64(v, map_entry_of(obj)->depth);
 }
 
 static void set_bool(struct q2_value *v, bool b)
@@ -861,32 +873,41 @@ static void set_bool(struct q2_value *v, bool b)
 	v->u = b;
 }
 
+/* a flag of a map entry: null in a piece whose contents are unknown */
+static void set_flag(struct q2_value *v, const struct q2_map_entry *e, bool b)
+{
+	if (e->unknown)
+		v->type = Q2_V_NULL;
+	else
+		set_bool(v, b);
+}
+
 static void get_me_present(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	(void)w;
-	set_bool(v, map_entry_of(obj)->present);
+	set_flag(v, map_entry_of(obj), map_entry_of(obj)->present);
 }
 
 static void get_me_zero(const struct q2_cursor *w, const void *obj,
 			struct q2_value *v)
 {
 	(void)w;
-	set_bool(v, map_entry_of(obj)->zero);
+	set_flag(v, map_entry_of(obj), map_entry_of(obj)->zero);
 }
 
 static void get_me_data(const struct q2_cursor *w, const void *obj,
 			struct q2_value *v)
 {
 	(void)w;
-	set_bool(v, map_entry_of(obj)->data);
+	set_flag(v, map_entry_of(obj), map_entry_of(obj)->data);
 }
 
 static void get_me_compressed(const struct q2_cursor *w, const void *obj,
 			      struct q2_value *v)
 {
 	(void)w;
-	set_bool(v, map_entry_of(obj)->compressed);
+	set_flag(v, map_entry_of(obj), map_entry_of(obj)->compressed);
 }
 
 /* only where qemu-img map gives one */
@@ -911,14 +932,16 @@ static void get_me_file(const struct q2_cursor *w, const void *obj,
 }
 
 /* What a backup does with a piece: "data" to read, "zero" to write as
- * zeroes (or punch), "compressed" data QEMU must read for it. */
+ * zeroes (or punch), "compressed" data QEMU must read for it; "unknown"
+ * where the map could not say (read it, to be safe). */
 static void get_piece_kind(const struct q2_cursor *w, const void *obj,
 			   struct q2_value *v)
 {
 	const struct q2_map_entry *e = map_entry_of(obj);
 
 	(void)w;
-	set_word(v, e->zero ? "zero" : e->compressed ? "compressed" : "data");
+	set_word(v, e->unknown ? "unknown" : e->zero ? "zero"
+		    : e->compressed ? "compressed" : "data");
 }
 
 /* text: the offset, or "-" where there is none, so that rows line up */
@@ -1276,30 +1299,34 @@ enum checkpoint_col {
 	CP_COUNT_
 };
 
-static const struct q2_col checkpoint_cols[] = {
-	COL(CP_NAME, .key = "name", .csv_key = "bitmap", .label = "Bitmap name",
-	    .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_cp_name),
-	COL(CP_LAYERS, .key = "layers", .in = Q2_IN_ALL, .get = get_cp_layers),
-	COL(CP_GRANULARITY, .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	    .get = get_cp_granularity),
-	COL(CP_USABLE_TEXT, .key = "usable_text", .label = "usable",
-	    .in = Q2_IN_TEXT, .get = get_cp_usable_text),
-	COL(CP_USABLE, .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV,
-	    .get = get_cp_usable),
-	COL(CP_STATE, .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV,
-	    .get = get_cp_state),
-	COL(CP_REASON, .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV,
-	    .get = get_cp_reason),
-	COL(CP_EXTENTS, .key = "extents", .in = Q2_IN_ALL,
-	    .step = Q2_STEP_MERGED_EXTENTS, .child = &q2_desc_extent),
-	COL(CP_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	    .get = get_dirty_bytes),
-	COL(CP_DATA_BYTES, .key = "data_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
-	    .get = get_data_bytes),
-	COL(CP_ZERO_BYTES, .key = "zero_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON,
+/* a checkpoint; with --map, its ranges are the pieces the map cuts */
+#define CHECKPOINT_COLS(extents) \
+	COL(CP_NAME, .key = "name", .csv_key = "bitmap", .label = "Bitmap name", \
+	    .in = Q2_IN_ALL, .hex_key = "name_hex", .get = get_cp_name), \
+	COL(CP_LAYERS, .key = "layers", .in = Q2_IN_ALL, .get = get_cp_layers), \
+	COL(CP_GRANULARITY, .key = "granularity", .in = Q2_IN_TEXT | Q2_IN_JSON, \
+	    .get = get_cp_granularity), \
+	COL(CP_USABLE_TEXT, .key = "usable_text", .label = "usable", \
+	    .in = Q2_IN_TEXT, .get = get_cp_usable_text), \
+	COL(CP_USABLE, .key = "usable", .in = Q2_IN_JSON | Q2_IN_CSV, \
+	    .get = get_cp_usable), \
+	COL(CP_STATE, .key = "state", .in = Q2_IN_JSON | Q2_IN_CSV, \
+	    .get = get_cp_state), \
+	COL(CP_REASON, .key = "reason", .in = Q2_IN_JSON | Q2_IN_CSV, \
+	    .get = get_cp_reason), \
+	COL(CP_EXTENTS, .key = "extents", .in = Q2_IN_ALL, \
+	    .step = Q2_STEP_MERGED_EXTENTS, .child = (extents)), \
+	COL(CP_DIRTY_BYTES, .key = "dirty_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON, \
+	    .get = get_dirty_bytes), \
+	COL(CP_DATA_BYTES, .key = "data_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON, \
+	    .get = get_data_bytes), \
+	COL(CP_ZERO_BYTES, .key = "zero_bytes", .in = Q2_IN_TEXT | Q2_IN_JSON, \
 	    .get = get_zero_bytes),
-};
-Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(checkpoint_cols) == CP_COUNT_,
+
+static const struct q2_col checkpoint_cols[] = { CHECKPOINT_COLS(&q2_desc_extent) };
+static const struct q2_col checkpoint_map_cols[] = { CHECKPOINT_COLS(&q2_desc_piece) };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(checkpoint_cols) == CP_COUNT_ &&
+		 Q2_ARRAY_SIZE(checkpoint_map_cols) == CP_COUNT_,
 		 "a column for every id of the checkpoint");
 /* image,bitmap,layers,start,length,usable,state,reason */
 static const unsigned checkpoint_csv_order[] = {
@@ -1322,6 +1349,8 @@ const struct q2_desc q2_desc_bitmap = DESC(Q2_REC_BITMAP, bitmap_cols);
 const struct q2_desc q2_desc_table_entry = DESC(Q2_REC_TABLE_ENTRY, table_entry_cols);
 const struct q2_desc q2_desc_xbitmap =
 	DESC_CSV(Q2_REC_XBITMAP, xbitmap_cols, xbitmap_csv_order);
+const struct q2_desc q2_desc_xbitmap_map =
+	DESC_CSV(Q2_REC_XBITMAP, xbitmap_map_cols, xbitmap_csv_order);
 const struct q2_desc q2_desc_extent = DESC(Q2_REC_EXTENT, extent_cols);
 const struct q2_desc q2_desc_map_entry = DESC(Q2_REC_MAP_ENTRY, map_entry_cols);
 const struct q2_desc q2_desc_piece = DESC(Q2_REC_PIECE, piece_cols);
@@ -1329,6 +1358,8 @@ const struct q2_desc q2_desc_code = DESC(Q2_REC_CODE, code_cols);
 const struct q2_desc q2_desc_layer = DESC(Q2_REC_LAYER, layer_cols);
 const struct q2_desc q2_desc_checkpoint =
 	DESC_CSV(Q2_REC_CHECKPOINT, checkpoint_cols, checkpoint_csv_order);
+const struct q2_desc q2_desc_checkpoint_map =
+	DESC_CSV(Q2_REC_CHECKPOINT, checkpoint_map_cols, checkpoint_csv_order);
 const struct q2_desc q2_desc_problem =
 	DESC_CSV(Q2_REC_PROBLEM, problem_cols, problem_csv_order);
 
@@ -1619,7 +1650,13 @@ static const struct q2_col extents_cols[] = {
 	COL(XS_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL,
 	    .step = Q2_STEP_IMAGE_BITMAPS, .child = &q2_desc_xbitmap),
 };
-Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extents_cols) == XS_COUNT_,
+static const struct q2_col extents_map_cols[] = {
+	IMAGE_COLS,
+	COL(XS_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_IMAGE_BITMAPS, .child = &q2_desc_xbitmap_map),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(extents_cols) == XS_COUNT_ &&
+		 Q2_ARRAY_SIZE(extents_map_cols) == XS_COUNT_,
 		 "a column for every id of -x's document");
 
 enum snapshots_col {
@@ -1660,9 +1697,10 @@ static const struct q2_desc check_image = {
 	.rec = Q2_REC_IMAGE, .cols = check_cols, .n_cols = Q2_ARRAY_SIZE(check_cols),
 };
 static const struct q2_desc extents_image = IMAGE_DESC(extents_cols);
+static const struct q2_desc extents_map_image = IMAGE_DESC(extents_map_cols);
 static const struct q2_desc snapshots_image = IMAGE_DESC(snapshots_cols);
 
-static const struct q2_desc map_doc;
+static const struct q2_desc map_doc, chain_map_doc;
 
 const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	[Q2_VIEW_DEFAULT] = {
@@ -1693,8 +1731,8 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.text_label = true, .extents = true,
 	},
 	[Q2_VIEW_EXTENTS_MAP] = {
-		.image = &extents_image, .csv_row = &q2_desc_piece,
-		.csv_row_table = &q2_desc_piece, .csv_group = &q2_desc_xbitmap,
+		.image = &extents_map_image, .csv_row = &q2_desc_piece,
+		.csv_row_table = &q2_desc_piece, .csv_group = &q2_desc_xbitmap_map,
 		.load_tables = true, .scans_data = true, .verdict = true,
 		.text_label = true, .extents = true, .map = true,
 	},
@@ -1709,8 +1747,8 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.text_label = true, .chain_doc = true,
 	},
 	[Q2_VIEW_CHAIN_EXTENTS_MAP] = {
-		.image = &q2_desc_chain, .csv_row = &q2_desc_piece,
-		.csv_row_table = &q2_desc_piece, .csv_group = &q2_desc_checkpoint,
+		.image = &chain_map_doc, .csv_row = &q2_desc_piece,
+		.csv_row_table = &q2_desc_piece, .csv_group = &q2_desc_checkpoint_map,
 		.load_tables = true, .scans_data = true, .verdict = true,
 		.text_label = true, .chain_doc = true, .map = true,
 	},
@@ -1737,16 +1775,20 @@ enum chain_col {
 	CHAIN_COUNT_
 };
 
-static const struct q2_col chain_cols[] = {
-	COL(CHAIN_IMAGE, .key = "image", .in = Q2_IN_JSON,
-	    .hex_key = "image_hex", .get = get_image),
-	/* text: the layers first; JSON: in the trailer */
-	COL(CHAIN_LAYERS, .key = "backing_chain", .in = Q2_IN_TEXT,
-	    .step = Q2_STEP_LAYERS, .child = &q2_desc_layer),
-	COL(CHAIN_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL,
-	    .step = Q2_STEP_CHECKPOINTS, .child = &q2_desc_checkpoint),
-};
-Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(chain_cols) == CHAIN_COUNT_,
+#define CHAIN_COLS(checkpoint) \
+	COL(CHAIN_IMAGE, .key = "image", .in = Q2_IN_JSON, \
+	    .hex_key = "image_hex", .get = get_image), \
+	/* text: the layers first; JSON: in the trailer */ \
+	COL(CHAIN_LAYERS, .key = "backing_chain", .in = Q2_IN_TEXT, \
+	    .step = Q2_STEP_LAYERS, .child = &q2_desc_layer), \
+	COL(CHAIN_BITMAPS, .key = "bitmaps", .in = Q2_IN_ALL, \
+	    .step = Q2_STEP_CHECKPOINTS, .child = (checkpoint))
+
+static const struct q2_col chain_cols[] = { CHAIN_COLS(&q2_desc_checkpoint) };
+/* -x --map --backing-chain: the checkpoints' ranges cut by the map */
+static const struct q2_col chain_map_cols[] = { CHAIN_COLS(&q2_desc_checkpoint_map) };
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(chain_cols) == CHAIN_COUNT_ &&
+		 Q2_ARRAY_SIZE(chain_map_cols) == CHAIN_COUNT_,
 		 "a column for every id of the chain's document");
 
 /* JSON: each layer with its problems (those met while merging among
@@ -1768,6 +1810,11 @@ Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(chain_trailer) == CHAINT_COUNT_,
 
 const struct q2_desc q2_desc_chain = {
 	.rec = Q2_REC_IMAGE, .cols = chain_cols, .n_cols = Q2_ARRAY_SIZE(chain_cols),
+	.trailer = chain_trailer, .n_trailer = Q2_ARRAY_SIZE(chain_trailer),
+};
+static const struct q2_desc chain_map_doc = {
+	.rec = Q2_REC_IMAGE, .cols = chain_map_cols,
+	.n_cols = Q2_ARRAY_SIZE(chain_map_cols),
 	.trailer = chain_trailer, .n_trailer = Q2_ARRAY_SIZE(chain_trailer),
 };
 

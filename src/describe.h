@@ -98,6 +98,7 @@ struct q2_cursor {
 	uint32_t bitmap_index;
 	uint64_t dirty_bytes;          /* of the -x bitmap being walked */
 	uint64_t data_bytes, zero_bytes; /* -x --map: its pieces, by kind */
+	bool pieces_unknown;           /* and some piece is unknown */
 };
 
 /* The traversal steps that nested records take (walk.c has one function
@@ -253,6 +254,7 @@ extern const struct q2_desc q2_desc_bitmaps_ext;
 extern const struct q2_desc q2_desc_bitmap;
 extern const struct q2_desc q2_desc_table_entry;
 extern const struct q2_desc q2_desc_xbitmap;
+extern const struct q2_desc q2_desc_xbitmap_map;    /* -x --map */
 extern const struct q2_desc q2_desc_extent;
 extern const struct q2_desc q2_desc_problem;
 /* The problem's column ids (text lays a problem out on a line of its
@@ -268,6 +270,7 @@ enum q2_problem_col {
 extern const struct q2_desc q2_desc_code;
 extern const struct q2_desc q2_desc_layer;
 extern const struct q2_desc q2_desc_checkpoint;
+extern const struct q2_desc q2_desc_checkpoint_map; /* -x --map --backing-chain */
 extern const struct q2_desc q2_desc_snapshot;
 /* --map: a range, struct q2_map_entry; text lays it out as qemu-img
  * map's human output, picking its fields by these ids */

@@ -62,6 +62,9 @@ struct q2_findings {
 	struct q2_verdict *verdicts;
 	bool *selected;
 	struct q2_refcounts refcounts;
+	/* QEMU refuses to open the image (an error of its scope found, by
+	 * the decoder or the checks): it has no map */
+	bool refused;
 	/* what a streaming step met while the image was walked: the only
 	 * part written after the judge is done */
 	struct q2_problems faults;

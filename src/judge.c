@@ -213,6 +213,8 @@ static void judge_layer(const struct q2_chain *c, size_t l,
 		q2_check(img, &layout, f, &f->problems);
 	if (opts->verdict && !q2_verdict(img, layer->lock, f))
 		nomem(&f->problems, "out of memory: no verdict on the bitmaps");
+	for (size_t i = 0; i < q2_image_n_problems(img, f) && !f->refused; i++)
+		f->refused = q2_problem_refuses(q2_image_problem(img, f, i));
 	q2_layout_free(&layout);
 }
 

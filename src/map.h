@@ -28,6 +28,9 @@ struct q2_map_entry {
 	bool has_offset;
 	uint64_t offset;         /* in file, when has_offset */
 	const char *file;        /* the file the offset is in */
+	/* -x --map: a dirty range the map could not say anything of (it
+	 * has none, or stopped before): only start and length hold */
+	bool unknown;
 };
 
 /* What the map keeps of one layer. */

@@ -256,4 +256,10 @@ static inline enum q2_severity q2_problem_severity(const struct q2_problem *pb)
 	return q2_code(pb->code)->severity;
 }
 
+/* Whether the problem makes QEMU refuse to open the image. */
+static inline bool q2_problem_refuses(const struct q2_problem *pb)
+{
+	return q2_problem_severity(pb) == Q2_SEV_ERROR && pb->scope == Q2_SCOPE_OPEN;
+}
+
 #endif

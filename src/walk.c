@@ -20,8 +20,9 @@ struct q2_walker {
 	const struct q2_source *layers;  /* one per layer of the chain */
 	struct q2_seen *seen;            /* per layer: data clusters read (-x) */
 	/* --map, -x --map: the chain's map, NULL when it has none (a fault
-	 * says why) */
+	 * says why); map_failed: a read failed, the map stops there */
 	struct q2_map *map;
+	bool map_failed;
 };
 
 static void run_step(struct q2_walker *w, const void *obj,
@@ -162,6 +163,7 @@ static void walk_bitmap_list(struct q2_walker *w, const struct q2_bitmaps_ext *b
 		w->cur.bitmap_index = i;
 		/* -x: what its extents add up to */
 		w->cur.dirty_bytes = w->cur.data_bytes = w->cur.zero_bytes = 0;
+		w->cur.pieces_unknown = false;
 		walk_record(w, col->child, w->cur.bitmap, NULL);
 		n++;
 	}
@@ -222,27 +224,46 @@ struct extent_sink {
 	size_t n;
 };
 
-/* -x --map: a dirty range as the pieces the map's entries cut it in */
+static void piece(struct extent_sink *s, const struct q2_map_entry *e)
+{
+	struct q2_walker *w = s->w;
+
+	walk_record(w, s->d, e, NULL);
+	s->n++;
+	if (e->unknown)
+		w->cur.pieces_unknown = true;
+	else if (e->zero)
+		w->cur.zero_bytes += e->length;
+	else
+		w->cur.data_bytes += e->length;
+}
+
+/* -x --map: a dirty range as the pieces the map's entries cut it in;
+ * where the map has nothing to say (none, or it stopped: a fault says
+ * why), the rest of the range is one piece whose contents are unknown,
+ * so that no dirty byte goes missing */
 static int on_extent_pieces(struct extent_sink *s, uint64_t start,
 			    uint64_t length)
 {
 	struct q2_walker *w = s->w;
+	uint64_t at = start, end = start + length;
 	struct q2_map_entry e;
 	int ret;
 
-	if (!w->map)
-		return 1;
-	q2_map_begin(w->map, start, start + length);
-	while ((ret = q2_map_next(w->map, &e)) == 1) {
-		walk_record(w, s->d, &e, NULL);
-		s->n++;
-		if (e.zero)
-			w->cur.zero_bytes += e.length;
-		else
-			w->cur.data_bytes += e.length;
+	if (w->map && !w->map_failed) {
+		q2_map_begin(w->map, start, end);
+		while ((ret = q2_map_next(w->map, &e)) == 1) {
+			piece(s, &e);
+			at = e.start + e.length;
+		}
+		w->map_failed = ret < 0;
 	}
-	/* a failed read stops the scan: the fault says where */
-	return ret < 0 ? 1 : 0;
+	if (at < end) {
+		e = (struct q2_map_entry){ .start = at, .length = end - at,
+					   .unknown = true };
+		piece(s, &e);
+	}
+	return 0;
 }
 
 static int on_extent(void *ctx, uint64_t start, uint64_t length)
@@ -257,43 +278,19 @@ static int on_extent(void *ctx, uint64_t start, uint64_t length)
 	return 0;
 }
 
-/* The record of a dirty range: under --map, the pieces the map cuts */
-static const struct q2_desc *extent_desc(const struct q2_walker *w,
-					 const struct q2_col *col)
-{
-	return q2_views[w->cur.opts->view].map ? &q2_desc_piece : col->child;
-}
-
-static void extents_begin(struct q2_walker *w, const struct q2_col *col)
-{
-	w->em->fmt->list_begin(w->em, extent_desc(w, col), q2_col_key(col));
-}
-
-static void extents_end(struct q2_walker *w, const struct q2_col *col, size_t n)
-{
-	w->em->fmt->list_end(w->em, extent_desc(w, col), n);
-}
-
 static void walk_extents(struct q2_walker *w, const void *obj,
 			 const struct q2_col *col)
 {
 	const struct q2_layer *layer = w->cur.src->layer;
-	struct extent_sink sink = { w, extent_desc(w, col), 0 };
+	struct extent_sink sink = { w, col->child, 0 };
 
 	(void)obj;
-	extents_begin(w, col);
+	list_begin(w, col);
 	if (layer->opened)
 		q2_extents_scan(&layer->reader, image(w), w->cur.bitmap_index,
 				on_extent, &sink, &w->cur.dirty_bytes, faults(w),
 				seen(w, layer_index(w)));
-	extents_end(w, col, sink.n);
-}
-
-/* What QEMU refuses to open: the map of a chain with such a layer is
- * none. */
-static bool refusal(const struct q2_problem *pb)
-{
-	return q2_problem_severity(pb) == Q2_SEV_ERROR && pb->scope == Q2_SCOPE_OPEN;
+	list_end(w, col, sink.n);
 }
 
 /* The problems a view shows: --check's findings only in -c, but for
@@ -303,7 +300,7 @@ static bool shown(const struct q2_walker *w, const struct q2_problem *pb)
 	const struct q2_view *view = &q2_views[w->cur.opts->view];
 
 	return pb->origin != Q2_FROM_CHECK || view->check ||
-	       (view->map && refusal(pb));
+	       (view->map && q2_problem_refuses(pb));
 }
 
 /* The problems of the layer src that the view shows, as a list; with
@@ -406,6 +403,7 @@ static void walk_checkpoints(struct q2_walker *w, const void *obj,
 		if (!cps->v[i].selected)
 			continue;
 		w->cur.dirty_bytes = w->cur.data_bytes = w->cur.zero_bytes = 0;
+		w->cur.pieces_unknown = false;
 		walk_record(w, col->child, &cps->v[i], NULL);
 		n++;
 	}
@@ -418,9 +416,9 @@ static void walk_merged_extents(struct q2_walker *w, const void *obj,
 	const struct q2_checkpoint *cp = obj;
 	const struct q2_chain *c = w->chain;
 	struct q2_merge_input *in = calloc(cp->run_n ? cp->run_n : 1, sizeof *in);
-	struct extent_sink sink = { w, extent_desc(w, col), 0 };
+	struct extent_sink sink = { w, col->child, 0 };
 
-	extents_begin(w, col);
+	list_begin(w, col);
 	if (!in) {
 		q2_problems_add(&w->j->chain_faults, Q2_C_NOMEM, 0, Q2_NO_INDEX,
 				Q2_FROM_DECODE, NULL);
@@ -440,7 +438,7 @@ static void walk_merged_extents(struct q2_walker *w, const void *obj,
 			      on_extent, &sink, &w->cur.dirty_bytes, &w->j->chain_faults);
 	}
 	free(in);
-	extents_end(w, col, sink.n);
+	list_end(w, col, sink.n);
 }
 
 /* --map: the chain's map over the range asked, as qemu-img map walks it */
@@ -586,7 +584,7 @@ static void show_document(struct q2_run *run, struct q2_walker *w,
 }
 
 /* The chain's map into m, NULL when it has none: a layer QEMU refuses
- * (the judge found why), or a fault met opening it. */
+ * (the judge said which), or a fault met opening it. */
 static struct q2_map *make_map(const struct q2_chain *c, struct q2_judgement *j,
 			       struct q2_map *m)
 {
@@ -600,12 +598,8 @@ static struct q2_map *make_map(const struct q2_chain *c, struct q2_judgement *j,
 		goto out;
 	}
 	for (size_t l = 0; l < c->n; l++) {
-		const struct q2_image *img = &c->layers[l].img;
-		size_t total = q2_image_n_problems(img, &j->layers[l]);
-
 		faults[l] = &j->layers[l].faults;
-		for (size_t i = 0; i < total && !refused[l]; i++)
-			refused[l] = refusal(q2_image_problem(img, &j->layers[l], i));
+		refused[l] = j->layers[l].refused;
 	}
 	ok = q2_map_init(m, c, refused, faults);
 out:
