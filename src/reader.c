@@ -90,6 +90,7 @@ void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len)
 	r->mem = buf;
 	r->size = len;
 	r->window = NULL;
+	r->direct = false;
 }
 
 void q2_reader_close(struct q2_reader *r)
