@@ -295,14 +295,15 @@ UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_sort"
         "tests/unit/test_check", "tests/unit/test_extents",
         "tests/unit/test_chain", "tests/unit/test_snapshot",
         "tests/unit/test_refcount", "tests/unit/test_bigmem",
-        "tests/unit/test_describe"]
+        "tests/unit/test_describe", "tests/unit/test_guest",
+        "tests/unit/test_seen"]
 INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
                "tests/integration/usable.sh", "tests/integration/extents.sh",
                "tests/integration/cli.sh", "tests/integration/csv.sh",
                "tests/integration/json.sh", "tests/integration/outfile.sh",
                "tests/integration/snapshots.sh", "tests/integration/chain.sh",
                "tests/integration/gaps.sh", "tests/integration/map.sh",
-               "tests/integration/bounds.sh"]
+               "tests/integration/mapcli.sh", "tests/integration/bounds.sh"]
 
 
 def run(cmd, cwd, log):
