@@ -2,6 +2,7 @@
 
 #include "map.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -506,6 +507,9 @@ int q2_map_next(struct q2_map *m, struct q2_map_entry *e)
 			}
 			return -1;
 		}
+		/* every layer's answer covers a byte at least (QEMU's rules
+		 * never ask a layer past its end): the walk always moves */
+		assert(next.length > 0);
 		m->pos += next.length;
 		if (m->have_cur && mergeable(&m->cur, &next)) {
 			m->cur.length += next.length;
