@@ -226,7 +226,7 @@ static void read_batch(const struct q2_reader *r, struct slot_read *v, size_t n)
 	struct batch b = { .v = v, .n = n };
 	pthread_t threads[Q2_L2_THREADS];
 	size_t started = 0;
-	bool parallel = r->direct && n > 1;
+	bool parallel = q2_reader_direct(r) && n > 1;
 
 	for (size_t k = 0; k < n && parallel; k++)
 		parallel = !((v[k].off | v[k].len | (uintptr_t)v[k].dst) &

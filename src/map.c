@@ -265,8 +265,13 @@ static int layer_status(struct q2_map *m, size_t d, uint64_t off, uint64_t bytes
 	aoff = off & ~(align - 1u);
 	slack = off - aoff;
 	abytes = ((off + bytes + align - 1u) & ~(align - 1u)) - aoff;
-	if (ml->prealloc < 0)
+	if (ml->prealloc < 0) {
 		ml->prealloc = detect_prealloc(&ml->layer->reader, img);
+		/* no file-system question about this layer (QEMU asks none
+		 * either): the page cache may serve its tables */
+		if (!ml->prealloc)
+			q2_reader_end_direct(&ml->layer->reader);
+	}
 	if (q2_guest_lookup(&ml->guest, aoff, abytes, &run, m->layers[d].faults) != 0)
 		return -1;
 	st->pnum = run.length;

@@ -69,11 +69,23 @@ bool q2_reader_open_mode(struct q2_reader *r, const char *path, bool direct,
 		r->window->off = 0;
 		r->window->len = 0;
 		r->window->granule = 512;
+		r->window->direct = false;
 		/* where the file system has no O_DIRECT (tmpfs), buffered */
 		if (direct && fcntl(fd, F_SETFL, (flags & ~O_NONBLOCK) | O_DIRECT) == 0)
-			r->direct = true;
+			r->window->direct = true;
 	}
 	return true;
+}
+
+void q2_reader_end_direct(const struct q2_reader *r)
+{
+	int flags;
+
+	if (!q2_reader_direct(r))
+		return;
+	flags = fcntl(r->fd, F_GETFL);
+	if (flags >= 0 && fcntl(r->fd, F_SETFL, flags & ~O_DIRECT) == 0)
+		r->window->direct = false;
 }
 
 void q2_reader_set_granule(const struct q2_reader *r, uint64_t granule)
@@ -90,7 +102,6 @@ void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len)
 	r->mem = buf;
 	r->size = len;
 	r->window = NULL;
-	r->direct = false;
 }
 
 void q2_reader_close(struct q2_reader *r)
@@ -128,7 +139,7 @@ static ssize_t pread_full(int fd, uint8_t *dst, size_t len, uint64_t off)
  * reads whole blocks; the file's end cuts the last one short. */
 static ssize_t window_fill(const struct q2_reader *r, uint64_t start, size_t want)
 {
-	size_t whole = r->direct ? (want + Q2_DIRECT_ALIGN - 1u) & ~(size_t)(Q2_DIRECT_ALIGN - 1u)
+	size_t whole = q2_reader_direct(r) ? (want + Q2_DIRECT_ALIGN - 1u) & ~(size_t)(Q2_DIRECT_ALIGN - 1u)
 				 : want;
 	ssize_t got = pread_full(r->fd, r->window->buf, whole, start);
 
@@ -184,7 +195,7 @@ static bool window_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
 	if (off < w->off || off - w->off > w->len || len > w->len - (off - w->off)) {
 		/* within one granule: the window never reaches another
 		 * cluster, but for O_DIRECT, which caches nothing */
-		uint64_t granule = r->direct ? Q2_WINDOW
+		uint64_t granule = q2_reader_direct(r) ? Q2_WINDOW
 				   : w->granule < Q2_WINDOW ? w->granule : Q2_WINDOW;
 
 		start = off & ~(granule - 1u);
@@ -222,7 +233,7 @@ bool q2_read(const struct q2_reader *r, uint64_t off, void *buf, size_t len,
 	}
 	if (window_read(r, off, dst, len))
 		return true;
-	if (r->direct) {
+	if (q2_reader_direct(r)) {
 		const size_t a = Q2_DIRECT_ALIGN - 1u;
 
 		/* whole aligned blocks into an aligned buffer: one read */

@@ -28,6 +28,9 @@ struct q2_window {
 	 * the cache make SEEK_DATA call a preallocated hole data (ext4), and
 	 * so change what qemu-img map, and --map, answer. */
 	uint64_t granule;
+	/* the file is read with O_DIRECT, through this window: no page of
+	 * it enters the page cache, and no read-ahead starts (--map) */
+	bool direct;
 };
 
 struct q2_reader {
@@ -37,10 +40,17 @@ struct q2_reader {
 	/* NULL when its allocation failed, or for mem; shared by copies of
 	 * the reader, whose reads it serves alike; freed by close */
 	struct q2_window *window;
-	/* the file is read with O_DIRECT, through the window: no page of
-	 * it enters the page cache, and no read-ahead starts (--map) */
-	bool direct;
 };
+
+/* Whether r reads with O_DIRECT. */
+static inline bool q2_reader_direct(const struct q2_reader *r)
+{
+	return r->window && r->window->direct;
+}
+
+/* Stops reading with O_DIRECT: the page cache serves the reads from
+ * now on (a layer whose holes nobody asks the file system about). */
+void q2_reader_end_direct(const struct q2_reader *r);
 
 /* Small reads gather no more than granule bytes (a power of two, at
  * least 512) around them: the image's cluster size, once known. */
