@@ -1,14 +1,15 @@
-# Sourced by bench/run.sh and bench/chain.sh: how a command is measured
-# and how a row of the results table is written.
+# Sourced by bench/run.sh, bench/chain.sh and bench/map.sh: how a command
+# is measured and how a row of the results table is written.
 
-# median wall seconds over RUNS runs, and the peak RSS of one run (MiB)
+# median wall seconds over RUNS runs (the mean with STAT=mean), and the
+# peak RSS of one run (MiB); h.json keeps hyperfine's figures
 measure() { # RUNS CMD...
 	runs=$1; shift
 	# (-i: a verdict is an exit status, 1 for a bitmap not usable)
 	hyperfine -N -i --style none --runs "$runs" --warmup $((runs > 1 ? 1 : 0)) \
 		--export-json h.json "$*" > /dev/null 2>&1 ||
 		hyperfine -i --style none --runs "$runs" --export-json h.json "$*" > /dev/null
-	t=$(jq '.results[0].median' h.json)
+	t=$(jq ".results[0].${STAT:-median}" h.json)
 	/usr/bin/time -f %M -o rss.txt "$@" > /dev/null 2>&1 || true
 	# (the last line: time says first when the command exited non-zero)
 	echo "$t $(tail -n 1 rss.txt | awk '{printf "%.1f", $1 / 1024}')"
