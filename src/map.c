@@ -126,7 +126,7 @@ static bool detect_prealloc(const struct q2_reader *r, const struct q2_image *im
 	uint64_t count = 0, cached = 0;
 	struct reft_ref *refs = NULL;
 	uint8_t *reft = NULL, *block = NULL;
-	size_t n = 0;
+	size_t n = 0, i;
 	bool result = false;
 	enum q2_code code;
 	int err;
@@ -166,32 +166,25 @@ static bool detect_prealloc(const struct q2_reader *r, const struct q2_image *im
 		refs[n++] = (struct reft_ref){ .index = i, .block = off };
 	}
 	/* in the table's order, as QEMU counts: a preallocated image
-	 * passes the threshold in its first blocks */
-	for (size_t i = 0; i < n && i < QUICK_BLOCKS; i++) {
+	 * reaches the threshold in its first blocks */
+	for (i = 0; i < n && i < QUICK_BLOCKS && count < threshold; i++) {
 		if (!count_block(r, &refs[i], block, &cached, end_cluster,
 				 block_bits, order, cs))
 			goto out;
 		count += refs[i].nonzero;
-		if (count >= threshold) {
-			result = true;
-			goto out;
-		}
 	}
-	if (n <= QUICK_BLOCKS)
-		goto out;
-	count = 0;
-	/* else each block read once, in file order, whatever the table
-	 * repeats */
-	q2_sort(refs, n, sizeof *refs, by_block, NULL);
-	for (size_t i = 0; i < n; i++)
-		if (!count_block(r, &refs[i], block, &cached, end_cluster,
-				 block_bits, order, cs))
-			goto out;
-	/* in the table's order: the count must pass the threshold before
-	 * the walk meets an unaligned block */
-	q2_sort(refs, n, sizeof *refs, by_index, NULL);
-	for (size_t i = 0; i < n && count < threshold; i++)
-		count += refs[i].nonzero;
+	if (count < threshold && n > QUICK_BLOCKS) {
+		/* else each block read once, in file order, whatever the
+		 * table repeats, then counted in the table's order */
+		q2_sort(refs, n, sizeof *refs, by_block, NULL);
+		for (i = 0; i < n; i++)
+			if (!count_block(r, &refs[i], block, &cached, end_cluster,
+					 block_bits, order, cs))
+				goto out;
+		q2_sort(refs, n, sizeof *refs, by_index, NULL);
+		for (count = 0, i = 0; i < n && count < threshold; i++)
+			count += refs[i].nonzero;
+	}
 	result = count >= threshold;
 out:
 	free(reft);
