@@ -117,8 +117,6 @@ static bool decode_header(struct decoder *d)
 		return false;
 	}
 	d->cluster_size = 1ull << h->cluster_bits;
-	/* small reads now gather no more than the cluster they lie in */
-	q2_reader_set_granule(d->r, d->cluster_size);
 	if (h->header_length < (h->version == 2 ? Q2_V2_HEADER_LENGTH
 						 : Q2_V3_HEADER_LENGTH) ||
 	    h->header_length > d->cluster_size) {

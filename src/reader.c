@@ -68,7 +68,6 @@ bool q2_reader_open_mode(struct q2_reader *r, const char *path, bool direct,
 	if (r->window) {
 		r->window->off = 0;
 		r->window->len = 0;
-		r->window->granule = 512;
 		r->window->direct = false;
 		/* where the file system has no O_DIRECT (tmpfs), buffered */
 		if (direct && fcntl(fd, F_SETFL, (flags & ~O_NONBLOCK) | O_DIRECT) == 0)
@@ -86,14 +85,6 @@ void q2_reader_end_direct(const struct q2_reader *r)
 	flags = fcntl(r->fd, F_GETFL);
 	if (flags >= 0 && fcntl(r->fd, F_SETFL, flags & ~O_DIRECT) == 0)
 		r->window->direct = false;
-}
-
-void q2_reader_set_granule(const struct q2_reader *r, uint64_t granule)
-{
-	if (r->window && granule >= 512 && !(granule & (granule - 1u))) {
-		r->window->granule = granule;
-		r->window->len = 0;
-	}
 }
 
 void q2_reader_from_memory(struct q2_reader *r, const void *buf, size_t len)
@@ -193,13 +184,8 @@ static bool window_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
 	if (!w || len > Q2_WINDOW / 4)
 		return false;
 	if (off < w->off || off - w->off > w->len || len > w->len - (off - w->off)) {
-		/* within one granule: the window never reaches another
-		 * cluster, but for O_DIRECT, which caches nothing */
-		uint64_t granule = q2_reader_direct(r) ? Q2_WINDOW
-				   : w->granule < Q2_WINDOW ? w->granule : Q2_WINDOW;
-
-		start = off & ~(granule - 1u);
-		want = r->size - start < granule ? (size_t)(r->size - start) : (size_t)granule;
+		start = off & ~(uint64_t)(Q2_DIRECT_ALIGN - 1u);
+		want = r->size - start < Q2_WINDOW ? (size_t)(r->size - start) : Q2_WINDOW;
 		w->len = 0;
 		got = window_fill(r, start, want);
 		if (got < 0)

@@ -22,12 +22,6 @@ struct q2_window {
 	_Alignas(Q2_DIRECT_ALIGN) uint8_t buf[Q2_WINDOW];
 	uint64_t off;
 	size_t len;         /* 0: holds nothing */
-	/* The window never crosses a multiple of this (a power of two, the
-	 * image's clusters once known, 512 before): reading around the
-	 * metadata must not touch the guest's data clusters, whose pages in
-	 * the cache make SEEK_DATA call a preallocated hole data (ext4), and
-	 * so change what qemu-img map, and --map, answer. */
-	uint64_t granule;
 	/* the file is read with O_DIRECT, through this window: no page of
 	 * it enters the page cache, and no read-ahead starts (--map) */
 	bool direct;
@@ -51,10 +45,6 @@ static inline bool q2_reader_direct(const struct q2_reader *r)
 /* Stops reading with O_DIRECT: the page cache serves the reads from
  * now on (a layer whose holes nobody asks the file system about). */
 void q2_reader_end_direct(const struct q2_reader *r);
-
-/* Small reads gather no more than granule bytes (a power of two, at
- * least 512) around them: the image's cluster size, once known. */
-void q2_reader_set_granule(const struct q2_reader *r, uint64_t granule);
 
 /* Opens path O_RDONLY (and tells the kernel the reads are random: no
  * read-ahead into the guest's data); with direct, bypassing the page

@@ -65,15 +65,6 @@ static const uint8_t *window_at(struct decoder *d, uint64_t off, size_t len,
 	    len <= w->len - (off - w->off))
 		return w->buf + (off - w->off);
 	n = d->r->size - off < w->cap ? (size_t)(d->r->size - off) : w->cap;
-	/* no further than the cluster of the last byte asked for: the
-	 * clusters after the table may be the guest's (see reader.h) */
-	if (len && n >= len) {
-		uint64_t cs = 1ull << d->img->header.cluster_bits;
-		uint64_t stop = ((off + len - 1u) | (cs - 1u)) - off + 1u;
-
-		if (stop < n)
-			n = (size_t)stop;
-	}
 	if (n < len) {
 		fail(d, Q2_C_TRUNCATED, Q2_W_SNAPSHOT, index, off, 0);
 		return NULL;
