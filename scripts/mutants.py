@@ -52,8 +52,8 @@ MUTANTS = {
         "return t == Q2_G_NORMAL || t == Q2_G_ZERO_ALLOC;",
         "--map drops the offset qemu-img map gives unallocated subclusters of an allocated cluster"),
     "xmap-zero-counted-as-data": (
-        "src/walk.c", "\t\tif (e.zero)\n\t\t\tw->cur.zero_bytes += e.length;",
-        "\t\tif (e.zero && e.data)\n\t\t\tw->cur.zero_bytes += e.length;",
+        "src/walk.c", "\telse if (e->zero)\n\t\tw->cur.zero_bytes += e->length;",
+        "\telse if (e->zero && e->data)\n\t\tw->cur.zero_bytes += e->length;",
         "-x --map counts unallocated zeroes as data to read"),
     "snapshot-cut-short-refuses": (
         "src/snapshot.c", "\t\tp->v[n].scope = Q2_SCOPE_CHECK;\n", "\t\t(void)0;\n",
