@@ -82,4 +82,63 @@ expect_eq "README's map recipe runs" "$?" 0
 expect_eq "README's map recipe: the bytes to read" "$(cat recipe.out)" 65536
 expect_eq "README's map recipe: ranges to read, then to zero" \
   "$(cat read.txt) / $(cat zero.txt)" "262144 65536 / 524288 131072"
+# ---- each L2 entry QEMU's read fails on: qemu-img map fails, --map
+# stops with the problem that says why (exit 2) ----
+# l2set IMAGE WORD VALUE: sets 64-bit word WORD (0: the entry, 1: an
+# extended entry's bitmap) of guest cluster 0's L2 entry to VALUE, or
+# (VALUE +N) adds N to it
+l2set() {
+	$PY - "$@" <<'PYEOF'
+import struct, sys
+path, word, value = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(path, "r+b") as f:
+    h = f.read(112)
+    cb = struct.unpack_from(">I", h, 20)[0]
+    l1 = struct.unpack_from(">Q", h, 40)[0]
+    ext = struct.unpack_from(">Q", h, 72)[0] & 16
+    f.seek(l1)
+    l2 = struct.unpack(">Q", f.read(8))[0] & 0x00fffffffffffe00
+    at = l2 + word * 8
+    f.seek(at)
+    old = struct.unpack(">Q", f.read(8))[0]
+    new = old + int(value[1:], 0) if value.startswith("+") else int(value, 0)
+    f.seek(at)
+    f.write(struct.pack(">Q", new))
+PYEOF
+}
+# eio NAME CODE IMAGE: qemu-img map fails on IMAGE, --map exits 2 with CODE
+eio() {
+	qemu-img map --output=json "$3" > /dev/null 2>&1
+	expect_eq "$1: qemu-img map fails" "$?" 1
+	run_q out err --map -f json "$3"
+	expect_eq "$1: --map exits 2 with $2" \
+	  "$status $(jq -r '[.backing_chain[].problems[]?.code] | index("'"$2"'") != null' out)" "2 true"
+}
+Q create -q -f qcow2 -o cluster_size=4096 unal.qcow2 1M
+IO -c 'write -P 1 0 4k' unal.qcow2
+l2set unal.qcow2 0 +0x200
+eio "a data cluster off a cluster boundary" data-cluster-unaligned unal.qcow2
+Q create -q -f qcow2 -o compat=0.10 v2.qcow2 1M
+IO -c 'write -P 1 0 64k' v2.qcow2
+l2set v2.qcow2 0 +1
+eio "a zero cluster in a version 2 image" zero-cluster-in-v2 v2.qcow2
+Q create -q -f qcow2 -o extended_l2=on xl2.qcow2 1M
+IO -c 'write -P 1 0 64k' xl2.qcow2
+l2set xl2.qcow2 1 0x00000001ffffffff
+eio "a subcluster allocated and zero at once" subcluster-bitmap-invalid xl2.qcow2
+Q create -q -f qcow2 -o data_file="$WORK/df.raw" df.qcow2 1M
+IO -c 'write -P 1 0 64k' -c 'write -P 2 128k 64k' df.qcow2
+cp df.qcow2 dfc.qcow2
+l2set dfc.qcow2 0 +0x4000000000000000
+eio "a compressed cluster with a data file" compressed-with-data-file dfc.qcow2
+l2set df.qcow2 0 +0x20000
+eio "a data file cluster off its guest offset" data-file-offset-mismatch df.qcow2
+Q create -q -f qcow2 -o data_file="$WORK/gone.raw" gone.qcow2 1M
+rm -f "$WORK/gone.raw"
+qemu-img map gone.qcow2 > /dev/null 2>&1
+expect_eq "a missing data file: qemu-img map fails" "$?" 1
+run_q out err --map -f json gone.qcow2
+expect_eq "a missing data file: --map exits 2 with data-file-unreadable" \
+  "$status $(jq -c '[.map, ([.backing_chain[0].problems[].code] | index("data-file-unreadable") != null)]' out)" \
+  '2 [[],true]'
 finish
