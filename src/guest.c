@@ -477,18 +477,13 @@ int q2_guest_lookup(struct q2_guest *g, uint64_t off, uint64_t bytes,
 	} else if (has_host_cluster(type)) {
 		uint64_t hc = entry & Q2_L2E_OFFSET_MASK;
 
+		enum q2_code bad = (hc & (g->cs - 1u)) ? Q2_C_DATA_CLUSTER_UNALIGNED
+				   : g->data_file && hc + in_cluster != off
+				   ? Q2_C_DATA_FILE_OFFSET_MISMATCH : Q2_CODE_COUNT_;
+
 		run->host = hc + in_cluster;
-		if (hc & (g->cs - 1u)) {
-			q2_problems_addf(problems, Q2_FROM_DECODE,
-					 Q2_C_DATA_CLUSTER_UNALIGNED,
-					 entry_at(g, l2_off, l2_index), Q2_NO_INDEX,
-					 "guest offset 0x%" PRIx64 ", host offset 0x%" PRIx64,
-					 off - in_cluster, hc);
-			return -1;
-		}
-		if (g->data_file && run->host != off) {
-			q2_problems_addf(problems, Q2_FROM_DECODE,
-					 Q2_C_DATA_FILE_OFFSET_MISMATCH,
+		if (bad != Q2_CODE_COUNT_) {
+			q2_problems_addf(problems, Q2_FROM_DECODE, bad,
 					 entry_at(g, l2_off, l2_index), Q2_NO_INDEX,
 					 "guest offset 0x%" PRIx64 ", host offset 0x%" PRIx64,
 					 off - in_cluster, hc);

@@ -137,6 +137,24 @@ static ssize_t window_fill(const struct q2_reader *r, uint64_t start, size_t wan
 	return got > (ssize_t)want ? (ssize_t)want : got;
 }
 
+/* The window refilled from the block boundary at or below off: the
+ * bytes it holds, or -1 with errno set. */
+static ssize_t window_load(const struct q2_reader *r, uint64_t off)
+{
+	struct q2_window *w = r->window;
+	uint64_t start = off & ~(uint64_t)(Q2_DIRECT_ALIGN - 1u);
+	size_t want = r->size - start < Q2_WINDOW ? (size_t)(r->size - start) : Q2_WINDOW;
+	ssize_t got;
+
+	w->len = 0;
+	got = window_fill(r, start, want);
+	if (got < 0)
+		return -1;
+	w->off = start;
+	w->len = (size_t)got;
+	return got;
+}
+
 /* A read of any size through the window, a block-aligned piece at a
  * time (O_DIRECT); false with errno set, or errno 0 when the file ended
  * before len bytes. */
@@ -146,17 +164,11 @@ static bool direct_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
 	struct q2_window *w = r->window;
 
 	while (len) {
-		uint64_t start = off & ~(uint64_t)(Q2_DIRECT_ALIGN - 1u);
-		size_t want = r->size - start < Q2_WINDOW ? (size_t)(r->size - start) : Q2_WINDOW;
-		size_t skip = (size_t)(off - start), n;
-		ssize_t got;
+		ssize_t got = window_load(r, off);
+		size_t skip = (size_t)(off - w->off), n;
 
-		w->len = 0;
-		got = window_fill(r, start, want);
 		if (got < 0)
 			return false;
-		w->off = start;
-		w->len = (size_t)got;
 		if ((size_t)got <= skip) {
 			errno = 0;
 			return false;
@@ -177,21 +189,12 @@ static bool window_read(const struct q2_reader *r, uint64_t off, uint8_t *dst,
 			size_t len)
 {
 	struct q2_window *w = r->window;
-	uint64_t start;
-	size_t want;
-	ssize_t got;
 
 	if (!w || len > Q2_WINDOW / 4)
 		return false;
 	if (off < w->off || off - w->off > w->len || len > w->len - (off - w->off)) {
-		start = off & ~(uint64_t)(Q2_DIRECT_ALIGN - 1u);
-		want = r->size - start < Q2_WINDOW ? (size_t)(r->size - start) : Q2_WINDOW;
-		w->len = 0;
-		got = window_fill(r, start, want);
-		if (got < 0)
+		if (window_load(r, off) < 0)
 			return false;
-		w->off = start;
-		w->len = (size_t)got;
 		if (off - w->off > w->len || len > w->len - (off - w->off))
 			return false;
 	}
