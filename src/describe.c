@@ -1627,15 +1627,80 @@ static const struct q2_col bitmaps_cols[] = {
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(bitmaps_cols) == BMS_COUNT_,
 		 "a column for every id of -b's document");
 
+/* ---- -c: qemu-img check's totals; the record's (JSON, text) and, in
+ * CSV, the check document's own columns around each problem row ---- */
+
+static const struct q2_totals *totals_of(const struct q2_cursor *w)
+{
+	const struct q2_findings *f = w->src->findings;
+
+	return f && f->has_totals ? &f->totals : NULL;
+}
+
+/* null where qemu-img check gives no result */
+#define TOTAL_GETTER(name_, member_) \
+	static void get_total_##name_(const struct q2_cursor *w, const void *obj, \
+				      struct q2_value *v) \
+	{ \
+		const struct q2_totals *t = totals_of(w); \
+		(void)obj; \
+		if (!t) \
+			return; \
+		v->type = t->complete ? Q2_V_U64 : Q2_V_NULL; \
+		v->u = t->member_; \
+	}
+TOTAL_GETTER(corruptions, corruptions)
+TOTAL_GETTER(leaks, leaks)
+TOTAL_GETTER(check_errors, check_errors)
+TOTAL_GETTER(image_end_offset, image_end_offset)
+TOTAL_GETTER(total_clusters, total_clusters)
+TOTAL_GETTER(allocated_clusters, allocated_clusters)
+TOTAL_GETTER(fragmented_clusters, fragmented_clusters)
+TOTAL_GETTER(compressed_clusters, compressed_clusters)
+
+/* the columns, at ids first_ on, shown in formats_ */
+#define TOTALS_COLS(first_, formats_) \
+	COL((first_) + Q2_TC_CORRUPTIONS, .key = "corruptions", .in = (formats_), \
+	    .get = get_total_corruptions), \
+	COL((first_) + Q2_TC_LEAKS, .key = "leaks", .in = (formats_), \
+	    .get = get_total_leaks), \
+	COL((first_) + Q2_TC_CHECK_ERRORS, .key = "check_errors", .in = (formats_), \
+	    .get = get_total_check_errors), \
+	COL((first_) + Q2_TC_IMAGE_END_OFFSET, .key = "image_end_offset", \
+	    .in = (formats_), .get = get_total_image_end_offset), \
+	COL((first_) + Q2_TC_TOTAL_CLUSTERS, .key = "total_clusters", \
+	    .in = (formats_), .get = get_total_total_clusters), \
+	COL((first_) + Q2_TC_ALLOCATED_CLUSTERS, .key = "allocated_clusters", \
+	    .in = (formats_), .get = get_total_allocated_clusters), \
+	COL((first_) + Q2_TC_FRAGMENTED_CLUSTERS, .key = "fragmented_clusters", \
+	    .in = (formats_), .get = get_total_fragmented_clusters), \
+	COL((first_) + Q2_TC_COMPRESSED_CLUSTERS, .key = "compressed_clusters", \
+	    .in = (formats_), .get = get_total_compressed_clusters)
+
+static const struct q2_col totals_cols[] = {
+	TOTALS_COLS(0, Q2_IN_JSON | Q2_IN_TEXT),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(totals_cols) == Q2_TC_COUNT_,
+		 "a column for every id of the totals");
+
+const struct q2_desc q2_desc_totals = {
+	.rec = Q2_REC_TOTALS, .cols = totals_cols, .n_cols = Q2_ARRAY_SIZE(totals_cols),
+};
+
 enum check_col {
 	CHK_PROBLEMS = IMG_COUNT_,
-	CHK_COUNT_
+	CHK_TOTALS,
+	CHK_CSV_TOTALS,
+	CHK_COUNT_ = CHK_CSV_TOTALS + Q2_TC_COUNT_
 };
 
 static const struct q2_col check_cols[] = {
 	IMAGE_COLS,
 	COL(CHK_PROBLEMS, .key = "problems", .in = Q2_IN_ALL,
 	    .step = Q2_STEP_PROBLEMS, .child = &q2_desc_problem),
+	COL(CHK_TOTALS, .key = "totals", .in = Q2_IN_JSON | Q2_IN_TEXT,
+	    .step = Q2_STEP_TOTALS, .child = &q2_desc_totals),
+	TOTALS_COLS(CHK_CSV_TOTALS, Q2_IN_CSV),
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(check_cols) == CHK_COUNT_,
 		 "a column for every id of -c's document");
@@ -1720,7 +1785,7 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 	},
 	[Q2_VIEW_CHECK] = {
 		.image = &check_image, .csv_row = &q2_desc_problem,
-		.csv_row_table = &q2_desc_problem,
+		.csv_row_table = &q2_desc_problem, .csv_group = &check_image,
 		.load_tables = true, .check = true, .verdict = true,
 		.load_snapshots = true,
 	},

@@ -123,6 +123,7 @@ enum q2_step {
 	Q2_STEP_MERGED_EXTENTS,
 	Q2_STEP_CHAIN_PROBLEMS,
 	Q2_STEP_MAP,              /* --map: the map's entries */
+	Q2_STEP_TOTALS,           /* -c: qemu-img check's totals, one record */
 	Q2_STEP_COUNT_
 };
 
@@ -229,6 +230,7 @@ enum q2_rec {
 	Q2_REC_SNAPSHOT,         /* -s: a snapshot table entry */
 	Q2_REC_MAP_ENTRY,        /* --map: a range of the map */
 	Q2_REC_PIECE,            /* -x --map: a dirty range within one */
+	Q2_REC_TOTALS,           /* -c: the rebuild's totals */
 	Q2_REC_COUNT_
 };
 
@@ -286,6 +288,20 @@ enum q2_map_col {
 	Q2_MC_OFFSET,
 	Q2_MC_FILE,
 	Q2_MC_COUNT_
+};
+/* -c: qemu-img check's totals (struct q2_totals); text lays them out as
+ * qemu-img check's human report, by these ids */
+extern const struct q2_desc q2_desc_totals;
+enum q2_totals_col {
+	Q2_TC_CORRUPTIONS,
+	Q2_TC_LEAKS,
+	Q2_TC_CHECK_ERRORS,
+	Q2_TC_IMAGE_END_OFFSET,
+	Q2_TC_TOTAL_CLUSTERS,
+	Q2_TC_ALLOCATED_CLUSTERS,
+	Q2_TC_FRAGMENTED_CLUSTERS,
+	Q2_TC_COMPRESSED_CLUSTERS,
+	Q2_TC_COUNT_
 };
 /* -x --map: a piece of a dirty range, struct q2_map_entry too */
 extern const struct q2_desc q2_desc_piece;

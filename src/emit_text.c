@@ -31,6 +31,7 @@ static const enum layout layouts[Q2_REC_COUNT_] = {
 	[Q2_REC_LAYER] = ROW,
 	[Q2_REC_MAP_ENTRY] = LINE,
 	[Q2_REC_PIECE] = ROW,
+	[Q2_REC_TOTALS] = LINE,
 };
 
 struct text_state {
@@ -39,8 +40,9 @@ struct text_state {
 	size_t cells;                 /* written in the current row */
 	/* a problem's fields by column id, until its line is written */
 	struct q2_value problem[Q2_PC_COUNT_];
-	/* and a map entry's */
+	/* and a map entry's, and -c's totals */
 	struct q2_value map[Q2_MC_COUNT_];
+	struct q2_value totals[Q2_TC_COUNT_];
 };
 
 static struct text_state *st(struct q2_emitter *e)
@@ -271,6 +273,10 @@ static void text_record_begin(struct q2_emitter *e, const struct q2_desc *d,
 		for (size_t i = 0; i < Q2_MC_COUNT_; i++)
 			s->map[i] = (struct q2_value){ .type = Q2_V_ABSENT };
 		break;
+	case Q2_REC_TOTALS:
+		for (size_t i = 0; i < Q2_TC_COUNT_; i++)
+			s->totals[i] = (struct q2_value){ .type = Q2_V_ABSENT };
+		break;
 	default:
 		break;
 	}
@@ -331,6 +337,60 @@ static void put_map_entry(struct q2_emitter *e)
 	q2_out_char(o, '\n');
 }
 
+/* -c: qemu-img check's human report, line for line (qemu-img.c,
+ * dump_human_image_check); nothing where it would give no result */
+static void put_totals(struct q2_emitter *e)
+{
+	const struct q2_value *t = st(e)->totals;
+	struct q2_out *o = e->out;
+	uint64_t corr, leaks, cerr, total, alloc;
+	char buf[160];
+	int n;
+
+	for (size_t i = 0; i < Q2_TC_COUNT_; i++)
+		if (t[i].type != Q2_V_U64)
+			return;
+	corr = t[Q2_TC_CORRUPTIONS].u;
+	leaks = t[Q2_TC_LEAKS].u;
+	cerr = t[Q2_TC_CHECK_ERRORS].u;
+	total = t[Q2_TC_TOTAL_CLUSTERS].u;
+	alloc = t[Q2_TC_ALLOCATED_CLUSTERS].u;
+	if (!corr && !leaks && !cerr)
+		q2_out_str(o, "No errors were found on the image.\n");
+	if (corr) {
+		q2_out_str(o, "\n");
+		q2_out_u64(o, corr);
+		q2_out_str(o, " errors were found on the image.\n"
+			   "Data may be corrupted, or further writes to the image may corrupt it.\n");
+	}
+	if (leaks) {
+		q2_out_str(o, "\n");
+		q2_out_u64(o, leaks);
+		q2_out_str(o, " leaked clusters were found on the image.\n"
+			   "This means waste of disk space, but no harm to data.\n");
+	}
+	if (cerr) {
+		q2_out_str(o, "\n");
+		q2_out_u64(o, cerr);
+		q2_out_str(o, " internal errors have occurred during the check.\n");
+	}
+	if (total && alloc) {
+		n = snprintf(buf, sizeof buf,
+			     "%" PRIu64 "/%" PRIu64 " = %0.2f%% allocated, %0.2f%% fragmented, "
+			     "%0.2f%% compressed clusters\n", alloc, total,
+			     (double)alloc * 100.0 / (double)total,
+			     (double)t[Q2_TC_FRAGMENTED_CLUSTERS].u * 100.0 / (double)alloc,
+			     (double)t[Q2_TC_COMPRESSED_CLUSTERS].u * 100.0 / (double)alloc);
+		if (n > 0)
+			q2_out_write(o, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	}
+	if (t[Q2_TC_IMAGE_END_OFFSET].u) {
+		q2_out_str(o, "Image end offset: ");
+		q2_out_u64(o, t[Q2_TC_IMAGE_END_OFFSET].u);
+		q2_out_char(o, '\n');
+	}
+}
+
 static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 {
 	struct text_state *s = st(e);
@@ -360,6 +420,9 @@ static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 		break;
 	case Q2_REC_MAP_ENTRY:
 		put_map_entry(e);
+		break;
+	case Q2_REC_TOTALS:
+		put_totals(e);
 		break;
 	default:
 		break;
@@ -431,6 +494,12 @@ static void text_field(struct q2_emitter *e, const struct q2_col *c,
 			assert(c->id < Q2_MC_COUNT_ &&
 			       c == &q2_desc_map_entry.cols[c->id]);
 			s->map[c->id] = *v;
+			break;
+		}
+		if (rec == Q2_REC_TOTALS) {
+			assert(c->id < Q2_TC_COUNT_ &&
+			       c == &q2_desc_totals.cols[c->id]);
+			s->totals[c->id] = *v;
 			break;
 		}
 		assert(rec == Q2_REC_PROBLEM && c->id < Q2_PC_COUNT_ &&

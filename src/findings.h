@@ -53,6 +53,15 @@ struct q2_refcounts {
 	size_t n;
 };
 
+/* What qemu-img check --output=json says of the image (-c), rebuilt
+ * (rebuild.h): complete false when it would give no result. */
+struct q2_totals {
+	bool complete;
+	uint64_t corruptions, leaks, check_errors, image_end_offset;
+	uint64_t total_clusters, allocated_clusters, fragmented_clusters;
+	uint64_t compressed_clusters;
+};
+
 struct q2_findings {
 	/* what the judge found, in the order found */
 	struct q2_problems problems;
@@ -62,6 +71,9 @@ struct q2_findings {
 	struct q2_verdict *verdicts;
 	bool *selected;
 	struct q2_refcounts refcounts;
+	/* -c: the refcount rebuild's totals (has_totals: it was run) */
+	struct q2_totals totals;
+	bool has_totals;
 	/* QEMU refuses to open the image (an error of its scope found, by
 	 * the decoder or the checks): it has no map */
 	bool refused;

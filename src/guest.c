@@ -311,6 +311,16 @@ static bool load_l2(struct q2_guest *g, uint64_t l1_index, uint64_t off,
 	return true;
 }
 
+const uint8_t *q2_guest_table(struct q2_guest *g, uint32_t i,
+			      struct q2_problems *problems)
+{
+	uint64_t off = i < g->l1_size ? g->l1[i] & Q2_L1E_OFFSET_MASK : 0;
+
+	if (!off || !load_l2(g, i, off, problems))
+		return NULL;
+	return g->l2;
+}
+
 static uint64_t l2_entry(const struct q2_guest *g, uint64_t i)
 {
 	return get_be64(g->l2 + i * (g->extended ? 16u : 8u));

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "be.h"
 #include "model.h"
 #include "problem.h"
 #include "reader.h"
@@ -98,6 +99,26 @@ void q2_guest_close(struct q2_guest *g);
  * read fails (a problem added at the entry's file offset). */
 int q2_guest_lookup(struct q2_guest *g, uint64_t off, uint64_t bytes,
 		    struct q2_grun *run, struct q2_problems *problems);
+
+/* The L2 table L1 entry i names, whatever its offset (an unaligned one
+ * is read where it points, as qemu-img check reads it), read with the
+ * tables the next entries name; the part past the end of the file reads
+ * as zeroes.  NULL when L1 entry i is 0 or the read failed (a problem
+ * added). */
+const uint8_t *q2_guest_table(struct q2_guest *g, uint32_t i,
+			      struct q2_problems *problems);
+
+/* Entry k of an L2 table, and its subcluster bitmap (0 without
+ * extended L2). */
+static inline uint64_t q2_l2_entry(const struct q2_guest *g, const uint8_t *t, uint64_t k)
+{
+	return get_be64(t + k * (g->extended ? 16u : 8u));
+}
+
+static inline uint64_t q2_l2_bitmap(const struct q2_guest *g, const uint8_t *t, uint64_t k)
+{
+	return g->extended ? get_be64(t + k * 16u + 8u) : 0;
+}
 
 /* The host span of a compressed cluster's descriptor. */
 void q2_compressed_span(unsigned cluster_bits, uint64_t entry,

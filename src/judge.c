@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "layout.h"
+#include "rebuild.h"
 #include "refcount.h"
 #include "verdict.h"
 
@@ -189,6 +190,21 @@ static void check_backing(const struct q2_chain *c, size_t l, struct q2_problems
 				 (unsigned long long)bsize, (unsigned long long)size);
 }
 
+/* Whether qemu-img check cannot open the image: QEMU refuses it, and
+ * not for what the check's own open lets pass (an empty refcount
+ * table).  The snapshot table, which that open does not read, the check
+ * reads, and fails on where the open would have. */
+static bool check_refuses(const struct q2_image *img, const struct q2_findings *f)
+{
+	for (size_t i = 0; i < q2_image_n_problems(img, f); i++) {
+		const struct q2_problem *pb = q2_image_problem(img, f, i);
+
+		if (q2_problem_refuses(pb) && pb->code != Q2_C_REFCOUNT_TABLE_EMPTY)
+			return true;
+	}
+	return false;
+}
+
 /* A layer's own findings: refcounts, the -n selection, the checks and
  * the verdicts, in that order (which is the order they are shown in). */
 static void judge_layer(const struct q2_chain *c, size_t l,
@@ -215,6 +231,11 @@ static void judge_layer(const struct q2_chain *c, size_t l,
 		nomem(&f->problems, "out of memory: no verdict on the bitmaps");
 	for (size_t i = 0; i < q2_image_n_problems(img, f) && !f->refused; i++)
 		f->refused = q2_problem_refuses(q2_image_problem(img, f, i));
+	if (opts->checking && layer->opened && img->header_decoded &&
+	    !check_refuses(img, f)) {
+		q2_rebuild(&layer->reader, img, &f->totals, &f->problems);
+		f->has_totals = true;
+	}
 	q2_layout_free(&layout);
 }
 

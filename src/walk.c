@@ -469,6 +469,17 @@ static void walk_map(struct q2_walker *w, const void *obj,
 	list_end(w, col, n);
 }
 
+/* -c: the rebuild's totals, when it ran */
+static void walk_totals(struct q2_walker *w, const void *obj,
+			const struct q2_col *col)
+{
+	const struct q2_findings *f = w->cur.src->findings;
+
+	(void)obj;
+	if (f && f->has_totals)
+		walk_record(w, col->child, &f->totals, q2_col_key(col));
+}
+
 typedef void (*step_fn)(struct q2_walker *w, const void *obj,
 			const struct q2_col *col);
 
@@ -492,6 +503,7 @@ static const step_fn steps[] = {
 	[Q2_STEP_MERGED_EXTENTS] = walk_merged_extents,
 	[Q2_STEP_CHAIN_PROBLEMS] = walk_chain_problems,
 	[Q2_STEP_MAP] = walk_map,
+	[Q2_STEP_TOTALS] = walk_totals,
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(steps) == Q2_STEP_COUNT_,
 		 "every traversal step has its function");

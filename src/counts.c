@@ -1,0 +1,242 @@
+#include "config.h"
+
+#include "counts.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sort.h"
+
+/* chunks per slab: one allocation each 64 KiB */
+#define SLAB_CHUNKS 1024u
+#define BIG_MARK 255u
+
+static uint64_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return k;
+}
+
+void q2_counts_init(struct q2_counts *c, uint64_t max)
+{
+	memset(c, 0, sizeof *c);
+	c->max = max;
+	c->last_key = UINT64_MAX;
+}
+
+void q2_counts_free(struct q2_counts *c)
+{
+	for (size_t i = 0; i < c->n_slabs; i++)
+		free(c->slabs[i]);
+	free(c->slabs);
+	free(c->keys);
+	free(c->where);
+	free(c->big);
+	q2_counts_init(c, c->max);
+}
+
+static size_t find_slot(const uint64_t *keys, size_t cap, uint64_t key)
+{
+	size_t i = (size_t)mix(key) & (cap - 1);
+
+	while (keys[i] && keys[i] != key + 1)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static bool grow(struct q2_counts *c)
+{
+	size_t cap = c->cap ? c->cap * 2 : 1024;
+	uint64_t *keys = calloc(cap, sizeof *keys);
+	uint32_t *where = malloc(cap * sizeof *where);
+
+	if (!keys || !where) {
+		free(keys);
+		free(where);
+		return false;
+	}
+	for (size_t i = 0; i < c->cap; i++) {
+		size_t s;
+
+		if (!c->keys[i])
+			continue;
+		s = find_slot(keys, cap, c->keys[i] - 1);
+		keys[s] = c->keys[i];
+		where[s] = c->where[i];
+	}
+	free(c->keys);
+	free(c->where);
+	c->keys = keys;
+	c->where = where;
+	c->cap = cap;
+	return true;
+}
+
+static uint8_t *chunk_at(const struct q2_counts *c, uint32_t where)
+{
+	return c->slabs[where / SLAB_CHUNKS] + (size_t)(where % SLAB_CHUNKS) * Q2_COUNTS_CHUNK;
+}
+
+static uint8_t *lookup(const struct q2_counts *c, uint64_t key)
+{
+	size_t s;
+
+	if (!c->cap)
+		return NULL;
+	s = find_slot(c->keys, c->cap, key);
+	return c->keys[s] ? chunk_at(c, c->where[s]) : NULL;
+}
+
+static uint8_t *add_chunk(struct q2_counts *c, uint64_t key)
+{
+	size_t s;
+	uint32_t where = (uint32_t)c->n;
+
+	/* a load of at most one half keeps the probes short */
+	if ((c->n + 1) * 2 > c->cap && !grow(c))
+		return NULL;
+	if (c->n == UINT32_MAX)
+		return NULL;
+	if (where / SLAB_CHUNKS == c->n_slabs) {
+		uint8_t *slab;
+
+		if (c->n_slabs == c->slab_cap) {
+			size_t cap = c->slab_cap ? c->slab_cap * 2 : 64;
+			uint8_t **v = realloc(c->slabs, cap * sizeof *v);
+
+			if (!v)
+				return NULL;
+			c->slabs = v;
+			c->slab_cap = cap;
+		}
+		slab = calloc(SLAB_CHUNKS, Q2_COUNTS_CHUNK);
+		if (!slab)
+			return NULL;
+		c->slabs[c->n_slabs++] = slab;
+	}
+	s = find_slot(c->keys, c->cap, key);
+	assert(!c->keys[s]);
+	c->keys[s] = key + 1;
+	c->where[s] = where;
+	c->n++;
+	return chunk_at(c, where);
+}
+
+static struct q2_big_count *big_slot(const struct q2_big_count *v, size_t cap,
+				     uint64_t cluster)
+{
+	size_t i = (size_t)mix(cluster) & (cap - 1);
+
+	while (v[i].cluster && v[i].cluster != cluster + 1)
+		i = (i + 1) & (cap - 1);
+	return (struct q2_big_count *)&v[i];
+}
+
+static struct q2_big_count *big_entry(struct q2_counts *c, uint64_t cluster)
+{
+	struct q2_big_count *e;
+
+	if ((c->big_n + 1) * 2 > c->big_cap) {
+		size_t cap = c->big_cap ? c->big_cap * 2 : 64;
+		struct q2_big_count *v = calloc(cap, sizeof *v);
+
+		if (!v)
+			return NULL;
+		for (size_t i = 0; i < c->big_cap; i++)
+			if (c->big[i].cluster)
+				*big_slot(v, cap, c->big[i].cluster - 1) = c->big[i];
+		free(c->big);
+		c->big = v;
+		c->big_cap = cap;
+	}
+	e = big_slot(c->big, c->big_cap, cluster);
+	if (!e->cluster) {
+		e->cluster = cluster + 1;
+		e->count = BIG_MARK;
+		c->big_n++;
+	}
+	return e;
+}
+
+enum q2_inc q2_counts_inc(struct q2_counts *c, uint64_t cluster)
+{
+	uint64_t key = cluster >> Q2_COUNTS_CHUNK_BITS;
+	uint8_t *chunk = key == c->last_key ? c->last : lookup(c, key);
+	uint8_t *n;
+	struct q2_big_count *e;
+
+	if (!chunk && !(chunk = add_chunk(c, key)))
+		return Q2_INC_NOMEM;
+	c->last_key = key;
+	c->last = chunk;
+	n = &chunk[cluster & (Q2_COUNTS_CHUNK - 1u)];
+	if (*n < BIG_MARK) {
+		if (*n >= c->max)
+			return Q2_INC_OVERFLOW;
+		++*n;
+		if (*n < BIG_MARK)
+			return Q2_INC_OK;
+		/* the count moves to the side table */
+		if (!big_entry(c, cluster))
+			return --*n, Q2_INC_NOMEM;
+		return Q2_INC_OK;
+	}
+	e = big_slot(c->big, c->big_cap, cluster);
+	assert(e->cluster);
+	if (e->count >= c->max)
+		return Q2_INC_OVERFLOW;
+	e->count++;
+	return Q2_INC_OK;
+}
+
+uint64_t q2_counts_get(const struct q2_counts *c, uint64_t cluster)
+{
+	const uint8_t *chunk = lookup(c, cluster >> Q2_COUNTS_CHUNK_BITS);
+	uint8_t n;
+
+	if (!chunk)
+		return 0;
+	n = chunk[cluster & (Q2_COUNTS_CHUNK - 1u)];
+	if (n < BIG_MARK)
+		return n;
+	return big_slot(c->big, c->big_cap, cluster)->count;
+}
+
+const uint8_t *q2_counts_chunk(const struct q2_counts *c, uint64_t key)
+{
+	return lookup(c, key);
+}
+
+static int by_u64(const void *a, const void *b, const void *arg)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	(void)arg;
+	return (x > y) - (x < y);
+}
+
+uint64_t *q2_counts_chunks(const struct q2_counts *c, size_t *n, bool *failed)
+{
+	uint64_t *v;
+	size_t k = 0;
+
+	*n = 0;
+	if (!c->n)
+		return NULL;
+	v = malloc(c->n * sizeof *v);
+	if (!v) {
+		*failed = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->keys[i])
+			v[k++] = c->keys[i] - 1;
+	q2_sort(v, k, sizeof *v, by_u64, NULL);
+	*n = k;
+	return v;
+}

@@ -1,0 +1,54 @@
+/* The refcounts as the file stores them, looked up as QEMU 7.2's
+ * qcow2_get_refcount looks them up: the refcount table as QEMU loads it
+ * at open (its entries past the file read as 0), then the refcount block
+ * an entry names, read when first asked for (a few are kept).  A block in
+ * a hole of a sparse file is known to be zeroes without being read. */
+#ifndef QCOW2DUMP_ONDISK_H
+#define QCOW2DUMP_ONDISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "reader.h"
+
+#define Q2_ONDISK_CACHED 4u
+
+enum q2_rc_status {
+	Q2_RC_OK,
+	Q2_RC_UNALIGNED,   /* the block's offset is not cluster aligned: EIO */
+	Q2_RC_IO,          /* the block could not be read */
+	Q2_RC_NOMEM,
+};
+
+struct q2_ondisk {
+	const struct q2_reader *r;
+	unsigned cluster_bits, order;
+	unsigned block_bits;       /* log2 of the refcounts one block holds */
+	uint64_t *table;
+	uint64_t n;                /* entries */
+	struct {
+		uint64_t index;    /* of the table; UINT64_MAX: none */
+		uint8_t *bytes;    /* NULL: all zeroes */
+		enum q2_rc_status status;
+	} cache[Q2_ONDISK_CACHED];
+	unsigned next_victim;
+	uint8_t *buf[Q2_ONDISK_CACHED];
+};
+
+/* false when out of memory or the table cannot be read. */
+bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
+		    const struct q2_image *img);
+void q2_ondisk_close(struct q2_ondisk *d);
+
+/* The refcount block of table entry t: its bytes, or NULL when it is
+ * all zeroes (no block, or a hole, or past the table); status says
+ * whether it could be had. */
+const uint8_t *q2_ondisk_block(struct q2_ondisk *d, uint64_t t,
+			       enum q2_rc_status *status);
+
+/* The stored refcount of cluster. */
+enum q2_rc_status q2_ondisk_get(struct q2_ondisk *d, uint64_t cluster,
+				uint64_t *refcount);
+
+#endif

@@ -1,0 +1,376 @@
+#include "config.h"
+
+#include "rebuild.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "counts.h"
+#include "guest.h"
+#include "ondisk.h"
+#include "refcount.h"
+#include "refwalk.h"
+
+struct rebuild {
+	const struct q2_image *img;
+	struct q2_counts counts;
+	unsigned bits;
+	uint64_t cs;
+	uint64_t file_len;     /* bdrv_getlength: whole sectors */
+	uint64_t nb;           /* clusters counted for: grows as QEMU's array */
+	struct q2_totals *t;
+	struct q2_problems *p;
+	uint64_t listed[Q2_CODE_COUNT_];
+	bool failed;           /* the check stops with no result */
+};
+
+__attribute__((format(printf, 4, 5)))
+static void report(struct rebuild *rb, enum q2_code code, uint64_t offset,
+		   const char *fmt, ...)
+{
+	char detail[240];
+	va_list ap;
+
+	if (++rb->listed[code] > Q2_REBUILD_LISTED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	q2_problems_addf(rb->p, Q2_FROM_CHECK, code, offset, Q2_NO_INDEX, "%s", detail);
+}
+
+static void fail(struct rebuild *rb, uint64_t offset, const char *why)
+{
+	rb->failed = true;
+	report(rb, Q2_C_CHECK_FAILED, offset, "%s", why);
+}
+
+static void on_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
+		      uint64_t offset, const struct q2_owner *o, const char *detail)
+{
+	struct rebuild *rb = ctx;
+
+	(void)o;
+	switch (kind) {
+	case Q2_D_CORRUPTION:
+		rb->t->corruptions++;
+		break;
+	case Q2_D_CHECK_ERROR:
+		rb->t->check_errors++;
+		break;
+	case Q2_D_FATAL:
+		rb->failed = true;
+		break;
+	}
+	/* --check's snapshot rules list these already */
+	if (code == Q2_C_SNAPSHOT_L1_UNALIGNED || code == Q2_C_SNAPSHOT_L1_TOO_LARGE)
+		return;
+	report(rb, code, offset, "%s", detail && *detail ? detail : q2_code(code)->message);
+}
+
+static bool count(struct rebuild *rb, const struct q2_owner *o, uint64_t end,
+		  const char *what);
+
+static void on_span(void *ctx, const struct q2_owner *o)
+{
+	struct rebuild *rb = ctx;
+	uint64_t end = o->start + o->length;
+	char what[48];
+
+	snprintf(what, sizeof what, "%s", q2_owner_name(o->kind));
+	if (o->kind == Q2_O_REFBLOCK && (o->start >> rb->bits) >= rb->nb) {
+		rb->t->corruptions++;
+		report(rb, Q2_C_REFCOUNT_BLOCK_BEYOND_EOF, o->start,
+		       "refcount block %" PRIu64 " at 0x%" PRIx64, o->index, o->start);
+		return;
+	}
+	/* a last cluster only partly in the file may be referenced; a
+	 * region reaching a cluster or more past the end may not (QEMU's
+	 * test, in its signed arithmetic) */
+	if (end < o->start || (int64_t)(end - rb->file_len) >= (int64_t)rb->cs) {
+		rb->t->corruptions++;
+		report(rb, Q2_C_REFERENCE_BEYOND_EOF, o->start,
+		       "%s at 0x%" PRIx64 ", 0x%" PRIx64 " bytes", what, o->start, o->length);
+	} else if (!count(rb, o, end, what)) {
+		return;
+	}
+	if (o->kind == Q2_O_REFBLOCK) {
+		uint64_t n = q2_counts_get(&rb->counts, o->start >> rb->bits);
+
+		if (n != 1) {
+			rb->t->corruptions++;
+			report(rb, Q2_C_REFCOUNT_BLOCK_SHARED, o->start,
+			       "refcount block %" PRIu64 " at 0x%" PRIx64 ": referenced %" PRIu64 " times",
+			       o->index, o->start, n);
+		}
+	}
+}
+
+/* qcow2_inc_refcounts_imrt's loop: false when out of memory */
+static bool count(struct rebuild *rb, const struct q2_owner *o, uint64_t end,
+		  const char *what)
+{
+	for (uint64_t k = o->start >> rb->bits; k <= (end - 1u) >> rb->bits; k++) {
+		if (k >= rb->nb)
+			rb->nb = k + 1u;
+		switch (q2_counts_inc(&rb->counts, k)) {
+		case Q2_INC_OK:
+			break;
+		case Q2_INC_OVERFLOW:
+			rb->t->corruptions++;
+			report(rb, Q2_C_REFCOUNT_OVERFLOW, k << rb->bits,
+			       "cluster 0x%" PRIx64 " (%s)", k << rb->bits, what);
+			break;
+		case Q2_INC_NOMEM:
+			rb->t->check_errors++;
+			fail(rb, k << rb->bits, "out of memory counting the references");
+			return false;
+		}
+	}
+	return true;
+}
+
+struct compare {
+	uint64_t highest;
+};
+
+static void compare_one(struct rebuild *rb, struct compare *c, uint64_t i,
+			uint64_t stored, uint64_t counted)
+{
+	if (stored || counted)
+		c->highest = i;
+	if (stored == counted)
+		return;
+	if (stored < counted) {
+		rb->t->corruptions++;
+		report(rb, Q2_C_REFCOUNT_TOO_LOW, i << rb->bits,
+		       "cluster 0x%" PRIx64 ": refcount %" PRIu64 ", referenced %" PRIu64 " times",
+		       i << rb->bits, stored, counted);
+	} else {
+		rb->t->leaks++;
+		report(rb, Q2_C_CLUSTER_LEAKED, i << rb->bits,
+		       "cluster 0x%" PRIx64 ": refcount %" PRIu64 ", referenced %" PRIu64 " times",
+		       i << rb->bits, stored, counted);
+	}
+}
+
+static uint64_t counted_at(const struct rebuild *rb, const uint8_t *chunk, uint64_t i)
+{
+	uint8_t n;
+
+	if (!chunk)
+		return 0;
+	n = chunk[i & (Q2_COUNTS_CHUNK - 1u)];
+	return n < 255u ? n : q2_counts_get(&rb->counts, i);
+}
+
+/* compare_refcounts: every cluster below nb, the stored refcount with
+ * the counted one.  Work: the clusters whose refcount block the file
+ * holds, and those counted; a block QEMU cannot read makes each of its
+ * clusters a check error. */
+static void compare(struct rebuild *rb, struct q2_ondisk *d, struct compare *c)
+{
+	size_t n_chunks = 0, ci = 0;
+	bool nomem = false;
+	uint64_t *chunks = q2_counts_chunks(&rb->counts, &n_chunks, &nomem);
+	uint64_t per = 1ull << d->block_bits;
+
+	if (nomem) {
+		rb->t->check_errors++;
+		fail(rb, 0, "out of memory comparing the refcounts");
+		return;
+	}
+	for (uint64_t t = 0; t <= (rb->nb - 1u) >> d->block_bits; t++) {
+		uint64_t lo = t << d->block_bits;
+		uint64_t hi = rb->nb - lo < per ? rb->nb : lo + per;
+		enum q2_rc_status st;
+		const uint8_t *block;
+
+		/* nothing stored nor counted from here to the next chunk or
+		 * table entry: skip to it */
+		if (t >= d->n && ci == n_chunks)
+			break;
+		if (t >= d->n && (chunks[ci] << Q2_COUNTS_CHUNK_BITS) >= hi) {
+			t = ((chunks[ci] << Q2_COUNTS_CHUNK_BITS) >> d->block_bits) - 1u;
+			continue;
+		}
+		block = q2_ondisk_block(d, t, &st);
+		if (st != Q2_RC_OK) {
+			rb->t->check_errors += hi - lo;
+			report(rb, Q2_C_REFCOUNT_LOOKUP_FAILED, (uint64_t)(d->table[t] & ~(uint64_t)0x1ff),
+			       "refcount block %" PRIu64 " at 0x%" PRIx64 " (%s): the refcounts of "
+			       "%" PRIu64 " clusters from 0x%" PRIx64 " cannot be read",
+			       t, (uint64_t)(d->table[t] & ~(uint64_t)0x1ff),
+			       st == Q2_RC_UNALIGNED ? "not cluster aligned" : "read error",
+			       hi - lo, lo << rb->bits);
+			while (ci < n_chunks && (chunks[ci] << Q2_COUNTS_CHUNK_BITS) < hi)
+				ci++;
+			continue;
+		}
+		if (block) {
+			const uint8_t *chunk = NULL;
+
+			for (uint64_t i = lo; i < hi; i++) {
+				if (i == lo || !(i & (Q2_COUNTS_CHUNK - 1u)))
+					chunk = q2_counts_chunk(&rb->counts, i >> Q2_COUNTS_CHUNK_BITS);
+				compare_one(rb, c, i, q2_refcount_at(block, d->order, i - lo),
+					    counted_at(rb, chunk, i));
+			}
+			while (ci < n_chunks && (chunks[ci] << Q2_COUNTS_CHUNK_BITS) < hi)
+				ci++;
+			continue;
+		}
+		for (; ci < n_chunks && (chunks[ci] << Q2_COUNTS_CHUNK_BITS) < hi; ci++) {
+			uint64_t first = chunks[ci] << Q2_COUNTS_CHUNK_BITS;
+			const uint8_t *chunk = q2_counts_chunk(&rb->counts, chunks[ci]);
+
+			for (uint64_t i = first < lo ? lo : first;
+			     i < first + Q2_COUNTS_CHUNK && i < hi; i++) {
+				uint64_t n = counted_at(rb, chunk, i);
+
+				if (n)
+					compare_one(rb, c, i, 0, n);
+			}
+			/* a chunk across the block's end is taken again for
+			 * the next block */
+			if (first + Q2_COUNTS_CHUNK > hi)
+				break;
+		}
+	}
+	free(chunks);
+}
+
+/* check_oflag_copied: COPIED on the active L1 and L2 entries against
+ * the stored refcounts (1 exactly when set). */
+static void check_copied(struct rebuild *rb, const struct q2_reader *r,
+			 struct q2_ondisk *d)
+{
+	const struct q2_header *h = &rb->img->header;
+	bool data_file = q2_has_data_file(rb->img);
+	struct q2_guest g;
+
+	if (!h->l1_size)
+		return;
+	if (!q2_guest_open(&g, r, rb->img, h->l1_table_offset, h->l1_size, rb->p)) {
+		fail(rb, h->l1_table_offset, "the L1 table cannot be read");
+		return;
+	}
+	for (uint32_t i = 0; i < g.l1_size; i++) {
+		uint64_t e = g.l1[i], l2 = e & Q2_L1E_OFFSET_MASK, rc;
+		const uint8_t *t;
+
+		if (!l2 || q2_ondisk_get(d, l2 >> rb->bits, &rc) != Q2_RC_OK)
+			continue;
+		if ((rc == 1) != !!(e & Q2_OFLAG_COPIED)) {
+			rb->t->corruptions++;
+			report(rb, Q2_C_COPIED_FLAG_WRONG,
+			       h->l1_table_offset + (uint64_t)i * Q2_L1_ENTRY_SIZE,
+			       "L1 entry %" PRIu32 " (L2 table 0x%" PRIx64 "): COPIED %s, refcount %" PRIu64,
+			       i, l2, e & Q2_OFLAG_COPIED ? "set" : "clear", rc);
+		}
+		t = q2_guest_table(&g, i, rb->p);
+		if (!t) {
+			rb->t->check_errors++;
+			fail(rb, l2, "an L2 table cannot be read");
+			break;
+		}
+		for (uint64_t k = 0; k < g.l2_entries; k++) {
+			uint64_t le = q2_l2_entry(&g, t, k), host = le & Q2_L2E_OFFSET_MASK;
+			bool normal;
+
+			if (le & Q2_OFLAG_COMPRESSED)
+				continue;
+			if (!g.extended && (le & Q2_OFLAG_ZERO))
+				normal = host != 0;
+			else
+				normal = host || (data_file && (le & Q2_OFLAG_COPIED));
+			if (!normal)
+				continue;
+			if (data_file)
+				rc = 1;
+			else if (q2_ondisk_get(d, host >> rb->bits, &rc) != Q2_RC_OK)
+				continue;
+			if ((rc == 1) != !!(le & Q2_OFLAG_COPIED)) {
+				rb->t->corruptions++;
+				report(rb, Q2_C_COPIED_FLAG_WRONG,
+				       l2 + k * (g.extended ? 16u : 8u),
+				       "L2 entry 0x%016" PRIx64 " (guest offset 0x%" PRIx64 "): COPIED %s, refcount %" PRIu64,
+				       le, (((uint64_t)i * g.l2_entries) + k) << rb->bits,
+				       le & Q2_OFLAG_COPIED ? "set" : "clear", rc);
+			}
+		}
+	}
+	q2_guest_close(&g);
+}
+
+static void report_left_out(struct rebuild *rb)
+{
+	for (int code = 0; code < Q2_CODE_COUNT_; code++)
+		if (rb->listed[code] > Q2_REBUILD_LISTED)
+			q2_problems_addf(rb->p, Q2_FROM_CHECK, (enum q2_code)code, 0,
+					 Q2_NO_INDEX, "%" PRIu64 " more of these not listed",
+					 rb->listed[code] - Q2_REBUILD_LISTED);
+}
+
+void q2_rebuild(const struct q2_reader *r, const struct q2_image *img,
+		struct q2_totals *t, struct q2_problems *p)
+{
+	const struct q2_header *h = &img->header;
+	struct rebuild rb = {
+		.img = img, .bits = h->cluster_bits, .cs = 1ull << h->cluster_bits,
+		.t = t, .p = p,
+	};
+	static const struct q2_walk_opts opts = { 0 };
+	static const struct q2_walk_hooks hooks = { .span = on_span, .defect = on_defect };
+	/* the virtual size in whole sectors, rounded down */
+	uint64_t vsize = h->size & ~511ull;
+	struct q2_frag frag;
+	struct q2_ondisk d;
+	struct compare c = { 0 };
+	unsigned bits = 1u << h->refcount_order;
+
+	memset(t, 0, sizeof *t);
+	rb.file_len = r->size > UINT64_MAX - 511u ? UINT64_MAX : (r->size + 511u) & ~511ull;
+	rb.nb = (rb.file_len >> rb.bits) + !!(rb.file_len & (rb.cs - 1u));
+	if (rb.nb > INT_MAX) {
+		t->check_errors++;
+		fail(&rb, 0, "the file has more clusters than qemu-img check handles (2^31 - 1): File too large");
+		report_left_out(&rb);
+		return;
+	}
+	t->total_clusters = (vsize >> rb.bits) + !!(vsize & (rb.cs - 1u));
+	q2_counts_init(&rb.counts, bits >= 64 ? UINT64_MAX : (1ull << bits) - 1u);
+	/* qcow2_check_read_snapshot_table: on a version 3 image, each
+	 * snapshot without the 16 bytes of extra data QEMU writes (--check
+	 * lists it as snapshot-extra-data-too-short) */
+	for (size_t i = 0; img->snapshots && h->version >= 3 && i < img->snapshots->n; i++)
+		if (img->snapshots->v[i].extra_data_size < 16u)
+			t->corruptions++;
+	if (q2_refwalk(r, img, &opts, &hooks, &rb, &frag, p) && !rb.failed) {
+		t->allocated_clusters = frag.allocated;
+		t->fragmented_clusters = frag.fragmented;
+		t->compressed_clusters = frag.compressed;
+		if (!q2_ondisk_open(&d, r, img)) {
+			t->check_errors++;
+			fail(&rb, h->refcount_table_offset, "the refcount table cannot be read");
+		} else {
+			if (rb.nb)
+				compare(&rb, &d, &c);
+			if (!rb.failed)
+				check_copied(&rb, r, &d);
+			q2_ondisk_close(&d);
+		}
+		t->image_end_offset = (c.highest + 1u) << rb.bits;
+	} else if (!rb.failed) {
+		/* stopped for want of memory or a read: qemu-img check would
+		 * have said something else; say that it cannot be known */
+		fail(&rb, 0, "the check could not be completed");
+	}
+	q2_counts_free(&rb.counts);
+	t->complete = !rb.failed;
+	report_left_out(&rb);
+}

@@ -1,0 +1,500 @@
+#include "config.h"
+
+#include "refwalk.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "be.h"
+#include "guest.h"
+#include "util.h"
+
+#define L1E_RESERVED_MASK 0x7f000000000001ffull
+#define L2E_STD_RESERVED_MASK 0x3f000000000001feull
+#define REFT_OFFSET_MASK 0xfffffffffffffe00ull
+#define REFT_RESERVED_MASK 0x1ffull
+#define BME_OFFSET_MASK 0x00fffffffffffe00ull
+#define BME_RESERVED_MASK 0xff000000000001feull
+#define BME_ALL_ONES 1ull
+/* QEMU refuses a larger refcount table at open: none is read beyond it */
+#define MAX_REFTABLE_BYTES (8ull << 20)
+/* QEMU's block layer reads nothing past this (block/io.c) */
+#define BDRV_MAX_LENGTH 0x7fffffffc0000000ull
+/* bitmap table entries read at a time */
+#define BME_CHUNK 8192u
+
+struct walk {
+	const struct q2_reader *r;
+	const struct q2_image *img;
+	const struct q2_walk_hooks *h;
+	void *ctx;
+	struct q2_frag *frag;
+	struct q2_problems *problems;
+	unsigned bits;
+	uint64_t cs;
+	bool data_file;
+};
+
+static const char *const owner_names[] = {
+	[Q2_O_HEADER] = "header",
+	[Q2_O_L1] = "l1-table",
+	[Q2_O_L2] = "l2-table",
+	[Q2_O_DATA] = "data",
+	[Q2_O_COMPRESSED] = "compressed-data",
+	[Q2_O_REFTABLE] = "refcount-table",
+	[Q2_O_REFBLOCK] = "refcount-block",
+	[Q2_O_SNAPSHOT_TABLE] = "snapshot-table",
+	[Q2_O_SNAPSHOT_L1] = "snapshot-l1-table",
+	[Q2_O_BITMAP_DIR] = "bitmap-directory",
+	[Q2_O_BITMAP_TABLE] = "bitmap-table",
+	[Q2_O_BITMAP_DATA] = "bitmap-data",
+	[Q2_O_CRYPTO] = "crypto-header",
+	[Q2_O_LEAKED] = "leaked",
+	[Q2_O_FREE] = "free",
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(owner_names) == Q2_O_COUNT_, "every owner has a name");
+
+const char *q2_owner_name(enum q2_owner_kind k)
+{
+	return (unsigned)k < Q2_O_COUNT_ ? owner_names[k] : "?";
+}
+
+bool q2_refwalk_sees_bitmaps(const struct q2_image *img)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+
+	return bx && (img->header.autoclear_features & Q2_AUTOCLEAR_BITMAPS);
+}
+
+static struct q2_owner owner(enum q2_owner_kind kind, uint64_t start, uint64_t length)
+{
+	return (struct q2_owner){
+		.kind = kind, .start = start, .length = length,
+		.snapshot = Q2_NO_INDEX, .bitmap = Q2_NO_INDEX,
+		.index = Q2_NO_INDEX64,
+	};
+}
+
+static void span(struct walk *w, const struct q2_owner *o)
+{
+	/* qemu-img check counts nothing for a region of no bytes */
+	if (o->length)
+		w->h->span(w->ctx, o);
+}
+
+__attribute__((format(printf, 6, 7)))
+static void defect(struct walk *w, enum q2_defect_kind kind, enum q2_code code,
+		   uint64_t offset, const struct q2_owner *o, const char *fmt, ...)
+{
+	char detail[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	w->h->defect(w->ctx, kind, code, offset, o, detail);
+}
+
+/* The entries of one L2 table, as check_refcounts_l2 takes them. */
+static void walk_l2(struct walk *w, const struct q2_guest *g, const uint8_t *t,
+		    const struct q2_owner *table, bool active)
+{
+	uint64_t next_contiguous = 0;
+	size_t esize = g->extended ? 16u : 8u;
+
+	for (uint64_t k = 0; k < g->l2_entries; k++) {
+		uint64_t e = q2_l2_entry(g, t, k), bm = q2_l2_bitmap(g, t, k);
+		uint64_t at = table->start + k * esize;
+		uint64_t host = e & Q2_L2E_OFFSET_MASK;
+		struct q2_owner o = owner(Q2_O_DATA, host, w->cs);
+
+		if (!e && !bm)
+			continue;
+		o.snapshot = table->snapshot;
+		o.guest = ((table->index * g->l2_entries) + k) << w->bits;
+		o.entry = e;
+		if (!(e & Q2_OFLAG_COMPRESSED) && (e & L2E_STD_RESERVED_MASK))
+			defect(w, Q2_D_CORRUPTION, Q2_C_L2_ENTRY_RESERVED, at, &o,
+			       "entry 0x%016" PRIx64, e);
+		if (e & Q2_OFLAG_COMPRESSED) {
+			if (e & Q2_OFLAG_COPIED) {
+				defect(w, Q2_D_CORRUPTION, Q2_C_COMPRESSED_COPIED, at, &o,
+				       "entry 0x%016" PRIx64, e);
+				e &= ~Q2_OFLAG_COPIED;
+			}
+			if (w->data_file) {
+				defect(w, Q2_D_CORRUPTION, Q2_C_COMPRESSED_WITH_DATA_FILE,
+				       at, &o, "entry 0x%016" PRIx64, e);
+				continue;
+			}
+			if (bm) {
+				defect(w, Q2_D_CORRUPTION, Q2_C_COMPRESSED_SUBCLUSTER_BITMAP,
+				       at, &o, "bitmap 0x%016" PRIx64, bm);
+				continue;
+			}
+			o.kind = Q2_O_COMPRESSED;
+			o.entry = e;
+			q2_compressed_span(w->bits, e, &o.start, &o.length);
+			span(w, &o);
+			if (active) {
+				w->frag->allocated++;
+				w->frag->compressed++;
+				w->frag->fragmented++;
+			}
+			continue;
+		}
+		if (!g->extended && (e & Q2_OFLAG_ZERO) && !host)
+			continue;   /* a plain zero cluster: nothing on disk */
+		if (!host && !(w->data_file && (e & Q2_OFLAG_COPIED))) {
+			/* unallocated */
+			if (bm & 0xffffffffull)
+				defect(w, Q2_D_CORRUPTION, Q2_C_SUBCLUSTER_BITMAP_INVALID,
+				       at, &o, "unallocated, bitmap 0x%016" PRIx64, bm);
+			continue;
+		}
+		/* a normal cluster, or a zero one that keeps its host cluster */
+		if ((bm >> 32) & bm)
+			defect(w, Q2_D_CORRUPTION, Q2_C_SUBCLUSTER_BITMAP_INVALID, at, &o,
+			       "allocated and zero at once, bitmap 0x%016" PRIx64, bm);
+		if (host & (w->cs - 1u))
+			defect(w, Q2_D_CORRUPTION, Q2_C_DATA_CLUSTER_UNALIGNED, at, &o,
+			       "host offset 0x%" PRIx64, host);
+		if (active) {
+			w->frag->allocated++;
+			if (next_contiguous && host != next_contiguous)
+				w->frag->fragmented++;
+			next_contiguous = host + w->cs;
+		}
+		if (!w->data_file)
+			span(w, &o);
+	}
+}
+
+/* The cluster at offset 0, as an L2 table (NULL: out of memory or a
+ * read failed, a problem added). */
+static uint8_t *read_at_zero(struct walk *w)
+{
+	uint64_t n = w->r->size < w->cs ? w->r->size : w->cs;
+	uint8_t *t = calloc(1, (size_t)w->cs);
+	enum q2_code code;
+	int err;
+
+	if (!t) {
+		q2_problems_add(w->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
+		return NULL;
+	}
+	if (n && !q2_read(w->r, 0, t, (size_t)n, &code, &err)) {
+		q2_problems_add_decode(w->problems, code, Q2_W_FILE, Q2_NO_INDEX, 0, err,
+				       Q2_NO_INDEX);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* An L1 table and what it names, as check_refcounts_l1 takes them;
+ * false when the check stops (a read failed). */
+static bool walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
+		    uint32_t snapshot)
+{
+	struct q2_owner o = owner(snapshot == Q2_NO_INDEX ? Q2_O_L1 : Q2_O_SNAPSHOT_L1,
+				  l1_offset, (uint64_t)l1_size * Q2_L1_ENTRY_SIZE);
+	struct q2_guest g;
+	bool active = snapshot == Q2_NO_INDEX;
+	uint8_t *zero_table = NULL;
+
+	if (!l1_size)
+		return true;
+	o.snapshot = snapshot;
+	span(w, &o);
+	if (!q2_guest_open(&g, w->r, w->img, l1_offset, l1_size, w->problems)) {
+		defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, l1_offset, &o,
+		       "the L1 table at 0x%" PRIx64 " cannot be read", l1_offset);
+		return false;
+	}
+	for (uint32_t i = 0; i < g.l1_size; i++) {
+		uint64_t e = g.l1[i], l2 = e & Q2_L1E_OFFSET_MASK;
+		struct q2_owner t = owner(Q2_O_L2, l2, w->cs);
+		const uint8_t *table;
+
+		if (!e)
+			continue;
+		t.snapshot = snapshot;
+		t.index = i;
+		t.entry = e;
+		if (e & L1E_RESERVED_MASK)
+			defect(w, Q2_D_CORRUPTION, Q2_C_L1_ENTRY_RESERVED,
+			       l1_offset + (uint64_t)i * Q2_L1_ENTRY_SIZE, &t,
+			       "entry %" PRIu32 ": 0x%016" PRIx64, i, e);
+		span(w, &t);
+		if (l2 & (w->cs - 1u))
+			defect(w, Q2_D_CORRUPTION, Q2_C_L2_TABLE_UNALIGNED,
+			       l1_offset + (uint64_t)i * Q2_L1_ENTRY_SIZE, &t,
+			       "L1 entry %" PRIu32 ": 0x%" PRIx64, i, l2);
+		/* an entry whose offset bits are 0 names the table at 0:
+		 * qemu-img check reads the header cluster as one */
+		if (!l2 && !zero_table)
+			zero_table = read_at_zero(w);
+		table = l2 ? q2_guest_table(&g, i, w->problems) : zero_table;
+		if (!table) {
+			defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, l2, &t,
+			       "the L2 table at 0x%" PRIx64 " cannot be read", l2);
+			q2_guest_close(&g);
+			free(zero_table);
+			return false;
+		}
+		walk_l2(w, &g, table, &t, active);
+	}
+	q2_guest_close(&g);
+	free(zero_table);
+	return true;
+}
+
+static bool walk_snapshots(struct walk *w)
+{
+	const struct q2_snapshot_table *t = w->img->snapshots;
+	const struct q2_header *h = &w->img->header;
+
+	if (!t)
+		return true;
+	if (w->data_file && t->n) {
+		struct q2_owner o = owner(Q2_O_SNAPSHOT_TABLE, h->snapshot_offset, t->size);
+
+		defect(w, Q2_D_CORRUPTION, Q2_C_SNAPSHOTS_WITH_DATA_FILE,
+		       h->snapshot_offset, &o, "%zu snapshots", t->n);
+	}
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct q2_snapshot *sn = &t->v[i];
+		struct q2_owner o = owner(Q2_O_SNAPSHOT_L1, sn->l1_table_offset,
+					  (uint64_t)sn->l1_size * Q2_L1_ENTRY_SIZE);
+
+		o.snapshot = i;
+		if (sn->l1_table_offset & (w->cs - 1u)) {
+			defect(w, Q2_D_CORRUPTION, Q2_C_SNAPSHOT_L1_UNALIGNED,
+			       sn->entry_offset, &o, "snapshot %" PRIu32, i);
+			continue;
+		}
+		if (sn->l1_size > Q2_MAX_L1_BYTES / Q2_L1_ENTRY_SIZE) {
+			defect(w, Q2_D_CORRUPTION, Q2_C_SNAPSHOT_L1_TOO_LARGE,
+			       sn->entry_offset, &o, "snapshot %" PRIu32, i);
+			continue;
+		}
+		/* QEMU's block layer fails a read reaching past
+		 * BDRV_MAX_LENGTH, and the check with it */
+		if (sn->l1_size && (sn->l1_table_offset > BDRV_MAX_LENGTH ||
+				    BDRV_MAX_LENGTH - sn->l1_table_offset <
+				    (uint64_t)sn->l1_size * Q2_L1_ENTRY_SIZE)) {
+			span(w, &o);
+			defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, sn->entry_offset, &o,
+			       "the L1 table of snapshot %" PRIu32 " at 0x%" PRIx64
+			       " lies beyond what QEMU can read: I/O error", i, sn->l1_table_offset);
+			return false;
+		}
+		if (!walk_l1(w, sn->l1_table_offset, sn->l1_size, i))
+			return false;
+	}
+	if (t->n) {
+		struct q2_owner o = owner(Q2_O_SNAPSHOT_TABLE, h->snapshot_offset, t->size);
+
+		span(w, &o);
+	}
+	return true;
+}
+
+/* check_table_entry: what bitmap_table_load refuses */
+static bool bitmap_entry_bad(uint64_t e, uint64_t cs)
+{
+	uint64_t off = e & BME_OFFSET_MASK;
+
+	if (e & BME_RESERVED_MASK)
+		return true;
+	return off && ((e & BME_ALL_ONES) || (off & (cs - 1u)));
+}
+
+/* One bitmap's table and data clusters, read from the file (not from
+ * the model, which may hold a part of it): QEMU loads the whole table,
+ * and one entry it refuses stops the check. */
+static bool walk_bitmap(struct walk *w, const struct q2_bitmap *bm, uint32_t i)
+{
+	uint64_t n = bm->bitmap_table_size, at = bm->bitmap_table_offset;
+	struct q2_owner o = owner(Q2_O_BITMAP_TABLE, at, n * Q2_BTE_SIZE);
+	uint8_t *buf = malloc(BME_CHUNK * Q2_BTE_SIZE);
+	bool ok = true;
+
+	o.bitmap = i;
+	span(w, &o);
+	if (!buf) {
+		q2_problems_add(w->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
+		return false;
+	}
+	/* two passes, as QEMU loads the table before it counts from it:
+	 * a bad entry anywhere counts no data cluster */
+	for (int pass = 0; pass < 2 && ok; pass++)
+		for (uint64_t k = 0; k < n && ok; k += BME_CHUNK) {
+			uint64_t m = n - k < BME_CHUNK ? n - k : BME_CHUNK;
+			uint64_t off = at + k * Q2_BTE_SIZE, in_file = 0;
+			enum q2_code code;
+			int err;
+
+			if (off < w->r->size)
+				in_file = (w->r->size - off) / Q2_BTE_SIZE;
+			if (in_file > m)
+				in_file = m;
+			memset(buf, 0, (size_t)(m * Q2_BTE_SIZE));
+			if (in_file && !q2_read(w->r, off, buf, (size_t)(in_file * Q2_BTE_SIZE),
+						&code, &err)) {
+				defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, off, &o,
+				       "the table of bitmap %" PRIu32 " cannot be read", i);
+				ok = false;
+				break;
+			}
+			for (uint64_t j = 0; j < m; j++) {
+				uint64_t e = get_be64(buf + j * Q2_BTE_SIZE);
+				struct q2_owner d = owner(Q2_O_BITMAP_DATA,
+							  e & BME_OFFSET_MASK, w->cs);
+
+				if (pass == 0) {
+					if (bitmap_entry_bad(e, w->cs)) {
+						defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED,
+						       off + j * Q2_BTE_SIZE, &o,
+						       "bitmap %" PRIu32 " table entry %" PRIu64
+						       " is invalid (0x%016" PRIx64 "): QEMU fails to load the table",
+						       i, k + j, e);
+						ok = false;
+						break;
+					}
+					continue;
+				}
+				if (!d.start)
+					continue;
+				d.bitmap = i;
+				d.index = k + j;
+				d.entry = e;
+				span(w, &d);
+			}
+		}
+	free(buf);
+	return ok;
+}
+
+static bool walk_bitmaps(struct walk *w)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(w->img);
+	struct q2_owner o;
+
+	if (!q2_refwalk_sees_bitmaps(w->img) || !bx->nb_bitmaps)
+		return true;
+	o = owner(Q2_O_BITMAP_DIR, bx->bitmap_directory_offset, bx->bitmap_directory_size);
+	span(w, &o);
+	if (!bx->dir_decoded || bx->n_bitmaps != bx->nb_bitmaps) {
+		/* QEMU refuses the image at open for this already */
+		defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, bx->bitmap_directory_offset, &o,
+		       "the bitmap directory cannot be loaded");
+		return false;
+	}
+	for (uint32_t i = 0; i < bx->n_bitmaps; i++)
+		if (!walk_bitmap(w, &bx->bitmaps[i], i))
+			return false;
+	return true;
+}
+
+/* The refcount blocks, as check_refblocks takes them: whether one lies
+ * outside the image is the counter's to say (the image grows with what
+ * was counted before). */
+static bool walk_refblocks(struct walk *w)
+{
+	const struct q2_header *h = &w->img->header;
+	uint64_t bytes = (uint64_t)h->refcount_table_clusters * w->cs, in_file = 0;
+	uint8_t *table;
+	enum q2_code code;
+	int err;
+
+	if (bytes > MAX_REFTABLE_BYTES)
+		bytes = MAX_REFTABLE_BYTES;
+	if (h->refcount_table_offset < w->r->size)
+		in_file = w->r->size - h->refcount_table_offset;
+	if (in_file > bytes)
+		in_file = bytes;
+	in_file -= in_file % 8u;
+	table = malloc(in_file ? (size_t)in_file : 1u);
+	if (!table) {
+		q2_problems_add(w->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
+		return false;
+	}
+	if (in_file && !q2_read(w->r, h->refcount_table_offset, table, (size_t)in_file,
+				&code, &err)) {
+		struct q2_owner o = owner(Q2_O_REFTABLE, h->refcount_table_offset, bytes);
+
+		defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, h->refcount_table_offset, &o,
+		       "the refcount table cannot be read");
+		free(table);
+		return false;
+	}
+	/* the entries past the file are 0: they name no block */
+	for (uint64_t i = 0; i < in_file / 8u; i++) {
+		uint64_t e = get_be64(table + i * 8u), off = e & REFT_OFFSET_MASK;
+		uint64_t at = h->refcount_table_offset + i * 8u;
+		struct q2_owner o = owner(Q2_O_REFBLOCK, off, w->cs);
+
+		o.index = i;
+		o.entry = e;
+		if (e & REFT_RESERVED_MASK) {
+			defect(w, Q2_D_CORRUPTION, Q2_C_REFCOUNT_BLOCK_RESERVED, at, &o,
+			       "entry %" PRIu64 ": 0x%016" PRIx64, i, e);
+			continue;
+		}
+		if (off & (w->cs - 1u)) {
+			defect(w, Q2_D_CORRUPTION, Q2_C_REFCOUNT_BLOCK_UNALIGNED, at, &o,
+			       "entry %" PRIu64 ": 0x%" PRIx64, i, off);
+			continue;
+		}
+		if (off)
+			span(w, &o);
+	}
+	free(table);
+	return true;
+}
+
+bool q2_refwalk(const struct q2_reader *r, const struct q2_image *img,
+		const struct q2_walk_opts *opts, const struct q2_walk_hooks *hooks,
+		void *ctx, struct q2_frag *frag, struct q2_problems *problems)
+{
+	const struct q2_header *h = &img->header;
+	struct q2_frag unused;
+	struct walk w = {
+		.r = r, .img = img, .h = hooks, .ctx = ctx,
+		.frag = frag ? frag : &unused, .problems = problems,
+		.bits = h->cluster_bits, .cs = 1ull << h->cluster_bits,
+		.data_file = q2_has_data_file(img),
+	};
+	struct q2_owner o;
+
+	memset(w.frag, 0, sizeof *w.frag);
+	o = owner(Q2_O_HEADER, 0, w.cs);
+	span(&w, &o);
+	if (!opts->no_guest && !walk_l1(&w, h->l1_table_offset, h->l1_size, Q2_NO_INDEX))
+		return false;
+	if (opts->no_guest) {
+		o = owner(Q2_O_L1, h->l1_table_offset, (uint64_t)h->l1_size * Q2_L1_ENTRY_SIZE);
+		span(&w, &o);
+	}
+	if (!opts->no_guest && !walk_snapshots(&w))
+		return false;
+	o = owner(Q2_O_REFTABLE, h->refcount_table_offset,
+		  (uint64_t)h->refcount_table_clusters * w.cs);
+	span(&w, &o);
+	for (size_t i = 0; i < img->n_exts; i++)
+		if (img->exts[i].has_crypto && img->exts[i].crypto_length) {
+			o = owner(Q2_O_CRYPTO, img->exts[i].crypto_offset,
+				  img->exts[i].crypto_length);
+			span(&w, &o);
+		}
+	if (!walk_bitmaps(&w))
+		return false;
+	if (!opts->no_refblocks && !walk_refblocks(&w))
+		return false;
+	return true;
+}
