@@ -10,6 +10,7 @@
 #include "check.h"
 #include "layout.h"
 #include "rebuild.h"
+#include "share.h"
 #include "refcount.h"
 #include "verdict.h"
 
@@ -227,6 +228,8 @@ static void judge_layer(const struct q2_chain *c, size_t l,
 		j->selection_failed = true;
 	if (judged)
 		q2_check(img, &layout, f, &f->problems);
+	if (judged && layer->opened && img->header_decoded && q2_image_bitmaps(img))
+		q2_check_bitmap_sharing(&layer->reader, img, &layout, &f->problems);
 	if (opts->verdict && !q2_verdict(img, layer->lock, f))
 		nomem(&f->problems, "out of memory: no verdict on the bitmaps");
 	for (size_t i = 0; i < q2_image_n_problems(img, f) && !f->refused; i++)

@@ -179,6 +179,7 @@ enum q2_code {
 	Q2_C_REFCOUNT_LOOKUP_FAILED,
 	Q2_C_COPIED_FLAG_WRONG,
 	Q2_C_CHECK_FAILED,
+	Q2_C_BITMAP_CLUSTER_SHARED,
 	Q2_CODE_COUNT_ /* number of codes, not a code */
 };
 
