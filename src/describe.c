@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "owners.h"
 #include "util.h"
 
 /* ---- names ---- */
@@ -1687,6 +1688,158 @@ const struct q2_desc q2_desc_totals = {
 	.rec = Q2_REC_TOTALS, .cols = totals_cols, .n_cols = Q2_ARRAY_SIZE(totals_cols),
 };
 
+/* ---- --at, --layout: a span of the file and its owner (obj: its
+ * struct q2_owner_rec) ---- */
+
+static void get_owner_structure(const struct q2_cursor *w, const void *obj,
+				struct q2_value *v)
+{
+	const struct q2_owner_rec *r = obj;
+
+	(void)w;
+	set_word(v, q2_owner_name(r->o.kind));
+}
+
+static void get_owner_start(const struct q2_cursor *w, const void *obj,
+			    struct q2_value *v)
+{
+	(void)w;
+	v->type = Q2_V_U64;
+	v->u = ((const struct q2_owner_rec *)obj)->o.start;
+}
+
+static void get_owner_length(const struct q2_cursor *w, const void *obj,
+			     struct q2_value *v)
+{
+	(void)w;
+	v->type = Q2_V_U64;
+	v->u = ((const struct q2_owner_rec *)obj)->o.length;
+}
+
+static void get_owner_refcount(const struct q2_cursor *w, const void *obj,
+			       struct q2_value *v)
+{
+	const struct q2_owner_rec *r = obj;
+
+	(void)w;
+	v->type = r->refcount_known ? Q2_V_U64 : Q2_V_NULL;
+	v->u = r->refcount;
+}
+
+static void get_owner_l1_index(const struct q2_cursor *w, const void *obj,
+			       struct q2_value *v)
+{
+	const struct q2_owner_rec *r = obj;
+
+	(void)w;
+	if (r->o.kind != Q2_O_L2)
+		return;
+	v->type = Q2_V_U64;
+	v->u = r->o.index;
+}
+
+static void get_owner_guest_offset(const struct q2_cursor *w, const void *obj,
+				   struct q2_value *v)
+{
+	const struct q2_owner_rec *r = obj;
+
+	(void)w;
+	if (r->o.kind != Q2_O_DATA && r->o.kind != Q2_O_COMPRESSED)
+		return;
+	v->type = Q2_V_U64;
+	v->u = r->o.guest;
+}
+
+static void get_owner_snapshot(const struct q2_cursor *w, const void *obj,
+			       struct q2_value *v)
+{
+	const struct q2_owner_rec *r = obj;
+	const struct q2_snapshot_table *t = w->src->img->snapshots;
+
+	if (r->o.snapshot == Q2_NO_INDEX || !t || r->o.snapshot >= t->n)
+		return;
+	set_bytes(v, t->v[r->o.snapshot].id_str, t->v[r->o.snapshot].id_str_size);
+}
+
+static void get_owner_bitmap(const struct q2_cursor *w, const void *obj,
+			     struct q2_value *v)
+{
+	const struct q2_owner_rec *r = obj;
+	const struct q2_bitmap *bm = q2_image_bitmap(w->src->img, r->o.bitmap);
+
+	if (bm)
+		set_bytes(v, bm->name, bm->name_size);
+}
+
+static void get_owner_index(const struct q2_cursor *w, const void *obj,
+			    struct q2_value *v)
+{
+	const struct q2_owner_rec *r = obj;
+
+	(void)w;
+	if (r->o.kind != Q2_O_REFBLOCK && r->o.kind != Q2_O_BITMAP_DATA)
+		return;
+	v->type = Q2_V_U64;
+	v->u = r->o.index;
+}
+
+static const struct q2_col owner_cols[] = {
+	COL(Q2_OC_STRUCTURE, .key = "structure", .in = Q2_IN_ALL, .get = get_owner_structure),
+	COL(Q2_OC_START, .key = "start", .in = Q2_IN_ALL, .text = Q2_FMT_HEX,
+	    .get = get_owner_start),
+	COL(Q2_OC_LENGTH, .key = "length", .in = Q2_IN_ALL, .text = Q2_FMT_HEX,
+	    .get = get_owner_length),
+	COL(Q2_OC_REFCOUNT, .key = "refcount", .in = Q2_IN_ALL, .get = get_owner_refcount),
+	COL(Q2_OC_L1_INDEX, .key = "l1_index", .in = Q2_IN_ALL, .get = get_owner_l1_index),
+	COL(Q2_OC_GUEST_OFFSET, .key = "guest_offset", .in = Q2_IN_ALL,
+	    .text = Q2_FMT_HEX, .get = get_owner_guest_offset),
+	COL(Q2_OC_SNAPSHOT, .key = "snapshot", .in = Q2_IN_ALL, .get = get_owner_snapshot),
+	COL(Q2_OC_BITMAP, .key = "bitmap", .in = Q2_IN_ALL, .hex_key = "bitmap_hex",
+	    .get = get_owner_bitmap),
+	COL(Q2_OC_INDEX, .key = "index", .in = Q2_IN_ALL, .get = get_owner_index),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(owner_cols) == Q2_OC_COUNT_,
+		 "a column for every id of the owner record");
+
+const struct q2_desc q2_desc_owner = {
+	.rec = Q2_REC_OWNER, .cols = owner_cols, .n_cols = Q2_ARRAY_SIZE(owner_cols),
+};
+
+static void get_at(const struct q2_cursor *w, const void *obj, struct q2_value *v)
+{
+	(void)obj;
+	v->type = Q2_V_U64;
+	v->u = w->at;
+}
+
+enum at_col {
+	AT_AT = IMG_COUNT_,
+	AT_OWNERS,
+	AT_COUNT_
+};
+
+static const struct q2_col at_cols[] = {
+	IMAGE_COLS,
+	COL(AT_AT, .key = "at", .in = Q2_IN_JSON | Q2_IN_CSV, .get = get_at),
+	COL(AT_OWNERS, .key = "owners", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_OWNERS_AT, .child = &q2_desc_owner),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(at_cols) == AT_COUNT_,
+		 "a column for every id of --at's document");
+
+enum layout_col {
+	LAY_LAYOUT = IMG_COUNT_,
+	LAY_COUNT_
+};
+
+static const struct q2_col layout_cols[] = {
+	IMAGE_COLS,
+	COL(LAY_LAYOUT, .key = "layout", .in = Q2_IN_ALL,
+	    .step = Q2_STEP_LAYOUT, .child = &q2_desc_owner),
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(layout_cols) == LAY_COUNT_,
+		 "a column for every id of --layout's document");
+
 enum check_col {
 	CHK_PROBLEMS = IMG_COUNT_,
 	CHK_TOTALS,
@@ -1764,6 +1917,8 @@ static const struct q2_desc check_image = {
 static const struct q2_desc extents_image = IMAGE_DESC(extents_cols);
 static const struct q2_desc extents_map_image = IMAGE_DESC(extents_map_cols);
 static const struct q2_desc snapshots_image = IMAGE_DESC(snapshots_cols);
+static const struct q2_desc at_image = IMAGE_DESC(at_cols);
+static const struct q2_desc layout_image = IMAGE_DESC(layout_cols);
 
 static const struct q2_desc map_doc, chain_map_doc;
 
@@ -1822,6 +1977,17 @@ const struct q2_view q2_views[Q2_VIEW_COUNT_] = {
 		.csv_row_table = &q2_desc_map_entry,
 		.load_tables = true, .load_snapshots = true, .text_label = true,
 		.chain_doc = true, .no_bitmaps = true, .map = true,
+	},
+	[Q2_VIEW_AT] = {
+		.image = &at_image, .csv_row = &q2_desc_owner,
+		.csv_row_table = &q2_desc_owner, .csv_group = &at_image,
+		.load_tables = true, .load_snapshots = true, .no_bitmaps = true,
+	},
+	[Q2_VIEW_LAYOUT] = {
+		.image = &layout_image, .csv_row = &q2_desc_owner,
+		.csv_row_table = &q2_desc_owner,
+		.load_tables = true, .load_snapshots = true, .no_bitmaps = true,
+		.text_label = true,
 	},
 	[Q2_VIEW_SNAPSHOTS] = {
 		.image = &snapshots_image, .csv_row = &q2_desc_snapshot,

@@ -32,6 +32,8 @@ enum q2_view_id {
 	Q2_VIEW_MAP,         /* --map: the allocation map of the chain */
 	Q2_VIEW_EXTENTS_MAP, /* -x --map: dirty ranges split by the map */
 	Q2_VIEW_CHAIN_EXTENTS_MAP, /* -x --map --backing-chain */
+	Q2_VIEW_AT,          /* --at OFFSET: what owns that byte of the file */
+	Q2_VIEW_LAYOUT,      /* --layout: every structure of the file, in order */
 	Q2_VIEW_COUNT_
 };
 
@@ -48,6 +50,9 @@ struct q2_run_opts {
 	uint64_t start_offset;
 	uint64_t max_length;
 	bool has_max_length;
+	/* --at: the offsets asked about, in the order given */
+	const uint64_t *at;
+	size_t n_at;
 };
 
 struct q2_desc;
@@ -99,6 +104,7 @@ struct q2_cursor {
 	uint64_t dirty_bytes;          /* of the -x bitmap being walked */
 	uint64_t data_bytes, zero_bytes; /* -x --map: its pieces, by kind */
 	bool pieces_unknown;           /* and some piece is unknown */
+	uint64_t at;                   /* --at: the offset of the document */
 };
 
 /* The traversal steps that nested records take (walk.c has one function
@@ -124,6 +130,8 @@ enum q2_step {
 	Q2_STEP_CHAIN_PROBLEMS,
 	Q2_STEP_MAP,              /* --map: the map's entries */
 	Q2_STEP_TOTALS,           /* -c: qemu-img check's totals, one record */
+	Q2_STEP_OWNERS_AT,        /* --at: the owners of the cursor's offset */
+	Q2_STEP_LAYOUT,           /* --layout: every structure, in file order */
 	Q2_STEP_COUNT_
 };
 
@@ -231,6 +239,7 @@ enum q2_rec {
 	Q2_REC_MAP_ENTRY,        /* --map: a range of the map */
 	Q2_REC_PIECE,            /* -x --map: a dirty range within one */
 	Q2_REC_TOTALS,           /* -c: the rebuild's totals */
+	Q2_REC_OWNER,            /* --at, --layout: a structure's bytes */
 	Q2_REC_COUNT_
 };
 
@@ -302,6 +311,21 @@ enum q2_totals_col {
 	Q2_TC_FRAGMENTED_CLUSTERS,
 	Q2_TC_COMPRESSED_CLUSTERS,
 	Q2_TC_COUNT_
+};
+/* --at, --layout: a span of the file and its owner (struct
+ * q2_owner_rec); text lays it out by these ids */
+extern const struct q2_desc q2_desc_owner;
+enum q2_owner_col {
+	Q2_OC_STRUCTURE,
+	Q2_OC_START,
+	Q2_OC_LENGTH,
+	Q2_OC_REFCOUNT,
+	Q2_OC_L1_INDEX,
+	Q2_OC_GUEST_OFFSET,
+	Q2_OC_SNAPSHOT,
+	Q2_OC_BITMAP,
+	Q2_OC_INDEX,
+	Q2_OC_COUNT_
 };
 /* -x --map: a piece of a dirty range, struct q2_map_entry too */
 extern const struct q2_desc q2_desc_piece;

@@ -21,6 +21,7 @@ struct q2_emitter {
 	const char *image;        /* path of the image being shown */
 	bool unopened;            /* it could not be opened: only problems */
 	uint32_t backing_depth;   /* --backing-chain: the layer's */
+	uint64_t at;              /* --at: the offset of the document */
 	size_t images_shown;      /* before this one */
 	void *state;              /* the format's own, state_size bytes */
 };

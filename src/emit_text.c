@@ -32,6 +32,7 @@ static const enum layout layouts[Q2_REC_COUNT_] = {
 	[Q2_REC_MAP_ENTRY] = LINE,
 	[Q2_REC_PIECE] = ROW,
 	[Q2_REC_TOTALS] = LINE,
+	[Q2_REC_OWNER] = LINE,
 };
 
 struct text_state {
@@ -43,6 +44,7 @@ struct text_state {
 	/* and a map entry's, and -c's totals */
 	struct q2_value map[Q2_MC_COUNT_];
 	struct q2_value totals[Q2_TC_COUNT_];
+	struct q2_value owner[Q2_OC_COUNT_];
 };
 
 static struct text_state *st(struct q2_emitter *e)
@@ -277,6 +279,10 @@ static void text_record_begin(struct q2_emitter *e, const struct q2_desc *d,
 		for (size_t i = 0; i < Q2_TC_COUNT_; i++)
 			s->totals[i] = (struct q2_value){ .type = Q2_V_ABSENT };
 		break;
+	case Q2_REC_OWNER:
+		for (size_t i = 0; i < Q2_OC_COUNT_; i++)
+			s->owner[i] = (struct q2_value){ .type = Q2_V_ABSENT };
+		break;
 	default:
 		break;
 	}
@@ -391,6 +397,55 @@ static void put_totals(struct q2_emitter *e)
 	}
 }
 
+/* --at: "IMAGE: at 0xX: STRUCTURE 0xSTART+0xLENGTH refcount N[ KEY
+ * VALUE]..."; --layout: a row of a table in qemu-img map's manner, the
+ * owner's details at its end */
+static void put_owner(struct q2_emitter *e)
+{
+	const struct q2_value *v = st(e)->owner;
+	const struct q2_col *c = q2_desc_owner.cols;
+	struct q2_out *o = e->out;
+	bool at = e->view == &q2_views[Q2_VIEW_AT];
+	char buf[48];
+	int n;
+
+	if (at) {
+		put_safe(o, e->image, strlen(e->image));
+		n = snprintf(buf, sizeof buf, ": at 0x%" PRIx64 ": ", e->at);
+		q2_out_write(o, buf, (size_t)n);
+		put_value(o, &c[Q2_OC_STRUCTURE], &v[Q2_OC_STRUCTURE]);
+		q2_out_char(o, ' ');
+		put_value(o, &c[Q2_OC_START], &v[Q2_OC_START]);
+		q2_out_char(o, '+');
+		put_value(o, &c[Q2_OC_LENGTH], &v[Q2_OC_LENGTH]);
+		q2_out_str(o, " refcount ");
+	} else {
+		n = snprintf(buf, sizeof buf, "0x%-17" PRIx64 " 0x%-17" PRIx64 " ",
+			     v[Q2_OC_START].u, v[Q2_OC_LENGTH].u);
+		q2_out_write(o, buf, (size_t)n);
+	}
+	if (v[Q2_OC_REFCOUNT].type == Q2_V_U64)
+		n = snprintf(buf, sizeof buf, "%" PRIu64, v[Q2_OC_REFCOUNT].u);
+	else
+		n = snprintf(buf, sizeof buf, "?");
+	q2_out_write(o, buf, (size_t)n);
+	if (!at) {
+		/* the refcount column is 8 wide, as its title */
+		q2_out_spaces(o, n < 8 ? (size_t)(8 - n) : 0);
+		q2_out_char(o, ' ');
+		put_value(o, &c[Q2_OC_STRUCTURE], &v[Q2_OC_STRUCTURE]);
+	}
+	for (size_t i = Q2_OC_L1_INDEX; i < Q2_OC_COUNT_; i++) {
+		if (v[i].type == Q2_V_ABSENT || v[i].type == Q2_V_NULL)
+			continue;
+		q2_out_char(o, ' ');
+		q2_out_str(o, q2_col_label(&c[i]));
+		q2_out_char(o, ' ');
+		put_value(o, &c[i], &v[i]);
+	}
+	q2_out_char(o, '\n');
+}
+
 static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 {
 	struct text_state *s = st(e);
@@ -424,6 +479,9 @@ static void text_record_end(struct q2_emitter *e, const struct q2_desc *d)
 	case Q2_REC_TOTALS:
 		put_totals(e);
 		break;
+	case Q2_REC_OWNER:
+		put_owner(e);
+		break;
 	default:
 		break;
 	}
@@ -436,6 +494,8 @@ static void text_list_begin(struct q2_emitter *e, const struct q2_desc *item,
 	(void)key;
 	if (item->rec == Q2_REC_MAP_ENTRY)
 		q2_out_str(e->out, "Offset          Length          Mapped to       File\n");
+	if (item->rec == Q2_REC_OWNER && e->view != &q2_views[Q2_VIEW_AT])
+		q2_out_str(e->out, "Offset              Length              Refcount Structure Owner\n");
 	/* qcow2.py heads the bitmap table with its column titles, and so
 	 * go the table of a chain's layers and the pieces of -x --map */
 	if (item->rec == Q2_REC_TABLE_ENTRY || item->rec == Q2_REC_LAYER ||
@@ -494,6 +554,12 @@ static void text_field(struct q2_emitter *e, const struct q2_col *c,
 			assert(c->id < Q2_MC_COUNT_ &&
 			       c == &q2_desc_map_entry.cols[c->id]);
 			s->map[c->id] = *v;
+			break;
+		}
+		if (rec == Q2_REC_OWNER) {
+			assert(c->id < Q2_OC_COUNT_ &&
+			       c == &q2_desc_owner.cols[c->id]);
+			s->owner[c->id] = *v;
 			break;
 		}
 		if (rec == Q2_REC_TOTALS) {

@@ -30,7 +30,7 @@
 #define EXIT_USAGE Q2_EXIT_USAGE
 
 enum { OPT_COMPACT = 0x100, OPT_LIST_CHECKS, OPT_OUTPUT, OPT_USAGE,
-       OPT_BACKING_CHAIN, OPT_START_OFFSET, OPT_MAX_LENGTH };
+       OPT_BACKING_CHAIN, OPT_START_OFFSET, OPT_MAX_LENGTH, OPT_AT, OPT_LAYOUT };
 
 struct cli {
 	struct q2_run_opts run;
@@ -42,6 +42,7 @@ struct cli {
 	const char *format_name;
 	const char *output_file;
 	char **names;
+	uint64_t *at;          /* --at OFFSET..., room for every argument */
 	char **images;
 	size_t n_images;
 	/* --backing-chain: an -O FILE that exists, and whether it turned
@@ -91,6 +92,12 @@ static const struct argp_option options[] = {
 	  "--map: begin at guest offset OFFSET (suffixes k, M, G, T, P, E)", 1 },
 	{ "max-length", OPT_MAX_LENGTH, "LENGTH", 0,
 	  "--map: map at most LENGTH bytes", 1 },
+	{ "at", OPT_AT, "OFFSET", 0,
+	  "What owns byte OFFSET of the file (repeatable; hex with 0x, or a "
+	  "size as --start-offset's)", 1 },
+	{ "layout", OPT_LAYOUT, NULL, 0,
+	  "Every structure of the file in file order, and the leaked and free "
+	  "clusters between them", 1 },
 	{ "bitmap-table", 't', NULL, 0,
 	  "Also each bitmap's table entries", 1 },
 	{ "name", 'n', "NAME", 0,
@@ -124,7 +131,7 @@ static void set_view(struct argp_state *state, enum q2_view_id view)
 	struct cli *cli = state->input;
 
 	if (cli->view_set && cli->run.view != view)
-		argp_error(state, "-e, -b, -c, -x and -s exclude each other");
+		argp_error(state, "-e, -b, -c, -x, -s, --at and --layout exclude each other");
 	cli->run.view = view;
 	cli->view_set = true;
 }
@@ -199,6 +206,27 @@ static uint64_t parse_size(struct argp_state *state, const char *opt,
 	return v;
 }
 
+/* A file offset: 0x and hex digits (as qemu-img check's messages and
+ * qcow2dump's own show offsets), or a size as parse_size reads one. */
+static uint64_t parse_offset(struct argp_state *state, const char *opt,
+			     const char *arg)
+{
+	unsigned long long v;
+	char *end;
+
+	if (arg[0] != '0' || (arg[1] != 'x' && arg[1] != 'X'))
+		return parse_size(state, opt, arg);
+	errno = 0;
+	if (!isxdigit((unsigned char)arg[2]))
+		argp_error(state, "%s: '%s' is not an offset", opt, arg);
+	v = strtoull(arg + 2, &end, 16);
+	if (errno == ERANGE || v > (unsigned long long)INT64_MAX)
+		argp_error(state, "%s: '%s' is too large", opt, arg);
+	if (*end)
+		argp_error(state, "%s: '%s' is not an offset", opt, arg);
+	return v;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct cli *cli = state->input;
@@ -230,6 +258,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cli->run.max_length = parse_size(state, "--max-length", arg);
 		cli->run.has_max_length = true;
 		cli->range_set = true;
+		break;
+	case OPT_AT:
+		set_view(state, Q2_VIEW_AT);
+		cli->at[cli->run.n_at++] = parse_offset(state, "--at", arg);
+		break;
+	case OPT_LAYOUT:
+		set_view(state, Q2_VIEW_LAYOUT);
 		break;
 	case OPT_LIST_CHECKS:
 		cli->list_checks = true;
@@ -286,7 +321,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		/* --map is a view, or with -x a way to split -x's ranges */
 		if (cli->map && cli->view_set && cli->run.view != Q2_VIEW_EXTENTS)
 			argp_error(state, "--map goes alone or with -x, not with "
-				   "-e, -b, -c or -s");
+				   "-e, -b, -c, -s, --at or --layout");
+		if ((cli->run.view == Q2_VIEW_AT || cli->run.view == Q2_VIEW_LAYOUT) &&
+		    (cli->run.n_names || cli->run.bitmap_table || cli->run.backing_chain))
+			argp_error(state, "--at and --layout take no -n, -t or "
+				   "--backing-chain: they are about one file");
 		if (cli->map && cli->run.bitmap_table)
 			argp_error(state, "-t (--bitmap-table) shows nothing with --map");
 		if (cli->range_set && (!cli->map || cli->view_set))
@@ -432,12 +471,17 @@ int main(int argc, char **argv)
 	 * may have 65535 of them */
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	cli.names = calloc((size_t)argc + 1, sizeof *cli.names);
-	if (!cli.names)
+	cli.at = calloc((size_t)argc + 1, sizeof *cli.at);
+	if (!cli.names || !cli.at) {
+		free(cli.names);
+		free(cli.at);
 		return EXIT_UNREADABLE;
+	}
 	argp_err_exit_status = EXIT_USAGE;
 	argp_parse(&argp, argc, argv, ARGP_NO_HELP, NULL, &cli);
 	cli.run.n_images = cli.n_images;
 	cli.run.names = cli.names;
+	cli.run.at = cli.at;
 	if (cli.list_checks)
 		cli.run.view = Q2_VIEW_CODES;
 	/* -x over a chain merges each bitmap over its layers */
@@ -455,6 +499,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, ": %s%s%s\n", why, errno ? ": " : "",
 			errno ? strerror(errno) : "");
 		free(cli.names);
+		free(cli.at);
 		return EXIT_UNREADABLE;
 	}
 	q2_out_init_fd(&out, file.fd);
@@ -465,6 +510,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", program_invocation_short_name);
 		q2_outfile_close(&file, false);
 		free(cli.names);
+		free(cli.at);
 		return EXIT_UNREADABLE;
 	}
 	if (cli.list_checks)
@@ -490,5 +536,6 @@ int main(int argc, char **argv)
 		status = EXIT_UNREADABLE;
 	}
 	free(cli.names);
+	free(cli.at);
 	return status;
 }

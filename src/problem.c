@@ -435,6 +435,9 @@ const struct q2_code_info q2_codes[Q2_CODE_COUNT_] = {
 	[Q2_C_BITMAP_CLUSTER_SHARED] = { "bitmap-cluster-shared", E, CHKS,
 		"a cluster of the bitmap (its directory, table or data) is also another structure's or guest data's: its ranges are garbage, even where QEMU would export them",
 		"do not use the bitmap: take a full backup, then delete and recreate it (qemu-img bitmap --remove / --add on a copy); qemu-img check reports the shared cluster" },
+	[Q2_C_AT_BEYOND_EOF] = { "at-beyond-eof", E, NONE,
+		"the offset --at asks about lies past the end of the file",
+		"ask about an offset below the file's size (ls -l, or stat -c %s)" },
 };
 
 static const char *const where_names[Q2_W_COUNT_] = {

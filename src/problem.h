@@ -180,6 +180,8 @@ enum q2_code {
 	Q2_C_COPIED_FLAG_WRONG,
 	Q2_C_CHECK_FAILED,
 	Q2_C_BITMAP_CLUSTER_SHARED,
+	/* ---- --at ---- */
+	Q2_C_AT_BEYOND_EOF,
 	Q2_CODE_COUNT_ /* number of codes, not a code */
 };
 

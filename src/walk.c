@@ -3,12 +3,14 @@
 #include "walk.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "extents.h"
 #include "map.h"
 #include "merge.h"
+#include "owners.h"
 #include "util.h"
 
 struct q2_walker {
@@ -480,6 +482,52 @@ static void walk_totals(struct q2_walker *w, const void *obj,
 		walk_record(w, col->child, &f->totals, q2_col_key(col));
 }
 
+/* an image whose header was not decoded has no structures to lay out
+ * (its problem says why) */
+static bool can_lay_out(const struct q2_walker *w)
+{
+	return w->cur.src->layer->opened && w->cur.src->img->header_decoded;
+}
+
+/* --at: what owns the cursor's offset */
+static void walk_owners_at(struct q2_walker *w, const void *obj,
+			   const struct q2_col *col)
+{
+	const struct q2_image *img = obj;
+	struct q2_owners o = { 0 };
+
+	if (!can_lay_out(w))
+		return;
+	list_begin(w, col);
+	if (w->cur.at >= img->file_size)
+		q2_problems_addf(faults(w), Q2_FROM_RUN, Q2_C_AT_BEYOND_EOF, w->cur.at,
+				 Q2_NO_INDEX, "--at 0x%" PRIx64 ": the file has 0x%" PRIx64 " bytes",
+				 w->cur.at, img->file_size);
+	else
+		q2_owners_at(&w->cur.src->layer->reader, img, w->cur.at, &o, faults(w));
+	for (size_t i = 0; i < o.n; i++)
+		walk_record(w, col->child, &o.v[i], NULL);
+	list_end(w, col, o.n);
+	q2_owners_free(&o);
+}
+
+/* --layout: every structure of the file, in order */
+static void walk_layout(struct q2_walker *w, const void *obj,
+			const struct q2_col *col)
+{
+	const struct q2_image *img = obj;
+	struct q2_owners o = { 0 };
+
+	if (!can_lay_out(w))
+		return;
+	list_begin(w, col);
+	q2_owners_layout(&w->cur.src->layer->reader, img, &o, faults(w));
+	for (size_t i = 0; i < o.n; i++)
+		walk_record(w, col->child, &o.v[i], NULL);
+	list_end(w, col, o.n);
+	q2_owners_free(&o);
+}
+
 typedef void (*step_fn)(struct q2_walker *w, const void *obj,
 			const struct q2_col *col);
 
@@ -504,6 +552,8 @@ static const step_fn steps[] = {
 	[Q2_STEP_CHAIN_PROBLEMS] = walk_chain_problems,
 	[Q2_STEP_MAP] = walk_map,
 	[Q2_STEP_TOTALS] = walk_totals,
+	[Q2_STEP_OWNERS_AT] = walk_owners_at,
+	[Q2_STEP_LAYOUT] = walk_layout,
 };
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(steps) == Q2_STEP_COUNT_,
 		 "every traversal step has its function");
@@ -591,6 +641,7 @@ static void show_document(struct q2_run *run, struct q2_walker *w,
 	run->em.image = src->path;
 	run->em.unopened = unopened;
 	run->em.backing_depth = src->backing_depth;
+	run->em.at = w->cur.at;
 	walk_record(w, doc, obj, NULL);
 	run->em.images_shown++;
 }
@@ -660,9 +711,16 @@ void q2_run_show(struct q2_run *run, const struct q2_chain *c,
 	else
 		/* without --backing-chain the chain was followed for the map
 		 * alone: IMAGE is the one document */
-		for (size_t l = 0; l < (run->opts->backing_chain ? c->n : 1); l++)
-			show_document(run, &w, view->image, &c->layers[l].img, &src[l],
-				      !c->layers[l].opened);
+		for (size_t l = 0; l < (run->opts->backing_chain ? c->n : 1); l++) {
+			/* --at: a document per offset asked about */
+			size_t docs = run->opts->view == Q2_VIEW_AT ? run->opts->n_at : 1;
+
+			for (size_t k = 0; k < docs; k++) {
+				w.cur.at = run->opts->view == Q2_VIEW_AT ? run->opts->at[k] : 0;
+				show_document(run, &w, view->image, &c->layers[l].img,
+					      &src[l], !c->layers[l].opened);
+			}
+		}
 	if (w.map)
 		q2_map_free(w.map);
 out:

@@ -1,0 +1,306 @@
+#include "config.h"
+
+#include "owners.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ondisk.h"
+#include "refcount.h"
+#include "sort.h"
+
+void q2_owners_free(struct q2_owners *o)
+{
+	free(o->v);
+	memset(o, 0, sizeof *o);
+}
+
+static bool push(struct q2_owners *o, const struct q2_owner_rec *r)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		struct q2_owner_rec *v = realloc(o->v, cap * sizeof *v);
+
+		if (!v)
+			return false;
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n++] = *r;
+	return true;
+}
+
+static uint64_t span_end(const struct q2_owner *o)
+{
+	return o->length > UINT64_MAX - o->start ? UINT64_MAX : o->start + o->length;
+}
+
+static void ignore_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
+			  uint64_t offset, const struct q2_owner *o, const char *detail)
+{
+	(void)ctx; (void)kind; (void)code; (void)offset; (void)o; (void)detail;
+}
+
+static struct q2_owner_rec rec_of(const struct q2_owner *o, struct q2_ondisk *d,
+				  bool have_refcounts, uint64_t cluster)
+{
+	struct q2_owner_rec r = { .o = *o };
+
+	r.refcount_known = have_refcounts &&
+			   q2_ondisk_get(d, cluster, &r.refcount) == Q2_RC_OK;
+	return r;
+}
+
+static struct q2_owner no_owner(enum q2_owner_kind kind, uint64_t start, uint64_t length)
+{
+	return (struct q2_owner){
+		.kind = kind, .start = start, .length = length,
+		.snapshot = Q2_NO_INDEX, .bitmap = Q2_NO_INDEX, .index = Q2_NO_INDEX64,
+	};
+}
+
+static bool nomem(struct q2_problems *p)
+{
+	q2_problems_add(p, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
+	return false;
+}
+
+/* ---- --at ---- */
+
+struct at_ctx {
+	uint64_t at, cluster;
+	unsigned bits;
+	struct q2_owners bytes, clusters;
+	bool failed;
+};
+
+static void at_span(void *ctx, const struct q2_owner *o)
+{
+	struct at_ctx *c = ctx;
+	uint64_t end = span_end(o);
+	struct q2_owner_rec r = { .o = *o };
+
+	if (o->start <= c->at && c->at < end) {
+		if (!push(&c->bytes, &r))
+			c->failed = true;
+	} else if ((o->start >> c->bits) <= c->cluster &&
+		   c->cluster <= ((end - 1u) >> c->bits)) {
+		if (!push(&c->clusters, &r))
+			c->failed = true;
+	}
+}
+
+bool q2_owners_at(const struct q2_reader *r, const struct q2_image *img,
+		  uint64_t at, struct q2_owners *out, struct q2_problems *problems)
+{
+	static const struct q2_walk_opts opts = { 0 };
+	static const struct q2_walk_hooks hooks = { .span = at_span, .defect = ignore_defect };
+	unsigned bits = img->header.cluster_bits;
+	struct at_ctx c = { .at = at, .cluster = at >> bits, .bits = bits };
+	struct q2_ondisk d;
+	bool refcounts = q2_ondisk_open(&d, r, img);
+	bool ok = q2_refwalk(r, img, &opts, &hooks, &c, NULL, problems);
+	struct q2_owners *found = c.bytes.n ? &c.bytes : &c.clusters;
+
+	memset(out, 0, sizeof *out);
+	if (c.failed) {
+		ok = nomem(problems);
+	} else if (!found->n) {
+		uint64_t start = c.cluster << bits, cs = 1ull << bits;
+		uint64_t len = r->size - start < cs ? r->size - start : cs;
+		struct q2_owner_rec g = rec_of(&(struct q2_owner){ .kind = Q2_O_FREE }, &d,
+					      refcounts, c.cluster);
+
+		g.o = no_owner(g.refcount_known && g.refcount ? Q2_O_LEAKED : Q2_O_FREE,
+			       start, len);
+		if (!push(out, &g))
+			ok = nomem(problems);
+	}
+	/* the records found keep the walk's order; each says the refcount
+	 * of the cluster asked about */
+	for (size_t i = 0; i < found->n; i++)
+		found->v[i] = rec_of(&found->v[i].o, &d, refcounts, c.cluster);
+	if (found->n) {
+		*out = *found;
+		memset(found, 0, sizeof *found);
+	}
+	q2_owners_free(&c.bytes);
+	q2_owners_free(&c.clusters);
+	if (refcounts)
+		q2_ondisk_close(&d);
+	return ok;
+}
+
+/* ---- --layout ---- */
+
+struct layout_ctx {
+	unsigned bits;
+	uint64_t size;             /* the file's */
+	struct q2_ondisk *d;
+	bool refcounts;
+	/* per kind, the run being built */
+	struct q2_owner_rec pending[Q2_O_COUNT_];
+	bool has[Q2_O_COUNT_];
+	struct q2_owners out;
+	bool failed;
+};
+
+/* Whether r continues run p: the same kind of the same table, next in
+ * the file and in the guest or its table, of the same refcount. */
+static bool continues(const struct q2_owner_rec *p, const struct q2_owner_rec *r,
+		      unsigned bits)
+{
+	const struct q2_owner *a = &p->o, *b = &r->o;
+	uint64_t clusters = a->length >> bits;
+
+	if (a->kind != b->kind || a->snapshot != b->snapshot || a->bitmap != b->bitmap ||
+	    b->start != a->start + a->length || (a->length & ((1ull << bits) - 1u)) ||
+	    p->refcount_known != r->refcount_known || p->refcount != r->refcount)
+		return false;
+	switch (a->kind) {
+	case Q2_O_DATA:
+		return b->guest == a->guest + a->length;
+	case Q2_O_L2:
+	case Q2_O_REFBLOCK:
+	case Q2_O_BITMAP_DATA:
+		return b->index == a->index + clusters;
+	default:
+		return false;
+	}
+}
+
+static void layout_span(void *ctx, const struct q2_owner *o)
+{
+	struct layout_ctx *c = ctx;
+	struct q2_owner clipped = *o;
+	struct q2_owner_rec r;
+	enum q2_owner_kind k = o->kind;
+
+	if (o->start >= c->size)
+		return;   /* past the end of the file: nothing to lay out */
+	if (clipped.length > c->size - clipped.start)
+		clipped.length = c->size - clipped.start;
+	r = rec_of(&clipped, c->d, c->refcounts, clipped.start >> c->bits);
+	if (c->has[k] && continues(&c->pending[k], &r, c->bits)) {
+		c->pending[k].o.length += r.o.length;
+		return;
+	}
+	if (c->has[k] && !push(&c->out, &c->pending[k]))
+		c->failed = true;
+	c->pending[k] = r;
+	c->has[k] = true;
+}
+
+static int by_start(const void *a, const void *b, const void *arg)
+{
+	const struct q2_owner_rec *x = a, *y = b;
+
+	(void)arg;
+	return (x->o.start > y->o.start) - (x->o.start < y->o.start);
+}
+
+/* The clusters [c0, c1) no structure touches, as leaked and free runs
+ * of one stored refcount, appended to out. */
+static bool add_gap(struct layout_ctx *c, uint64_t c0, uint64_t c1, struct q2_owners *out)
+{
+	struct q2_owner_rec run = { 0 };
+	bool open = false;
+	uint64_t cs = 1ull << c->bits;
+
+	while (c0 < c1) {
+		uint64_t t = c->refcounts ? c0 >> c->d->block_bits : 0, end = c1;
+		enum q2_rc_status st = Q2_RC_OK;
+		const uint8_t *block = NULL;
+
+		if (c->refcounts && t < c->d->n) {
+			uint64_t block_end = (t + 1u) << c->d->block_bits;
+
+			block = q2_ondisk_block(c->d, t, &st);
+			if (block_end < end)
+				end = block_end;
+		}
+		for (uint64_t i = c0; i < end; i++) {
+			struct q2_owner_rec g = { .refcount_known = c->refcounts && st == Q2_RC_OK };
+
+			if (block)
+				g.refcount = q2_refcount_at(block, c->d->order,
+							    i & ((1ull << c->d->block_bits) - 1u));
+			g.o = no_owner(g.refcount_known && g.refcount ? Q2_O_LEAKED : Q2_O_FREE,
+				       i << c->bits, cs);
+			if (open && run.o.kind == g.o.kind && run.refcount == g.refcount &&
+			    run.refcount_known == g.refcount_known) {
+				/* a run of zeroes goes to the block's end at once */
+				if (!block) {
+					run.o.length += (end - i) << c->bits;
+					break;
+				}
+				run.o.length += cs;
+				continue;
+			}
+			if (open && !push(out, &run))
+				return false;
+			run = g;
+			open = true;
+			if (!block) {
+				run.o.length = (end - i) << c->bits;
+				break;
+			}
+		}
+		c0 = end;
+	}
+	if (open) {
+		if (run.o.start + run.o.length > c->size)
+			run.o.length = c->size - run.o.start;
+		return push(out, &run);
+	}
+	return true;
+}
+
+bool q2_owners_layout(const struct q2_reader *r, const struct q2_image *img,
+		      struct q2_owners *out, struct q2_problems *problems)
+{
+	static const struct q2_walk_opts opts = { 0 };
+	static const struct q2_walk_hooks hooks = { .span = layout_span,
+						    .defect = ignore_defect };
+	struct q2_ondisk d;
+	struct layout_ctx c = { .bits = img->header.cluster_bits, .size = r->size, .d = &d };
+	struct q2_owners all = { 0 };
+	uint64_t next = 0, last;
+	bool ok;
+
+	memset(out, 0, sizeof *out);
+	c.refcounts = q2_ondisk_open(&d, r, img);
+	ok = q2_refwalk(r, img, &opts, &hooks, &c, NULL, problems);
+	for (int k = 0; k < Q2_O_COUNT_; k++)
+		if (c.has[k] && !push(&c.out, &c.pending[k]))
+			c.failed = true;
+	if (c.failed)
+		goto fail;
+	q2_sort(c.out.v, c.out.n, sizeof *c.out.v, by_start, NULL);
+	last = (r->size >> c.bits) + !!(r->size & ((1ull << c.bits) - 1u));
+	for (size_t i = 0; i < c.out.n; i++) {
+		const struct q2_owner *o = &c.out.v[i].o;
+		uint64_t first = o->start >> c.bits;
+		uint64_t end = ((span_end(o) - 1u) >> c.bits) + 1u;
+
+		if (first > next && !add_gap(&c, next, first, &all))
+			goto fail;
+		if (!push(&all, &c.out.v[i]))
+			goto fail;
+		if (end > next)
+			next = end;
+	}
+	if (next < last && !add_gap(&c, next, last, &all))
+		goto fail;
+	*out = all;
+	q2_owners_free(&c.out);
+	if (c.refcounts)
+		q2_ondisk_close(&d);
+	return ok;
+fail:
+	q2_owners_free(&c.out);
+	q2_owners_free(&all);
+	if (c.refcounts)
+		q2_ondisk_close(&d);
+	return nomem(problems);
+}
