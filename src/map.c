@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "be.h"
-#include "refcount.h"
+#include "ondisk.h"
 #include "sort.h"
 #include "util.h"
 

@@ -36,6 +36,10 @@ struct q2_ondisk {
 	uint8_t *buf[Q2_ONDISK_CACHED];
 };
 
+/* The refcount of width 1 << order bits at index i of a refcount block,
+ * as QEMU lays them out (sub-byte widths from the low bits up). */
+uint64_t q2_refcount_at(const uint8_t *block, unsigned order, uint64_t i);
+
 /* false when out of memory or the table cannot be read. */
 bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
 		    const struct q2_image *img);

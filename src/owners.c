@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "ondisk.h"
-#include "refcount.h"
 #include "sort.h"
 
 void q2_owners_free(struct q2_owners *o)

@@ -12,7 +12,6 @@
 #include "counts.h"
 #include "guest.h"
 #include "ondisk.h"
-#include "refcount.h"
 #include "refwalk.h"
 
 struct rebuild {

@@ -9,24 +9,12 @@
 #include <string.h>
 
 #include "be.h"
+#include "ondisk.h"
 #include "sort.h"
 
 #define REFT_OFFSET_MASK 0xfffffffffffffe00ull
 /* QEMU refuses a refcount table above 8 MiB, so none is read beyond it */
 #define MAX_REFTABLE (8ull << 20)
-
-uint64_t q2_refcount_at(const uint8_t *block, unsigned order, uint64_t i)
-{
-	switch (order) {
-	case 0: return (block[i / 8] >> (i % 8)) & 1;
-	case 1: return (block[i / 4] >> (2 * (i % 4))) & 3;
-	case 2: return (block[i / 2] >> (4 * (i % 2))) & 15;
-	case 3: return block[i];
-	case 4: return get_be16(block + 2 * i);
-	case 5: return get_be32(block + 4 * i);
-	default: return get_be64(block + 8 * i);
-	}
-}
 
 /* a cluster to look up, and whose it is */
 struct ref {

@@ -22,8 +22,5 @@ void q2_read_bitmap_refcounts(const struct q2_reader *r, const struct q2_image *
 			      const struct q2_layout *layout,
 			      struct q2_refcounts *out, struct q2_problems *problems);
 
-/* The refcount of width 1 << order bits at index i of a refcount block,
- * as QEMU lays them out (sub-byte widths from the low bits up). */
-uint64_t q2_refcount_at(const uint8_t *block, unsigned order, uint64_t i);
 
 #endif

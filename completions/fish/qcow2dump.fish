@@ -36,6 +36,8 @@ complete -c qcow2dump -s s -l snapshots -d 'Show only the internal snapshot tabl
 complete -c qcow2dump -s m -l map -d 'The allocation map over the backing chain (with -x: split dirty ranges by it)'
 complete -c qcow2dump -l start-offset -x -d '--map: begin at this guest offset'
 complete -c qcow2dump -l max-length -x -d '--map: map at most this many bytes'
+complete -c qcow2dump -l at -x -d 'What owns this byte of the file (repeatable)'
+complete -c qcow2dump -l layout -d 'Every structure of the file in file order'
 complete -c qcow2dump -s t -l bitmap-table -d "Also show each bitmap's table entries"
 complete -c qcow2dump -s n -l name -x -a '(__qcow2dump_bitmaps)' -d 'Bitmap to show'
 complete -c qcow2dump -l backing-chain -d "Apply the view to every layer of each IMAGE's backing chain"

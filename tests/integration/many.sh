@@ -17,7 +17,7 @@ peak() {
 }
 
 expect_eq "65535 bitmaps: -c exits 0" "$(peak -c many.qcow2)" 0
-expect_eq "65535 bitmaps: no problems" "$(cat out)" "many.qcow2: no problems found"
+expect_eq "65535 bitmaps: no problems" "$(head -n1 out)" "many.qcow2: no problems found"
 rss=$(cat rss.txt)
 check "65535 bitmaps: -c peaks under 64 MiB (was $rss KiB)" [ "$rss" -lt 65536 ]
 expect_eq "65535 bitmaps: -f json -t exits 0" "$(peak -f json -t many.qcow2)" 0

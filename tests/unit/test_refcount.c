@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "ondisk.h"
 #include "refcount.h"
 
 #define BLOCK 4096u  /* bytes: a refcount block of 4 KiB clusters */
