@@ -22,11 +22,20 @@ static uint64_t mix(uint64_t k)
 	return k;
 }
 
-void q2_counts_init(struct q2_counts *c, uint64_t max)
+void q2_counts_init(struct q2_counts *c, uint64_t max, uint64_t clusters)
 {
+	uint64_t chunks = (clusters >> Q2_COUNTS_CHUNK_BITS) + 1u;
+
 	memset(c, 0, sizeof *c);
 	c->max = max;
 	c->last_key = UINT64_MAX;
+	if (!clusters)
+		return;
+	if (chunks > Q2_COUNTS_DIRECT_MAX)
+		chunks = Q2_COUNTS_DIRECT_MAX;
+	/* without it, the hash serves every chunk */
+	c->direct = calloc((size_t)chunks, sizeof *c->direct);
+	c->n_direct = c->direct ? chunks : 0;
 }
 
 void q2_counts_free(struct q2_counts *c)
@@ -37,7 +46,8 @@ void q2_counts_free(struct q2_counts *c)
 	free(c->keys);
 	free(c->where);
 	free(c->big);
-	q2_counts_init(c, c->max);
+	free(c->direct);
+	q2_counts_init(c, c->max, 0);
 }
 
 static size_t find_slot(const uint64_t *keys, size_t cap, uint64_t key)
@@ -86,6 +96,8 @@ static uint8_t *lookup(const struct q2_counts *c, uint64_t key)
 {
 	size_t s;
 
+	if (key < c->n_direct)
+		return c->direct[key] ? chunk_at(c, c->direct[key] - 1u) : NULL;
 	if (!c->cap)
 		return NULL;
 	s = find_slot(c->keys, c->cap, key);
@@ -97,10 +109,12 @@ static uint8_t *add_chunk(struct q2_counts *c, uint64_t key)
 	size_t s;
 	uint32_t where = (uint32_t)c->n;
 
+	bool direct = key < c->n_direct;
+
 	/* a load of at most one half keeps the probes short */
-	if ((c->n + 1) * 2 > c->cap && !grow(c))
+	if (!direct && (c->n_hashed + 1) * 2 > c->cap && !grow(c))
 		return NULL;
-	if (c->n == UINT32_MAX)
+	if (c->n == UINT32_MAX - 1u)
 		return NULL;
 	if (where / SLAB_CHUNKS == c->n_slabs) {
 		uint8_t *slab;
@@ -119,11 +133,16 @@ static uint8_t *add_chunk(struct q2_counts *c, uint64_t key)
 			return NULL;
 		c->slabs[c->n_slabs++] = slab;
 	}
+	c->n++;
+	if (direct) {
+		c->direct[key] = where + 1u;
+		return chunk_at(c, where);
+	}
 	s = find_slot(c->keys, c->cap, key);
 	assert(!c->keys[s]);
 	c->keys[s] = key + 1;
 	c->where[s] = where;
-	c->n++;
+	c->n_hashed++;
 	return chunk_at(c, where);
 }
 
@@ -194,6 +213,43 @@ enum q2_inc q2_counts_inc(struct q2_counts *c, uint64_t cluster)
 	return Q2_INC_OK;
 }
 
+enum q2_inc q2_counts_inc_range(struct q2_counts *c, uint64_t first, uint64_t n,
+				void (*overflow)(void *ctx, uint64_t cluster), void *ctx)
+{
+	/* below this a counter simply grows: not at max, not at the mark */
+	uint64_t lim = c->max < BIG_MARK - 1u ? c->max : BIG_MARK - 1u;
+
+	while (n) {
+		uint64_t key = first >> Q2_COUNTS_CHUNK_BITS;
+		uint64_t at = first & (Q2_COUNTS_CHUNK - 1u);
+		uint64_t m = Q2_COUNTS_CHUNK - at < n ? Q2_COUNTS_CHUNK - at : n;
+		uint8_t *chunk = key == c->last_key ? c->last : lookup(c, key);
+
+		if (!chunk && !(chunk = add_chunk(c, key)))
+			return Q2_INC_NOMEM;
+		c->last_key = key;
+		c->last = chunk;
+		for (uint64_t i = 0; i < m; i++) {
+			if (chunk[at + i] < lim) {
+				chunk[at + i]++;
+				continue;
+			}
+			switch (q2_counts_inc(c, first + i)) {
+			case Q2_INC_OK:
+				break;
+			case Q2_INC_OVERFLOW:
+				overflow(ctx, first + i);
+				break;
+			case Q2_INC_NOMEM:
+				return Q2_INC_NOMEM;
+			}
+		}
+		first += m;
+		n -= m;
+	}
+	return Q2_INC_OK;
+}
+
 uint64_t q2_counts_get(const struct q2_counts *c, uint64_t cluster)
 {
 	const uint8_t *chunk = lookup(c, cluster >> Q2_COUNTS_CHUNK_BITS);
@@ -233,10 +289,14 @@ uint64_t *q2_counts_chunks(const struct q2_counts *c, size_t *n, bool *failed)
 		*failed = true;
 		return NULL;
 	}
+	/* the direct ones in order, then the hashed ones (all above) */
+	for (uint64_t i = 0; i < c->n_direct; i++)
+		if (c->direct[i])
+			v[k++] = i;
 	for (size_t i = 0; i < c->cap; i++)
 		if (c->keys[i])
 			v[k++] = c->keys[i] - 1;
-	q2_sort(v, k, sizeof *v, by_u64, NULL);
+	q2_sort(v + (k - c->n_hashed), c->n_hashed, sizeof *v, by_u64, NULL);
 	*n = k;
 	return v;
 }

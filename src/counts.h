@@ -22,11 +22,17 @@ struct q2_big_count {
 };
 
 struct q2_counts {
-	/* open addressing: slot -> chunk number + 1 (0: empty), and the
-	 * chunk's place in the pool */
+	/* the first n_direct chunk numbers: their place in the pool + 1
+	 * (0: none yet), straight from the number: an image's clusters
+	 * up to Q2_COUNTS_DIRECT_MAX chunks, without hashing */
+	uint32_t *direct;
+	uint64_t n_direct;
+	/* the chunks above: open addressing, slot -> chunk number + 1
+	 * (0: empty), and the chunk's place in the pool */
 	uint64_t *keys;
 	uint32_t *where;
-	size_t cap, n;
+	size_t cap, n_hashed;
+	size_t n;               /* chunks in all */
 	/* the chunks, Q2_COUNTS_CHUNK bytes each, in slabs */
 	uint8_t **slabs;
 	size_t n_slabs, slab_cap;
@@ -39,15 +45,24 @@ struct q2_counts {
 	uint8_t *last;
 };
 
+/* chunks found without hashing, at most (4 MiB of directory: 2^26
+ * clusters, 4 TiB of 64 KiB clusters) */
+#define Q2_COUNTS_DIRECT_MAX (1u << 20)
+
 /* max: the largest count a cluster may reach (qemu-img check's
- * refcount_max, 2^refcount_bits - 1). */
-void q2_counts_init(struct q2_counts *c, uint64_t max);
+ * refcount_max, 2^refcount_bits - 1); clusters: how many the file has
+ * (the direct directory covers them, up to its limit; 0: none). */
+void q2_counts_init(struct q2_counts *c, uint64_t max, uint64_t clusters);
 void q2_counts_free(struct q2_counts *c);
 
 enum q2_inc { Q2_INC_OK, Q2_INC_OVERFLOW, Q2_INC_NOMEM };
 /* One more reference to cluster: OVERFLOW (and no change) when its count
  * is at max already, as qemu-img check refuses it. */
 enum q2_inc q2_counts_inc(struct q2_counts *c, uint64_t cluster);
+/* One more reference to each of n clusters from first; overflow(ctx,
+ * cluster) for each that is at max already.  NOMEM or OK. */
+enum q2_inc q2_counts_inc_range(struct q2_counts *c, uint64_t first, uint64_t n,
+				void (*overflow)(void *ctx, uint64_t cluster), void *ctx);
 uint64_t q2_counts_get(const struct q2_counts *c, uint64_t cluster);
 /* The counters of chunk key (clusters key << Q2_COUNTS_CHUNK_BITS on),
  * NULL when none was counted there; a counter of 255 means "look it up

@@ -12,18 +12,6 @@
 /* QEMU refuses a larger refcount table at open */
 #define MAX_REFTABLE_BYTES (8ull << 20)
 
-uint64_t q2_refcount_at(const uint8_t *block, unsigned order, uint64_t i)
-{
-	switch (order) {
-	case 0: return (block[i / 8] >> (i % 8)) & 1;
-	case 1: return (block[i / 4] >> (2 * (i % 4))) & 3;
-	case 2: return (block[i / 2] >> (4 * (i % 2))) & 15;
-	case 3: return block[i];
-	case 4: return get_be16(block + 2 * i);
-	case 5: return get_be32(block + 4 * i);
-	default: return get_be64(block + 8 * i);
-	}
-}
 
 bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
 		    const struct q2_image *img)

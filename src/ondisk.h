@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "be.h"
 #include "model.h"
 #include "reader.h"
 
@@ -38,7 +39,18 @@ struct q2_ondisk {
 
 /* The refcount of width 1 << order bits at index i of a refcount block,
  * as QEMU lays them out (sub-byte widths from the low bits up). */
-uint64_t q2_refcount_at(const uint8_t *block, unsigned order, uint64_t i);
+static inline uint64_t q2_refcount_at(const uint8_t *block, unsigned order, uint64_t i)
+{
+	switch (order) {
+	case 0: return (block[i / 8] >> (i % 8)) & 1;
+	case 1: return (block[i / 4] >> (2 * (i % 4))) & 3;
+	case 2: return (block[i / 2] >> (4 * (i % 2))) & 15;
+	case 3: return block[i];
+	case 4: return get_be16(block + 2 * i);
+	case 5: return get_be32(block + 4 * i);
+	default: return get_be64(block + 8 * i);
+	}
+}
 
 /* false when out of memory or the table cannot be read. */
 bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,

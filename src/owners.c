@@ -80,6 +80,14 @@ static void at_span(void *ctx, const struct q2_owner *o)
 	struct q2_owner_rec r = { .o = *o };
 
 	if (o->start <= c->at && c->at < end) {
+		/* of a run of data clusters, the one asked about */
+		if (o->kind == Q2_O_DATA && o->length > (1ull << c->bits)) {
+			uint64_t k = (c->cluster << c->bits) - o->start;
+
+			r.o.start += k;
+			r.o.guest += k;
+			r.o.length = 1ull << c->bits;
+		}
 		if (!push(&c->bytes, &r))
 			c->failed = true;
 	} else if ((o->start >> c->bits) <= c->cluster &&
@@ -168,9 +176,44 @@ static bool continues(const struct q2_owner_rec *p, const struct q2_owner_rec *r
 	}
 }
 
+static void layout_one(struct layout_ctx *c, const struct q2_owner *o);
+
+/* a run of data clusters, cut where the refcount changes: a record has
+ * one refcount */
 static void layout_span(void *ctx, const struct q2_owner *o)
 {
 	struct layout_ctx *c = ctx;
+	uint64_t cs = 1ull << c->bits, end;
+	struct q2_owner piece = *o;
+	uint64_t first = 0, prev = 0;
+
+	if (o->kind != Q2_O_DATA || o->length <= cs || !c->refcounts) {
+		layout_one(c, o);
+		return;
+	}
+	end = o->length;
+	for (uint64_t k = 0; k < end; k += cs) {
+		uint64_t rc = UINT64_MAX;
+
+		if (q2_ondisk_get(c->d, (o->start + k) >> c->bits, &rc) != Q2_RC_OK)
+			rc = UINT64_MAX;
+		if (k && rc != prev) {
+			piece.start = o->start + first;
+			piece.guest = o->guest + first;
+			piece.length = k - first;
+			layout_one(c, &piece);
+			first = k;
+		}
+		prev = rc;
+	}
+	piece.start = o->start + first;
+	piece.guest = o->guest + first;
+	piece.length = end - first;
+	layout_one(c, &piece);
+}
+
+static void layout_one(struct layout_ctx *c, const struct q2_owner *o)
+{
 	struct q2_owner clipped = *o;
 	struct q2_owner_rec r;
 	enum q2_owner_kind k = o->kind;

@@ -71,71 +71,95 @@ static void on_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
 	report(rb, code, offset, "%s", detail && *detail ? detail : q2_code(code)->message);
 }
 
-static bool count(struct rebuild *rb, const struct q2_owner *o, uint64_t end,
-		  const char *what);
+static void overflowed(void *ctx, uint64_t k)
+{
+	struct rebuild *rb = ctx;
+
+	rb->t->corruptions++;
+	report(rb, Q2_C_REFCOUNT_OVERFLOW, k << rb->bits,
+	       "cluster 0x%" PRIx64, k << rb->bits);
+}
+
+/* qcow2_inc_refcounts_imrt for [start, end): false when out of memory */
+static bool count(struct rebuild *rb, uint64_t start, uint64_t end)
+{
+	uint64_t first = start >> rb->bits, last = (end - 1u) >> rb->bits;
+
+	if (last >= rb->nb)
+		rb->nb = last + 1u;
+	if (q2_counts_inc_range(&rb->counts, first, last - first + 1u, overflowed, rb)
+	    == Q2_INC_NOMEM) {
+		rb->t->check_errors++;
+		fail(rb, start, "out of memory counting the references");
+		return false;
+	}
+	return true;
+}
+
+/* qemu-img check's test: a last cluster only partly in the file may be
+ * referenced, a region reaching a cluster or more past the end may not
+ * (in its signed arithmetic) */
+static bool beyond_eof(const struct rebuild *rb, uint64_t start, uint64_t length)
+{
+	uint64_t end = start + length;
+
+	return end < start || (int64_t)(end - rb->file_len) >= (int64_t)rb->cs;
+}
 
 static void on_span(void *ctx, const struct q2_owner *o)
 {
 	struct rebuild *rb = ctx;
-	uint64_t end = o->start + o->length;
-	char what[48];
+	uint64_t start = o->start, length = o->length;
 
-	snprintf(what, sizeof what, "%s", q2_owner_name(o->kind));
-	if (o->kind == Q2_O_REFBLOCK && (o->start >> rb->bits) >= rb->nb) {
+	if (o->kind == Q2_O_REFBLOCK && (start >> rb->bits) >= rb->nb) {
 		rb->t->corruptions++;
-		report(rb, Q2_C_REFCOUNT_BLOCK_BEYOND_EOF, o->start,
-		       "refcount block %" PRIu64 " at 0x%" PRIx64, o->index, o->start);
+		report(rb, Q2_C_REFCOUNT_BLOCK_BEYOND_EOF, start,
+		       "refcount block %" PRIu64 " at 0x%" PRIx64, o->index, start);
 		return;
 	}
-	/* a last cluster only partly in the file may be referenced; a
-	 * region reaching a cluster or more past the end may not (QEMU's
-	 * test, in its signed arithmetic) */
-	if (end < o->start || (int64_t)(end - rb->file_len) >= (int64_t)rb->cs) {
+	/* a run of data clusters: each is held to the test alone, as QEMU
+	 * counts each entry's cluster; those past the end are the run's
+	 * last */
+	if (o->kind == Q2_O_DATA && length > rb->cs) {
+		uint64_t in = 0;
+
+		while (in < length && !beyond_eof(rb, start + in, rb->cs))
+			in += rb->cs;
+		if (in && !count(rb, start, start + in))
+			return;
+		for (; in < length; in += rb->cs) {
+			rb->t->corruptions++;
+			report(rb, Q2_C_REFERENCE_BEYOND_EOF, start + in,
+			       "data at 0x%" PRIx64 " (guest offset 0x%" PRIx64 ")",
+			       start + in, o->guest + in);
+		}
+		return;
+	}
+	if (beyond_eof(rb, start, length)) {
 		rb->t->corruptions++;
-		report(rb, Q2_C_REFERENCE_BEYOND_EOF, o->start,
-		       "%s at 0x%" PRIx64 ", 0x%" PRIx64 " bytes", what, o->start, o->length);
-	} else if (!count(rb, o, end, what)) {
+		report(rb, Q2_C_REFERENCE_BEYOND_EOF, start,
+		       "%s at 0x%" PRIx64 ", 0x%" PRIx64 " bytes", q2_owner_name(o->kind),
+		       start, length);
+	} else if (!count(rb, start, start + length)) {
 		return;
 	}
 	if (o->kind == Q2_O_REFBLOCK) {
-		uint64_t n = q2_counts_get(&rb->counts, o->start >> rb->bits);
+		uint64_t n = q2_counts_get(&rb->counts, start >> rb->bits);
 
 		if (n != 1) {
 			rb->t->corruptions++;
-			report(rb, Q2_C_REFCOUNT_BLOCK_SHARED, o->start,
+			report(rb, Q2_C_REFCOUNT_BLOCK_SHARED, start,
 			       "refcount block %" PRIu64 " at 0x%" PRIx64 ": referenced %" PRIu64 " times",
-			       o->index, o->start, n);
+			       o->index, start, n);
 		}
 	}
-}
-
-/* qcow2_inc_refcounts_imrt's loop: false when out of memory */
-static bool count(struct rebuild *rb, const struct q2_owner *o, uint64_t end,
-		  const char *what)
-{
-	for (uint64_t k = o->start >> rb->bits; k <= (end - 1u) >> rb->bits; k++) {
-		if (k >= rb->nb)
-			rb->nb = k + 1u;
-		switch (q2_counts_inc(&rb->counts, k)) {
-		case Q2_INC_OK:
-			break;
-		case Q2_INC_OVERFLOW:
-			rb->t->corruptions++;
-			report(rb, Q2_C_REFCOUNT_OVERFLOW, k << rb->bits,
-			       "cluster 0x%" PRIx64 " (%s)", k << rb->bits, what);
-			break;
-		case Q2_INC_NOMEM:
-			rb->t->check_errors++;
-			fail(rb, k << rb->bits, "out of memory counting the references");
-			return false;
-		}
-	}
-	return true;
 }
 
 struct compare {
 	uint64_t highest;
 };
+
+static void mismatch(struct rebuild *rb, uint64_t i, uint64_t stored, uint64_t counted);
 
 static void compare_one(struct rebuild *rb, struct compare *c, uint64_t i,
 			uint64_t stored, uint64_t counted)
@@ -144,6 +168,11 @@ static void compare_one(struct rebuild *rb, struct compare *c, uint64_t i,
 		c->highest = i;
 	if (stored == counted)
 		return;
+	mismatch(rb, i, stored, counted);
+}
+
+static void mismatch(struct rebuild *rb, uint64_t i, uint64_t stored, uint64_t counted)
+{
 	if (stored < counted) {
 		rb->t->corruptions++;
 		report(rb, Q2_C_REFCOUNT_TOO_LOW, i << rb->bits,
@@ -211,13 +240,24 @@ static void compare(struct rebuild *rb, struct q2_ondisk *d, struct compare *c)
 			continue;
 		}
 		if (block) {
-			const uint8_t *chunk = NULL;
+			/* the hot loop of a big image: a chunk of counters at
+			 * a time, the stored width known */
+			for (uint64_t i = lo; i < hi; i += Q2_COUNTS_CHUNK) {
+				const uint8_t *chunk = q2_counts_chunk(&rb->counts,
+								       i >> Q2_COUNTS_CHUNK_BITS);
+				uint64_t m = hi - i < Q2_COUNTS_CHUNK ? hi - i : Q2_COUNTS_CHUNK;
 
-			for (uint64_t i = lo; i < hi; i++) {
-				if (i == lo || !(i & (Q2_COUNTS_CHUNK - 1u)))
-					chunk = q2_counts_chunk(&rb->counts, i >> Q2_COUNTS_CHUNK_BITS);
-				compare_one(rb, c, i, q2_refcount_at(block, d->order, i - lo),
-					    counted_at(rb, chunk, i));
+				for (uint64_t k = 0; k < m; k++) {
+					uint64_t stored = q2_refcount_at(block, d->order, i - lo + k);
+					uint64_t counted = chunk ? chunk[k] : 0;
+
+					if (counted == 255u)
+						counted = q2_counts_get(&rb->counts, i + k);
+					if (stored | counted)
+						c->highest = i + k;
+					if (stored != counted)
+						mismatch(rb, i + k, stored, counted);
+				}
 			}
 			while (ci < n_chunks && (chunks[ci] << Q2_COUNTS_CHUNK_BITS) < hi)
 				ci++;
@@ -251,6 +291,8 @@ static void check_copied(struct rebuild *rb, const struct q2_reader *r,
 	const struct q2_header *h = &rb->img->header;
 	bool data_file = q2_has_data_file(rb->img);
 	struct q2_guest g;
+	const uint8_t *last_block = NULL;
+	uint64_t last_t = UINT64_MAX;
 
 	if (!h->l1_size)
 		return;
@@ -262,6 +304,8 @@ static void check_copied(struct rebuild *rb, const struct q2_reader *r,
 		uint64_t e = g.l1[i], l2 = e & Q2_L1E_OFFSET_MASK, rc;
 		const uint8_t *t;
 
+		/* this lookup may take the cache slot the last block was in */
+		last_t = UINT64_MAX;
 		if (!l2 || q2_ondisk_get(d, l2 >> rb->bits, &rc) != Q2_RC_OK)
 			continue;
 		if ((rc == 1) != !!(e & Q2_OFLAG_COPIED)) {
@@ -289,10 +333,23 @@ static void check_copied(struct rebuild *rb, const struct q2_reader *r,
 				normal = host || (data_file && (le & Q2_OFLAG_COPIED));
 			if (!normal)
 				continue;
-			if (data_file)
+			if (data_file) {
 				rc = 1;
-			else if (q2_ondisk_get(d, host >> rb->bits, &rc) != Q2_RC_OK)
-				continue;
+			} else {
+				/* the block of the last lookup serves the next
+				 * clusters, in order as they mostly are */
+				uint64_t cl = host >> rb->bits, t = cl >> d->block_bits;
+				enum q2_rc_status st = Q2_RC_OK;
+
+				if (t != last_t) {
+					last_block = q2_ondisk_block(d, t, &st);
+					last_t = st == Q2_RC_OK ? t : UINT64_MAX;
+					if (st != Q2_RC_OK)
+						continue;
+				}
+				rc = last_block ? q2_refcount_at(last_block, d->order,
+							 cl & ((1ull << d->block_bits) - 1u)) : 0;
+			}
 			if ((rc == 1) != !!(le & Q2_OFLAG_COPIED)) {
 				rb->t->corruptions++;
 				report(rb, Q2_C_COPIED_FLAG_WRONG,
@@ -342,7 +399,7 @@ void q2_rebuild(const struct q2_reader *r, const struct q2_image *img,
 		return;
 	}
 	t->total_clusters = (vsize >> rb.bits) + !!(vsize & (rb.cs - 1u));
-	q2_counts_init(&rb.counts, bits >= 64 ? UINT64_MAX : (1ull << bits) - 1u);
+	q2_counts_init(&rb.counts, bits >= 64 ? UINT64_MAX : (1ull << bits) - 1u, rb.nb);
 	/* qcow2_check_read_snapshot_table: on a version 3 image, each
 	 * snapshot without the 16 bytes of extra data QEMU writes (--check
 	 * lists it as snapshot-extra-data-too-short) */

@@ -26,7 +26,9 @@ enum q2_owner_kind {
 	Q2_O_HEADER,
 	Q2_O_L1,              /* the active L1 table */
 	Q2_O_L2,              /* index: its L1 entry */
-	Q2_O_DATA,            /* guest: the guest offset it holds */
+	Q2_O_DATA,            /* guest: the guest offset it holds; a span
+			       * may be a run of clusters, following each
+			       * other in the file and in the guest */
 	Q2_O_COMPRESSED,      /* the same, compressed */
 	Q2_O_REFTABLE,
 	Q2_O_REFBLOCK,        /* index: its refcount table entry */

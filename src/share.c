@@ -50,10 +50,14 @@ static void say(struct share *s, const struct bm_cluster *c, const struct q2_own
 		       : c->kind == Q2_SPAN_BITMAP_TABLE ? 2u : 4u;
 	char other[96];
 
-	if (o->kind == Q2_O_DATA || o->kind == Q2_O_COMPRESSED)
-		snprintf(other, sizeof other, "%s of guest offset 0x%" PRIx64 "%s",
-			 q2_owner_name(o->kind), o->guest,
+	/* a run of data clusters: the guest offset of the one shared */
+	if (o->kind == Q2_O_DATA)
+		snprintf(other, sizeof other, "data of guest offset 0x%" PRIx64 "%s",
+			 o->guest + ((c->cluster << s->bits) - o->start),
 			 o->snapshot != Q2_NO_INDEX ? " in a snapshot" : "");
+	else if (o->kind == Q2_O_COMPRESSED)
+		snprintf(other, sizeof other, "compressed data of guest offset 0x%" PRIx64 "%s",
+			 o->guest, o->snapshot != Q2_NO_INDEX ? " in a snapshot" : "");
 	else
 		snprintf(other, sizeof other, "%s", q2_owner_name(o->kind));
 	/* the directory is every bitmap's */
