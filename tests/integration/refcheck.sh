@@ -5,6 +5,8 @@
 # --output=json's, the exit status follows qemu-img check's (0 or 3 -> 0,
 # 2 or 1 -> 1), a corrupt image has an error-level problem, a leaking one
 # only warnings, and the text ends with qemu-img check's human block.
+# Then eight seeds of scripts/check-sweep.py's random QEMU histories,
+# each clean by both (the full sweep runs more: see its --help).
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
 # relay OUT: the PASS/FAIL lines of a helper as this script's assertions,
@@ -29,4 +31,11 @@ expect_eq "refcases.py ran every case" \
 [ "$cases_status" -eq 0 ] || [ "$(grep -c '^FAIL ' cases.out)" -gt 0 ] ||
 	fail "refcases.py exited $cases_status without a failed case"
 
+$PY "$TOP_SRCDIR/scripts/check-sweep.py" --qcow2dump "$QCOW2DUMP" --start 1 --seeds 8 \
+  --keep "$WORK/sweep" --bad-runs "$WORK/.bad-runs" > sweep.out 2>&1
+sweep_status=$?
+relay sweep.out
+expect_eq "check-sweep.py ran its eight seeds" "$(grep -c '^\(PASS\|FAIL\) seed ' sweep.out)" 8
+[ "$sweep_status" -eq 0 ] || [ "$(grep -c '^FAIL ' sweep.out)" -gt 0 ] ||
+	fail "check-sweep.py exited $sweep_status without a failed seed"
 finish
