@@ -25,9 +25,11 @@ corrupt, failed, or "any" for the ones only recorded), so that an edit
 that missed its target is a failure of the case, not a silent pass.
 
   refcases.py run QCOW2DUMP DIR [--only NAME,...] [--bad-runs FILE] [--jobs N]
+                [--keep]
       builds every case in DIR and prints one line per case:
-      "PASS NAME detail" or "FAIL NAME detail"; exit 1 on any FAIL
-  refcases.py qemu DIR [--only NAME,...]
+      "PASS NAME detail" or "FAIL NAME detail"; exit 1 on any FAIL.  A
+      failed case's directory DIR/NAME is kept (every case's with --keep)
+  refcases.py qemu DIR [--only NAME,...] [--keep]
       builds the cases and prints QEMU's verdict and totals on each (no
       qcow2dump run); FAIL when QEMU's class is not the case's
   refcases.py list
@@ -756,6 +758,78 @@ def truncated_mid_metadata(d):
     return "i.qcow2"
 
 
+@case("any")
+def truncated_at_l1(d):
+    """the file ends where the L1 table begins: QEMU reads the table as
+    zeroes and counts no refcount of a cluster past the end"""
+    img = base(d, cluster_size=4096)
+    os.truncate(img.path, img.l1_offset)
+    return "i.qcow2"
+
+
+@case("any")
+def truncated_in_l1_entry(d):
+    """the file ends 4 bytes into the L1 table: its first entry reads
+    back as COPIED alone (the rest zeroes)"""
+    img = base(d, cluster_size=4096)
+    os.truncate(img.path, img.l1_offset + 4)
+    return "i.qcow2"
+
+
+@case("any")
+def truncated_with_bitmaps(d):
+    bitmap_image(d)
+    img = Img(os.path.join(d, "i.qcow2"))
+    last = max(e & L2_OFFSET for _, e, _ in img.data_entries())
+    os.truncate(img.path, last)
+    return "i.qcow2"
+
+
+@case("any")
+def l1_entry_copied_only(d):
+    """an L1 entry of COPIED and no offset: not 0, so QEMU walks the
+    header cluster as an L2 table"""
+    img = base(d)
+    p, e = img.l1()[0]
+    img.put64(p, COPIED)
+    return "i.qcow2"
+
+
+@case("any")
+def l1_beyond_eof(d):
+    img = base(d)
+    p, e = img.l1()[0]
+    img.put64(p, COPIED | ((len(img.data) + 4 * img.cs) // img.cs * img.cs))
+    return "i.qcow2"
+
+
+@case("any")
+def l2_entry_copied_only(d):
+    img = base(d)
+    t = img.l2_tables()[0]
+    free = [p for p, e, _ in img.l2(t) if e == 0]
+    img.put64(free[0], COPIED)
+    return "i.qcow2"
+
+
+@case("any")
+def l2_zero_plain_copied(d):
+    img = base(d)
+    t = img.l2_tables()[0]
+    free = [p for p, e, _ in img.l2(t) if e == 0]
+    img.put64(free[0], COPIED | ZERO)
+    return "i.qcow2"
+
+
+@case("any")
+def l2_zero_flag_compat010(d):
+    """bit 0 (reads as zeroes) is reserved in a version 2 image"""
+    img = base(d, compat="0.10")
+    p, e, _ = first_data(img)
+    img.put64(p, e | ZERO)
+    return "i.qcow2"
+
+
 @case("leaks")
 def l1_zeroed(d):
     img = base(d)
@@ -994,6 +1068,9 @@ def main(argv):
     only = set(only.split(",")) if only else None
     bad_runs = opt("--bad-runs")
     jobs = int(opt("--jobs", os.cpu_count() or 1))
+    keep = "--keep" in args
+    if keep:
+        args.remove("--keep")
     if argv[0] == "run":
         qcmd, root = args[0].split(), os.path.abspath(args[1])
     else:
@@ -1022,7 +1099,8 @@ def main(argv):
         detail = "qemu %s {%s}" % (cls, short_totals(want))
         if problems:
             return "FAIL %s %s; %s" % (name, detail, "; ".join(problems))
-        shutil.rmtree(d, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(d, ignore_errors=True)
         return "PASS %s %s" % (name, detail)
 
     n_fail = 0
