@@ -252,15 +252,17 @@ class Img:
 
 # ---- QEMU's verdict and qcow2dump's ----
 
-def qemu_check(cwd, image):
+def qemu_check(cwd, image, target=None):
     """(status, JSON dict or None, stdout text, stderr text) of qemu-img
-    check; the text run is separate (the human block, for (d))"""
-    r = sh(["qemu-img", "check", "--output=json", "-f", "qcow2", image], cwd, ok=None)
+    check; the text run is separate (the human block, for (d)).  TARGET:
+    the arguments that name the image to QEMU, when not -f qcow2 IMAGE"""
+    target = target or ["-f", "qcow2", image]
+    r = sh(["qemu-img", "check", "--output=json"] + target, cwd, ok=None)
     try:
         j = json.loads(r.stdout)
     except ValueError:
         j = None
-    t = sh(["qemu-img", "check", "-f", "qcow2", image], cwd, ok=None)
+    t = sh(["qemu-img", "check"] + target, cwd, ok=None)
     return (r.returncode, j, t.stdout.decode("utf-8", "replace"),
             (r.stderr + t.stderr).decode("utf-8", "replace"))
 
@@ -290,10 +292,10 @@ def short_totals(t):
     return " ".join("%s=%s" % (k, t.get(k)) for k in TOTALS)
 
 
-def compare(qcmd, cwd, image, bad_runs=None, text=True):
+def compare(qcmd, cwd, image, bad_runs=None, text=True, target=None):
     """(differences [] when none, QEMU's status, QEMU's totals, ours):
     assertions (a) to (d) of the module's doc"""
-    st, j, qtext, qerr = qemu_check(cwd, image)
+    st, j, qtext, qerr = qemu_check(cwd, image, target)
     want = qemu_totals(j)
     diffs = []
     if st not in CLASSES:
@@ -534,6 +536,68 @@ def sound_everything(d):
     IO(d, "i.qcow2", "write -P 2 0 64k", "write -c -P 3 3M 64k")
     Q(d, "bitmap", "--add", "-g", "1M", "-f", "qcow2", "i.qcow2", "c")
     Q(d, "snapshot", "-c", "s2", "i.qcow2")
+    return "i.qcow2"
+
+
+@case("clean")
+def sound_backing(d):
+    create(d, "base.qcow2", 8 * M)
+    IO(d, "base.qcow2", "write -P 1 0 1M")
+    Q(d, "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "i.qcow2", "8M")
+    IO(d, "i.qcow2", "write -P 2 512k 64k")
+    return "i.qcow2"
+
+
+@case("any")
+def sound_data_file(d):
+    create(d, "i.qcow2", 8 * M, data_file="i.raw")
+    IO(d, "i.qcow2", "write -P 1 0 1M", "write -z 2M 64k")
+    return "i.qcow2"
+
+
+LUKS_TARGET = ["--object", "secret,id=s0,data=pw", "--image-opts",
+               "driver=qcow2,file.filename=i.qcow2,encrypt.key-secret=s0"]
+
+
+@case("clean")
+def sound_luks(d):
+    """the crypto header counted; qemu-img check -f qcow2 refuses to open
+    the image without its key, so QEMU is asked with it (TARGETS)"""
+    for _ in range(3):
+        r = sh(["qemu-img", "create", "-q", "-f", "qcow2", "--object", "secret,id=s0,data=pw",
+                "-o", "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10",
+                "i.qcow2", "8M"], d, ok=None)
+        if r.returncode == 0:
+            break
+    else:
+        raise BuildError("qemu-img create luks: %s" % r.stderr.decode()[:200])
+    sh(["qemu-io"] + LUKS_TARGET + ["-c", "write -P 1 0 128k"], d)
+    return "i.qcow2"
+
+
+@case("leaks")
+def luks_leak(d):
+    sound_luks(d)
+    img = Img(os.path.join(d, "i.qcow2"))
+    p, e, _ = first_data(img, 1)
+    img.put64(p, 0)
+    return "i.qcow2"
+
+
+# how QEMU is to open a case's image, when not -f qcow2 IMAGE
+TARGETS = {"sound-luks": LUKS_TARGET, "luks-leak": LUKS_TARGET}
+
+
+@case("clean")
+def sound_prealloc_falloc_rb4(d):
+    create(d, "i.qcow2", 3 * M, preallocation="falloc", refcount_bits=4, cluster_size=16 * K)
+    return "i.qcow2"
+
+
+@case("clean")
+def sound_amended_rb_snapshots(d):
+    snapshot_image(d)
+    Q(d, "amend", "-f", "qcow2", "-o", "refcount_bits=4", "i.qcow2")
     return "i.qcow2"
 
 
@@ -830,6 +894,79 @@ def l2_zero_flag_compat010(d):
     return "i.qcow2"
 
 
+@case("any")
+def snapshot_l1_reserved_bit(d):
+    snapshot_image(d)
+    img = Img(os.path.join(d, "i.qcow2"))
+    sn = img.snapshots()[0]
+    p, e = img.l1(sn["l1_offset"], sn["l1_size"])[0]
+    img.put64(p, e | 0x2)
+    return "i.qcow2"
+
+
+@case("any")
+def snapshot_l1_beyond_eof(d):
+    snapshot_image(d)
+    img = Img(os.path.join(d, "i.qcow2"))
+    sn = img.snapshots()[1]
+    p, e = img.l1(sn["l1_offset"], sn["l1_size"])[0]
+    img.put64(p, (len(img.data) + 8 * img.cs) // img.cs * img.cs)
+    return "i.qcow2"
+
+
+@case("any")
+def snapshot_l2_copied(d):
+    """COPIED set in an L2 table only a snapshot reaches (QEMU checks
+    COPIED on the active tables alone)"""
+    snapshot_image(d)
+    img = Img(os.path.join(d, "i.qcow2"))
+    active = set(img.l2_tables())
+    for sn in img.snapshots():
+        for t in img.l2_tables(sn["l1_offset"], sn["l1_size"]):
+            if t in active:
+                continue
+            for p, e, _ in img.l2(t):
+                if e & L2_OFFSET:
+                    img.put64(p, e | COPIED)
+                    return "i.qcow2"
+    raise BuildError("no L2 table of a snapshot alone")
+
+
+@case("any")
+def refcount_table_duplicate_entry(d):
+    """two refcount table entries name one refcount block"""
+    img = base(d)
+    i, blk = img.refblocks()[0]
+    img.put64(img.rt_offset + 8 * (i + 1), blk)
+    return "i.qcow2"
+
+
+@case("any")
+def refcount_table_entry_into_l1(d):
+    img = base(d)
+    img.put64(img.rt_offset + 8, img.l1_offset)
+    return "i.qcow2"
+
+
+@case("leaks")
+def refcount_1_on_free_cluster(d):
+    """a refcount on a cluster inside the file no structure uses"""
+    img = base(d)
+    with open(img.path, "ab") as f:
+        f.write(bytes(3 * img.cs))
+    img = Img(img.path)
+    img.set_refcount(len(img.data) - 2 * img.cs, 1)
+    return "i.qcow2"
+
+
+@case("any")
+def refcount_past_eof(d):
+    """a refcount on a cluster past the end of the file"""
+    img = base(d, cluster_size=4096)
+    img.set_refcount(len(img.data) + 3 * img.cs, 1)
+    return "i.qcow2"
+
+
 @case("leaks")
 def l1_zeroed(d):
     img = base(d)
@@ -1088,9 +1225,9 @@ def main(argv):
             return "FAIL %s QEMU did not build it: %s" % (name, err)
         problems = []
         if qcmd:
-            diffs, st, want, got = compare(qcmd, d, image, bad_runs)
+            diffs, st, want, got = compare(qcmd, d, image, bad_runs, target=TARGETS.get(name))
         else:
-            st, j, _, qerr = qemu_check(d, image)
+            st, j, _, qerr = qemu_check(d, image, TARGETS.get(name))
             diffs, want = [], qemu_totals(j)
         cls = CLASSES.get(st, ("exit %d" % st,))[0]
         if expect != "any" and cls != expect:
