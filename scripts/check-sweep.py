@@ -116,8 +116,8 @@ class Seed:
                 opts["compression_type"] = rng.choice(["zlib", "zstd"])
         size = rng.choice([rng.randint(1, 16 * M), rng.randint(1, 64) * M,
                            rng.randint(1, 4096) * 512])
-        if cbits == 9:
-            size = min(size, 16 * M)
+        if cbits <= 10:     # small clusters, big tables: kept quick
+            size = min(size, 8 * M)
         o = ",".join("%s=%s" % kv for kv in opts.items())
         if not self.steps.run(["qemu-img", "create", "-q", "-f", "qcow2", "-o", o,
                                IMAGE, str(size)]):
@@ -219,6 +219,8 @@ class Seed:
         else:
             keep = False
         cbits = rng.choice([9, 12, 16, 16, 18, 21])
+        if cbits == 9 and self.size() > 8 * M:
+            cbits = 12
         o = "cluster_size=%d" % (1 << cbits)
         if rng.random() < 0.3:
             o += ",refcount_bits=%d" % rng.choice([1, 4, 16, 64])
