@@ -816,9 +816,11 @@ def truncated_no_bitmaps(d):
 
 
 @case("any")
-def truncated_mid_metadata(d):
+def truncated_in_l2_table(d):
+    """the file ends in the middle of the last L2 table"""
     img = base(d, cluster_size=4096)
-    os.truncate(img.path, img.l1_offset + 4)
+    t = max(img.l2_tables())
+    os.truncate(img.path, t + 8 * 3 + 4)
     return "i.qcow2"
 
 
