@@ -135,8 +135,10 @@ bool q2_guest_open(struct q2_guest *g, const struct q2_reader *r,
 	if (want > Q2_MAX_L1_BYTES / Q2_L1_ENTRY_SIZE)
 		want = Q2_MAX_L1_BYTES / Q2_L1_ENTRY_SIZE;
 	g->l1_size = (uint32_t)want;
+	/* an entry the end of the file cuts reads as its bytes in the
+	 * file, zeroes after them, as QEMU's read fills it */
 	if (l1_offset < r->size)
-		in_file = (r->size - l1_offset) / Q2_L1_ENTRY_SIZE;
+		in_file = (r->size - l1_offset + Q2_L1_ENTRY_SIZE - 1u) / Q2_L1_ENTRY_SIZE;
 	if (in_file > want)
 		in_file = want;
 	g->l1 = calloc(want ? want : 1, sizeof *g->l1);
@@ -155,7 +157,11 @@ bool q2_guest_open(struct q2_guest *g, const struct q2_reader *r,
 	if (in_file) {
 		uint8_t *raw = (uint8_t *)g->l1;
 
-		if (!q2_read(r, l1_offset, raw, in_file * Q2_L1_ENTRY_SIZE, &code, &err)) {
+		uint64_t bytes = in_file * Q2_L1_ENTRY_SIZE;
+
+		if (bytes > r->size - l1_offset)
+			bytes = r->size - l1_offset;
+		if (!q2_read(r, l1_offset, raw, (size_t)bytes, &code, &err)) {
 			q2_problems_add_decode(problems, code, Q2_W_FILE, Q2_NO_INDEX,
 					       l1_offset, err, Q2_NO_INDEX);
 			q2_guest_close(g);

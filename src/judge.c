@@ -234,10 +234,12 @@ static void judge_layer(const struct q2_chain *c, size_t l,
 		nomem(&f->problems, "out of memory: no verdict on the bitmaps");
 	for (size_t i = 0; i < q2_image_n_problems(img, f) && !f->refused; i++)
 		f->refused = q2_problem_refuses(q2_image_problem(img, f, i));
-	if (opts->checking && layer->opened && img->header_decoded &&
-	    !check_refuses(img, f)) {
-		q2_rebuild(&layer->reader, img, &f->totals, &f->problems);
+	/* -c: qemu-img check's totals, or none (null) where it would give
+	 * no result: the image it cannot open, the file it cannot read */
+	if (opts->checking && layer->opened) {
 		f->has_totals = true;
+		if (img->header_decoded && !check_refuses(img, f))
+			q2_rebuild(&layer->reader, img, &f->totals, &f->problems);
 	}
 	q2_layout_free(&layout);
 }

@@ -45,14 +45,14 @@ bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
 		in_file = r->size - h->refcount_table_offset;
 	if (in_file > bytes)
 		in_file = bytes;
-	in_file -= in_file % 8u;
 	raw = (uint8_t *)d->table;
 	if (in_file && !q2_read(r, h->refcount_table_offset, raw, (size_t)in_file,
 				&code, &err)) {
 		q2_ondisk_close(d);
 		return false;
 	}
-	for (uint64_t i = 0; i < in_file / 8u; i++)
+	/* an entry the end of the file cuts: its bytes, then zeroes */
+	for (uint64_t i = 0; i < (in_file + 7u) / 8u; i++)
 		d->table[i] = get_be64(raw + i * 8u);
 	return true;
 }

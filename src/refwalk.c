@@ -395,12 +395,14 @@ static bool walk_bitmap(struct walk *w, const struct q2_bitmap *bm, uint32_t i)
 			enum q2_code code;
 			int err;
 
+			/* bytes; an entry the end of the file cuts reads as
+			 * its bytes, then zeroes */
 			if (off < w->r->size)
-				in_file = (w->r->size - off) / Q2_BTE_SIZE;
-			if (in_file > m)
-				in_file = m;
+				in_file = w->r->size - off;
+			if (in_file > m * Q2_BTE_SIZE)
+				in_file = m * Q2_BTE_SIZE;
 			memset(buf, 0, (size_t)(m * Q2_BTE_SIZE));
-			if (in_file && !q2_read(w->r, off, buf, (size_t)(in_file * Q2_BTE_SIZE),
+			if (in_file && !q2_read(w->r, off, buf, (size_t)in_file,
 						&code, &err)) {
 				defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, off, &o,
 				       "the table of bitmap %" PRIu32 " cannot be read", i);
@@ -474,8 +476,8 @@ static bool walk_refblocks(struct walk *w)
 		in_file = w->r->size - h->refcount_table_offset;
 	if (in_file > bytes)
 		in_file = bytes;
-	in_file -= in_file % 8u;
-	table = malloc(in_file ? (size_t)in_file : 1u);
+	/* an entry the end of the file cuts: its bytes, then zeroes */
+	table = calloc(1, (size_t)((in_file + 7u) & ~7ull) + 1u);
 	if (!table) {
 		q2_problems_add(w->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
 		return false;
@@ -490,7 +492,7 @@ static bool walk_refblocks(struct walk *w)
 		return false;
 	}
 	/* the entries past the file are 0: they name no block */
-	for (uint64_t i = 0; i < in_file / 8u; i++) {
+	for (uint64_t i = 0; i < (in_file + 7u) / 8u; i++) {
 		uint64_t e = get_be64(table + i * 8u), off = e & REFT_OFFSET_MASK;
 		uint64_t at = h->refcount_table_offset + i * 8u;
 		struct q2_owner o = owner(Q2_O_REFBLOCK, off, w->cs);

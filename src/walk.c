@@ -478,8 +478,18 @@ static void walk_totals(struct q2_walker *w, const void *obj,
 	const struct q2_findings *f = w->cur.src->findings;
 
 	(void)obj;
-	if (f && f->has_totals)
+	if (!f || !f->has_totals)
+		return;
+	if (f->totals.complete) {
 		walk_record(w, col->child, &f->totals, q2_col_key(col));
+		return;
+	}
+	/* no result: JSON says null; text has no report to show */
+	if (!(w->em->fmt->in & Q2_IN_TEXT)) {
+		struct q2_value v = { .type = Q2_V_NULL };
+
+		w->em->fmt->field(w->em, col, &v);
+	}
 }
 
 /* an image whose header was not decoded has no structures to lay out
