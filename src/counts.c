@@ -182,41 +182,36 @@ static struct q2_big_count *big_entry(struct q2_counts *c, uint64_t cluster)
 	return e;
 }
 
-enum q2_inc q2_counts_inc(struct q2_counts *c, uint64_t cluster)
-{
-	uint64_t key = cluster >> Q2_COUNTS_CHUNK_BITS;
-	uint8_t *chunk = key == c->last_key ? c->last : lookup(c, key);
-	uint8_t *n;
-	struct q2_big_count *e;
 
-	if (!chunk && !(chunk = add_chunk(c, key)))
-		return Q2_INC_NOMEM;
-	c->last_key = key;
-	c->last = chunk;
-	n = &chunk[cluster & (Q2_COUNTS_CHUNK - 1u)];
-	if (*n < BIG_MARK) {
-		if (*n >= c->max)
-			return Q2_INC_OVERFLOW;
-		++*n;
-		if (*n < BIG_MARK)
-			return Q2_INC_OK;
-		/* the count moves to the side table */
-		if (!big_entry(c, cluster))
-			return --*n, Q2_INC_NOMEM;
+/* times more references to cluster, whose counter is at *n */
+static enum q2_inc add_times(struct q2_counts *c, uint64_t cluster, uint8_t *n,
+			     uint64_t times, uint64_t *refused)
+{
+	uint64_t now = *n < BIG_MARK ? *n : big_slot(c->big, c->big_cap, cluster)->count;
+	uint64_t room = c->max - now, add = times < room ? times : room;
+
+	*refused = times - add;
+	if (!add)
+		return Q2_INC_OK;
+	now += add;
+	if (now < BIG_MARK) {
+		*n = (uint8_t)now;
 		return Q2_INC_OK;
 	}
-	e = big_slot(c->big, c->big_cap, cluster);
-	assert(e->cluster);
-	if (e->count >= c->max)
-		return Q2_INC_OVERFLOW;
-	e->count++;
+	if (*n < BIG_MARK && !big_entry(c, cluster))
+		return Q2_INC_NOMEM;
+	*n = BIG_MARK;
+	big_slot(c->big, c->big_cap, cluster)->count = now;
 	return Q2_INC_OK;
 }
 
 enum q2_inc q2_counts_inc_range(struct q2_counts *c, uint64_t first, uint64_t n,
-				void (*overflow)(void *ctx, uint64_t cluster), void *ctx)
+				uint64_t times,
+				void (*overflow)(void *ctx, uint64_t cluster, uint64_t k),
+				void *ctx)
 {
-	/* below this a counter simply grows: not at max, not at the mark */
+	/* below this a counter simply grows by one: not at max, not at the
+	 * mark */
 	uint64_t lim = c->max < BIG_MARK - 1u ? c->max : BIG_MARK - 1u;
 
 	while (n) {
@@ -230,19 +225,17 @@ enum q2_inc q2_counts_inc_range(struct q2_counts *c, uint64_t first, uint64_t n,
 		c->last_key = key;
 		c->last = chunk;
 		for (uint64_t i = 0; i < m; i++) {
-			if (chunk[at + i] < lim) {
+			uint64_t refused;
+
+			if (times == 1 && chunk[at + i] < lim) {
 				chunk[at + i]++;
 				continue;
 			}
-			switch (q2_counts_inc(c, first + i)) {
-			case Q2_INC_OK:
-				break;
-			case Q2_INC_OVERFLOW:
-				overflow(ctx, first + i);
-				break;
-			case Q2_INC_NOMEM:
+			if (add_times(c, first + i, &chunk[at + i], times, &refused) ==
+			    Q2_INC_NOMEM)
 				return Q2_INC_NOMEM;
-			}
+			if (refused)
+				overflow(ctx, first + i, refused);
 		}
 		first += m;
 		n -= m;

@@ -55,14 +55,15 @@ struct q2_counts {
 void q2_counts_init(struct q2_counts *c, uint64_t max, uint64_t clusters);
 void q2_counts_free(struct q2_counts *c);
 
-enum q2_inc { Q2_INC_OK, Q2_INC_OVERFLOW, Q2_INC_NOMEM };
-/* One more reference to cluster: OVERFLOW (and no change) when its count
- * is at max already, as qemu-img check refuses it. */
-enum q2_inc q2_counts_inc(struct q2_counts *c, uint64_t cluster);
-/* One more reference to each of n clusters from first; overflow(ctx,
- * cluster) for each that is at max already.  NOMEM or OK. */
+enum q2_inc { Q2_INC_OK, Q2_INC_NOMEM };
+/* times more references to each of n clusters from first; a count
+ * stops at max, and overflow(ctx, cluster, k) says how many of a
+ * cluster's were refused (as qemu-img check refuses each one past max).
+ * NOMEM or OK. */
 enum q2_inc q2_counts_inc_range(struct q2_counts *c, uint64_t first, uint64_t n,
-				void (*overflow)(void *ctx, uint64_t cluster), void *ctx);
+				uint64_t times,
+				void (*overflow)(void *ctx, uint64_t cluster, uint64_t k),
+				void *ctx);
 uint64_t q2_counts_get(const struct q2_counts *c, uint64_t cluster);
 /* The counters of chunk key (clusters key << Q2_COUNTS_CHUNK_BITS on),
  * NULL when none was counted there; a counter of 255 means "look it up

@@ -53,13 +53,12 @@ static void on_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
 {
 	struct rebuild *rb = ctx;
 
-	(void)o;
 	switch (kind) {
 	case Q2_D_CORRUPTION:
-		rb->t->corruptions++;
+		rb->t->corruptions += o ? o->times : 1u;
 		break;
 	case Q2_D_CHECK_ERROR:
-		rb->t->check_errors++;
+		rb->t->check_errors += o ? o->times : 1u;
 		break;
 	case Q2_D_FATAL:
 		rb->failed = true;
@@ -71,24 +70,26 @@ static void on_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
 	report(rb, code, offset, "%s", detail && *detail ? detail : q2_code(code)->message);
 }
 
-static void overflowed(void *ctx, uint64_t k)
+static void overflowed(void *ctx, uint64_t k, uint64_t refused)
 {
 	struct rebuild *rb = ctx;
 
-	rb->t->corruptions++;
+	rb->t->corruptions += refused;
 	report(rb, Q2_C_REFCOUNT_OVERFLOW, k << rb->bits,
-	       "cluster 0x%" PRIx64, k << rb->bits);
+	       "cluster 0x%" PRIx64 ": %" PRIu64 " references past the refcount width's maximum",
+	       k << rb->bits, refused);
 }
 
-/* qcow2_inc_refcounts_imrt for [start, end): false when out of memory */
-static bool count(struct rebuild *rb, uint64_t start, uint64_t end)
+/* qcow2_inc_refcounts_imrt for [start, end), times over: false when out
+ * of memory */
+static bool count(struct rebuild *rb, uint64_t start, uint64_t end, uint64_t times)
 {
 	uint64_t first = start >> rb->bits, last = (end - 1u) >> rb->bits;
 
 	if (last >= rb->nb)
 		rb->nb = last + 1u;
-	if (q2_counts_inc_range(&rb->counts, first, last - first + 1u, overflowed, rb)
-	    == Q2_INC_NOMEM) {
+	if (q2_counts_inc_range(&rb->counts, first, last - first + 1u, times,
+				overflowed, rb) == Q2_INC_NOMEM) {
 		rb->t->check_errors++;
 		fail(rb, start, "out of memory counting the references");
 		return false;
@@ -125,10 +126,10 @@ static void on_span(void *ctx, const struct q2_owner *o)
 
 		while (in < length && !beyond_eof(rb, start + in, rb->cs))
 			in += rb->cs;
-		if (in && !count(rb, start, start + in))
+		if (in && !count(rb, start, start + in, o->times))
 			return;
 		for (; in < length; in += rb->cs) {
-			rb->t->corruptions++;
+			rb->t->corruptions += o->times;
 			report(rb, Q2_C_REFERENCE_BEYOND_EOF, start + in,
 			       "data at 0x%" PRIx64 " (guest offset 0x%" PRIx64 ")",
 			       start + in, o->guest + in);
@@ -136,11 +137,11 @@ static void on_span(void *ctx, const struct q2_owner *o)
 		return;
 	}
 	if (beyond_eof(rb, start, length)) {
-		rb->t->corruptions++;
+		rb->t->corruptions += o->times;
 		report(rb, Q2_C_REFERENCE_BEYOND_EOF, start,
 		       "%s at 0x%" PRIx64 ", 0x%" PRIx64 " bytes", q2_owner_name(o->kind),
 		       start, length);
-	} else if (!count(rb, start, start + length)) {
+	} else if (!count(rb, start, start + length, o->times)) {
 		return;
 	}
 	if (o->kind == Q2_O_REFBLOCK) {

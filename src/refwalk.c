@@ -10,6 +10,7 @@
 
 #include "be.h"
 #include "guest.h"
+#include "sort.h"
 #include "util.h"
 
 #define L1E_RESERVED_MASK 0x7f000000000001ffull
@@ -36,7 +37,29 @@ struct walk {
 	unsigned bits;
 	uint64_t cs;
 	bool data_file;
+	uint64_t budget;         /* table entries left to walk */
 };
+
+/* entries a walk may take: four passes over the file's bytes and 2^26,
+ * more than a sound image needs (its tables are in the file, each
+ * walked once per L1 table naming it) */
+#define BUDGET_FLOOR (1ull << 26)
+
+/* Takes n entries from the budget; false (a fatal defect told) once it
+ * is spent. */
+static bool spend(struct walk *w, uint64_t n, const struct q2_owner *o)
+{
+	if (n <= w->budget) {
+		w->budget -= n;
+		return true;
+	}
+	w->budget = 0;
+	w->h->defect(w->ctx, Q2_D_FATAL, Q2_C_CHECK_FAILED, o ? o->start : 0, o,
+		     "the tables name more entries than a file of this size can hold "
+		     "sound ones: not walked to the end (qemu-img check would take "
+		     "hours)");
+	return false;
+}
 
 static const char *const owner_names[] = {
 	[Q2_O_HEADER] = "header",
@@ -74,7 +97,7 @@ static struct q2_owner owner(enum q2_owner_kind kind, uint64_t start, uint64_t l
 	return (struct q2_owner){
 		.kind = kind, .start = start, .length = length,
 		.snapshot = Q2_NO_INDEX, .bitmap = Q2_NO_INDEX,
-		.index = Q2_NO_INDEX64,
+		.index = Q2_NO_INDEX64, .times = 1,
 	};
 }
 
@@ -116,7 +139,8 @@ static void run_flush(struct walk *w, struct data_run *run)
 static void run_add(struct walk *w, struct data_run *run, const struct q2_owner *o)
 {
 	if (run->open && o->start == run->o.start + run->o.length &&
-	    o->guest == run->o.guest + run->o.length && !(o->start & (w->cs - 1u))) {
+	    o->guest == run->o.guest + run->o.length && o->times == run->o.times &&
+	    !(o->start & (w->cs - 1u))) {
 		run->o.length += o->length;
 		return;
 	}
@@ -152,7 +176,7 @@ static void walk_l2(struct walk *w, const struct q2_guest *g, const uint8_t *t,
 		 * image, aligned, continuing the run (a preallocated disk
 		 * has millions in a row) */
 		if (host && !(e & odd & ~Q2_OFLAG_ZERO) && !(host & (w->cs - 1u)) &&
-		    !w->data_file && !((bm >> 32) & bm) && run.open &&
+		    !w->data_file && !((bm >> 32) & bm) && run.open && table->times == 1 &&
 		    host == run.o.start + run.o.length &&
 		    guest0 + (k << w->bits) == run.o.guest + run.o.length &&
 		    run.o.snapshot == table->snapshot) {
@@ -170,6 +194,7 @@ static void walk_l2(struct walk *w, const struct q2_guest *g, const uint8_t *t,
 		o.snapshot = table->snapshot;
 		o.guest = guest0 + (k << w->bits);
 		o.entry = e;
+		o.times = table->times;
 		if (!(e & Q2_OFLAG_COMPRESSED) && (e & L2E_STD_RESERVED_MASK))
 			defect(w, Q2_D_CORRUPTION, Q2_C_L2_ENTRY_RESERVED, at, &o,
 			       "entry 0x%016" PRIx64, e);
@@ -195,9 +220,9 @@ static void walk_l2(struct walk *w, const struct q2_guest *g, const uint8_t *t,
 			run_flush(w, &run);
 			span(w, &o);
 			if (active) {
-				w->frag->allocated++;
-				w->frag->compressed++;
-				w->frag->fragmented++;
+				w->frag->allocated += table->times;
+				w->frag->compressed += table->times;
+				w->frag->fragmented += table->times;
 			}
 			continue;
 		}
@@ -218,9 +243,9 @@ static void walk_l2(struct walk *w, const struct q2_guest *g, const uint8_t *t,
 			defect(w, Q2_D_CORRUPTION, Q2_C_DATA_CLUSTER_UNALIGNED, at, &o,
 			       "host offset 0x%" PRIx64, host);
 		if (active) {
-			w->frag->allocated++;
+			w->frag->allocated += table->times;
 			if (next_contiguous && host != next_contiguous)
-				w->frag->fragmented++;
+				w->frag->fragmented += table->times;
 			next_contiguous = host + w->cs;
 		}
 		if (!w->data_file)
@@ -251,6 +276,52 @@ static uint8_t *read_at_zero(struct walk *w)
 	return t;
 }
 
+struct l1_ref {
+	uint64_t l2;
+	uint32_t index;
+};
+
+static int by_table(const void *a, const void *b, const void *arg)
+{
+	const struct l1_ref *x = a, *y = b;
+
+	(void)arg;
+	if (x->l2 != y->l2)
+		return x->l2 < y->l2 ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Per entry of g's L1: how many entries name its L2 table when it is
+ * the first to, 0 when an earlier one does (or it is 0), so that a
+ * table named over and over is walked once for all; NULL when out of
+ * memory. */
+static uint32_t *table_times(const struct q2_guest *g)
+{
+	uint32_t *times = calloc(g->l1_size ? g->l1_size : 1u, sizeof *times);
+	struct l1_ref *refs = malloc((g->l1_in_file ? g->l1_in_file : 1u) * sizeof *refs);
+	size_t n = 0;
+
+	if (!times || !refs) {
+		free(times);
+		free(refs);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < g->l1_in_file; i++)
+		if (g->l1[i])
+			refs[n++] = (struct l1_ref){ g->l1[i] & Q2_L1E_OFFSET_MASK, i };
+	q2_sort(refs, n, sizeof *refs, by_table, NULL);
+	for (size_t k = 0; k < n;) {
+		size_t j = k;
+
+		while (j < n && refs[j].l2 == refs[k].l2)
+			j++;
+		times[refs[k].index] = (uint32_t)(j - k);
+		k = j;
+	}
+	free(refs);
+	return times;
+}
+
 /* An L1 table and what it names, as check_refcounts_l1 takes them;
  * false when the check stops (a read failed). */
 static bool walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
@@ -261,6 +332,7 @@ static bool walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
 	struct q2_guest g;
 	bool active = snapshot == Q2_NO_INDEX;
 	uint8_t *zero_table = NULL;
+	uint32_t *times;
 
 	if (!l1_size)
 		return true;
@@ -269,6 +341,12 @@ static bool walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
 	if (!q2_guest_open(&g, w->r, w->img, l1_offset, l1_size, w->problems)) {
 		defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, l1_offset, &o,
 		       "the L1 table at 0x%" PRIx64 " cannot be read", l1_offset);
+		return false;
+	}
+	times = table_times(&g);
+	if (!times) {
+		q2_problems_add(w->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
+		q2_guest_close(&g);
 		return false;
 	}
 	for (uint32_t i = 0; i < g.l1_size; i++) {
@@ -290,6 +368,13 @@ static bool walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
 			defect(w, Q2_D_CORRUPTION, Q2_C_L2_TABLE_UNALIGNED,
 			       l1_offset + (uint64_t)i * Q2_L1_ENTRY_SIZE, &t,
 			       "L1 entry %" PRIu32 ": 0x%" PRIx64, i, l2);
+		/* a table an earlier entry names too was walked for both;
+		 * one wholly past the end of the file reads as zeroes */
+		if (!times[i] || l2 >= w->r->size)
+			continue;
+		t.times = times[i];
+		if (!spend(w, g.l2_entries, &t))
+			goto stop;
 		/* an entry whose offset bits are 0 names the table at 0:
 		 * qemu-img check reads the header cluster as one */
 		if (!l2 && !zero_table)
@@ -298,15 +383,19 @@ static bool walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
 		if (!table) {
 			defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, l2, &t,
 			       "the L2 table at 0x%" PRIx64 " cannot be read", l2);
-			q2_guest_close(&g);
-			free(zero_table);
-			return false;
+			goto stop;
 		}
 		walk_l2(w, &g, table, &t, active);
 	}
 	q2_guest_close(&g);
 	free(zero_table);
+	free(times);
 	return true;
+stop:
+	q2_guest_close(&g);
+	free(zero_table);
+	free(times);
+	return false;
 }
 
 static bool walk_snapshots(struct walk *w)
@@ -373,15 +462,26 @@ static bool bitmap_entry_bad(uint64_t e, uint64_t cs)
 /* One bitmap's table and data clusters, read from the file (not from
  * the model, which may hold a part of it): QEMU loads the whole table,
  * and one entry it refuses stops the check. */
-static bool walk_bitmap(struct walk *w, const struct q2_bitmap *bm, uint32_t i)
+static bool walk_bitmap(struct walk *w, const struct q2_bitmap *bm, uint32_t i,
+			uint32_t times)
 {
 	uint64_t n = bm->bitmap_table_size, at = bm->bitmap_table_offset;
 	struct q2_owner o = owner(Q2_O_BITMAP_TABLE, at, n * Q2_BTE_SIZE);
-	uint8_t *buf = malloc(BME_CHUNK * Q2_BTE_SIZE);
+	uint8_t *buf;
 	bool ok = true;
 
 	o.bitmap = i;
+	o.times = times;
 	span(w, &o);
+	/* the entries past the end of the file are 0: valid, naming
+	 * nothing */
+	if (at >= w->r->size)
+		return true;
+	if (n > (w->r->size - at + Q2_BTE_SIZE - 1u) / Q2_BTE_SIZE)
+		n = (w->r->size - at + Q2_BTE_SIZE - 1u) / Q2_BTE_SIZE;
+	if (!spend(w, n, &o))
+		return false;
+	buf = malloc(BME_CHUNK * Q2_BTE_SIZE);
 	if (!buf) {
 		q2_problems_add(w->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
 		return false;
@@ -431,6 +531,7 @@ static bool walk_bitmap(struct walk *w, const struct q2_bitmap *bm, uint32_t i)
 				d.bitmap = i;
 				d.index = k + j;
 				d.entry = e;
+				d.times = times;
 				span(w, &d);
 			}
 		}
@@ -438,10 +539,57 @@ static bool walk_bitmap(struct walk *w, const struct q2_bitmap *bm, uint32_t i)
 	return ok;
 }
 
+struct bm_ref {
+	uint64_t offset, size;
+	uint32_t index;
+};
+
+static int by_bitmap_table(const void *a, const void *b, const void *arg)
+{
+	const struct bm_ref *x = a, *y = b;
+
+	(void)arg;
+	if (x->offset != y->offset)
+		return x->offset < y->offset ? -1 : 1;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Per bitmap: how many bitmaps name its table (the same offset and
+ * size) when it is the first to, else 0; NULL when out of memory. */
+static uint32_t *bitmap_times(const struct q2_bitmaps_ext *bx)
+{
+	uint32_t *times = calloc(bx->n_bitmaps ? bx->n_bitmaps : 1u, sizeof *times);
+	struct bm_ref *refs = malloc((bx->n_bitmaps ? bx->n_bitmaps : 1u) * sizeof *refs);
+
+	if (!times || !refs) {
+		free(times);
+		free(refs);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < bx->n_bitmaps; i++)
+		refs[i] = (struct bm_ref){ bx->bitmaps[i].bitmap_table_offset,
+					   bx->bitmaps[i].bitmap_table_size, i };
+	q2_sort(refs, bx->n_bitmaps, sizeof *refs, by_bitmap_table, NULL);
+	for (size_t k = 0; k < bx->n_bitmaps;) {
+		size_t j = k;
+
+		while (j < bx->n_bitmaps && refs[j].offset == refs[k].offset &&
+		       refs[j].size == refs[k].size)
+			j++;
+		times[refs[k].index] = (uint32_t)(j - k);
+		k = j;
+	}
+	free(refs);
+	return times;
+}
+
 static bool walk_bitmaps(struct walk *w)
 {
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(w->img);
 	struct q2_owner o;
+	uint32_t *times;
 
 	if (!q2_refwalk_sees_bitmaps(w->img) || !bx->nb_bitmaps)
 		return true;
@@ -453,9 +601,17 @@ static bool walk_bitmaps(struct walk *w)
 		       "the bitmap directory cannot be loaded");
 		return false;
 	}
+	times = bitmap_times(bx);
+	if (!times) {
+		q2_problems_add(w->problems, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE, NULL);
+		return false;
+	}
 	for (uint32_t i = 0; i < bx->n_bitmaps; i++)
-		if (!walk_bitmap(w, &bx->bitmaps[i], i))
+		if (times[i] && !walk_bitmap(w, &bx->bitmaps[i], i, times[i])) {
+			free(times);
 			return false;
+		}
+	free(times);
 	return true;
 }
 
@@ -527,6 +683,8 @@ bool q2_refwalk(const struct q2_reader *r, const struct q2_image *img,
 		.frag = frag ? frag : &unused, .problems = problems,
 		.bits = h->cluster_bits, .cs = 1ull << h->cluster_bits,
 		.data_file = q2_has_data_file(img),
+		.budget = r->size / 2u > UINT64_MAX - BUDGET_FLOOR ? UINT64_MAX
+			  : BUDGET_FLOOR + r->size / 2u,
 	};
 	struct q2_owner o;
 

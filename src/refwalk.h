@@ -53,6 +53,10 @@ struct q2_owner {
 	uint64_t index;           /* see the kinds; Q2_NO_INDEX64 */
 	uint64_t guest;           /* DATA, COMPRESSED: the guest offset */
 	uint64_t entry;           /* the table entry that names the span, 0 */
+	/* references the span stands for: an L2 table several entries of
+	 * one L1 name, or a bitmap table several bitmaps name, is walked
+	 * once for all (1 for the rest) */
+	uint64_t times;
 };
 
 /* How a defect counts for qemu-img check. */
@@ -88,7 +92,9 @@ struct q2_walk_opts {
 
 /* Walks img's references; false when the walk stopped early (a fatal
  * defect told, or out of memory / a read failed: a problem added to
- * problems). */
+ * problems).  Work is bounded by the file: tables that name more entries
+ * than some multiple of the file's size stop the walk (a fatal defect:
+ * qemu-img check would walk them all, for hours). */
 bool q2_refwalk(const struct q2_reader *r, const struct q2_image *img,
 		const struct q2_walk_opts *opts, const struct q2_walk_hooks *hooks,
 		void *ctx, struct q2_frag *frag, struct q2_problems *problems);

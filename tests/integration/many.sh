@@ -17,7 +17,9 @@ peak() {
 }
 
 expect_eq "65535 bitmaps: -c exits 0" "$(peak -c many.qcow2)" 0
-expect_eq "65535 bitmaps: no problems" "$(head -n1 out)" "many.qcow2: no problems found"
+# mkbitmaps.py leaves two clusters leaked, as qemu-img check says too
+expect_eq "65535 bitmaps: no error, the 2 leaks qemu-img check finds" \
+  "$(grep -c ': error: ' out) $(grep -c ': warning: cluster-leaked: ' out)" "0 2"
 rss=$(cat rss.txt)
 check "65535 bitmaps: -c peaks under 64 MiB (was $rss KiB)" [ "$rss" -lt 65536 ]
 expect_eq "65535 bitmaps: -f json -t exits 0" "$(peak -f json -t many.qcow2)" 0
