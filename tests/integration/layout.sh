@@ -1,0 +1,157 @@
+#!/bin/sh
+# --layout and --at (issue 20) against the independent oracle
+# (tests/oracle/q2oracle.py, which decodes every structure from the spec
+# alone).  For images qemu-img and qemu-io make -- clusters of 512 B,
+# 64 KiB and 2 MiB, compressed clusters (qemu-img convert -c, qemu-io
+# write -c), internal snapshots sharing clusters with the active tables
+# and one deleted (free clusters), persistent bitmaps with data clusters,
+# extended L2 entries, refcounts of 1 and 64 bits, a version 2 image, a
+# LUKS image, an image with a leaked cluster (an L2 entry cleared by
+# hand, so that qemu-img check reports a leak only) -- qcow2dump --layout
+# -f json and qcow2dump --at OFFSET -f json, at the offsets the oracle
+# picks (the first, a middle and the last byte of each structure and
+# run, the byte after each, the file's last byte), must be what the
+# oracle predicts, every key of every record, keys in order.  The one
+# freedom left: the order of records that start at the same byte.
+. "$TOP_SRCDIR/tests/integration/lib.sh"
+u64() { printf '%016x' "$1"; }
+
+LUKS_OPTS="--object secret,id=sec0,data=x"
+
+# ---- images
+Q create -q -f qcow2 plain.qcow2 64M
+IO -c 'w 0 1M' -c 'w 10M 64k' -c 'w 63M 512' -f qcow2 plain.qcow2
+
+Q create -q -f qcow2 -o compat=0.10 v2.qcow2 16M
+IO -c 'w 1M 128k' -f qcow2 v2.qcow2
+
+# compressed: most of it compresses, 1 MiB of random bytes does not
+qemu-img create -q -f raw src.raw 8M
+IO -f raw -c 'w -P 0x11 0 3M' -c 'w -P 0x22 4M 512k' src.raw
+head -c 1048576 /dev/urandom | dd of=src.raw bs=1M seek=5 conv=notrunc status=none
+Q convert -c -O qcow2 src.raw comp.qcow2
+# and a snapshot of it, then writes over compressed clusters
+Q convert -c -O qcow2 src.raw compsnap.qcow2
+Q snapshot -c s1 compsnap.qcow2
+IO -c 'w -P 0x33 64k 128k' -c 'w -c -P 0x44 7M 64k' -f qcow2 compsnap.qcow2
+
+# snapshots: shared L2 tables and data, copies after writes, one deleted
+Q create -q -f qcow2 snap.qcow2 32M
+IO -c 'w 0 256k' -c 'w 20M 64k' -f qcow2 snap.qcow2
+Q snapshot -c first snap.qcow2
+IO -c 'w 64k 64k' -c 'w 30M 64k' -f qcow2 snap.qcow2
+Q snapshot -c second snap.qcow2
+IO -c 'w 0 64k' -c 'w 8M 192k' -f qcow2 snap.qcow2
+Q snapshot -c third snap.qcow2
+IO -c 'w 8M 64k' -f qcow2 snap.qcow2
+Q snapshot -d second snap.qcow2
+
+# bitmaps, with data clusters
+Q create -q -f qcow2 bitmaps.qcow2 64M
+Q bitmap --add -g 512 -f qcow2 bitmaps.qcow2 fine
+Q bitmap --add -f qcow2 bitmaps.qcow2 coarse
+Q bitmap --add --disable -f qcow2 bitmaps.qcow2 off
+IO -c 'w 0 64k' -c 'w 40M 1M' -f qcow2 bitmaps.qcow2
+
+# 512-byte clusters: many L2 tables and refcount blocks; a snapshot and a
+# bitmap too
+Q create -q -f qcow2 -o cluster_size=512 c512.qcow2 4M
+IO -c 'w 0 64k' -c 'w 1M 4k' -c 'w 3M 512' -f qcow2 c512.qcow2
+Q snapshot -c s c512.qcow2
+Q bitmap --add -g 4k -f qcow2 c512.qcow2 b
+IO -c 'w 0 2k' -c 'w 2M 8k' -f qcow2 c512.qcow2
+
+# 2 MiB clusters, a compressed one among them
+Q create -q -f qcow2 -o cluster_size=2M c2m.qcow2 64M
+IO -c 'w 0 4M' -c 'w -c 8M 2M' -c 'w 62M 4k' -f qcow2 c2m.qcow2
+
+# extended L2: subclusters written, a compressed cluster
+Q create -q -f qcow2 -o extended_l2=on,cluster_size=64k ext.qcow2 64M
+IO -c 'w 0 2k' -c 'w 5M 32k' -c 'w -c 10M 64k' -c 'w 20M 8k' -f qcow2 ext.qcow2
+Q create -q -f qcow2 -o extended_l2=on,cluster_size=2M ext2m.qcow2 64M
+IO -c 'w 0 64k' -c 'w 33M 1M' -f qcow2 ext2m.qcow2
+
+# refcounts of 1 and of 64 bits
+Q create -q -f qcow2 -o refcount_bits=1 rc1.qcow2 64M
+IO -c 'w 0 128k' -c 'w 50M 64k' -f qcow2 rc1.qcow2
+Q create -q -f qcow2 -o refcount_bits=64 rc64.qcow2 64M
+IO -c 'w 0 128k' -f qcow2 rc64.qcow2
+Q snapshot -c s rc64.qcow2
+IO -c 'w 0 64k' -f qcow2 rc64.qcow2
+
+# LUKS (the crypto header); PBKDF2's timing may fail on a loaded machine
+for try in 1 2 3; do
+	# shellcheck disable=SC2086
+	qemu-img create -q -f qcow2 $LUKS_OPTS \
+	  -o encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10 \
+	  luks.qcow2 16M 2> luks.err && break
+	[ "$try" = 3 ] && fail "qemu-img create luks.qcow2: $(cat luks.err)"
+done
+# shellcheck disable=SC2086
+qemu-io $LUKS_OPTS --image-opts -c 'w 0 128k' -c 'w 8M 64k' \
+  driver=qcow2,file.filename=luks.qcow2,encrypt.key-secret=sec0 > /dev/null ||
+  fail "qemu-io: writes to luks.qcow2"
+
+# a leaked cluster: the L2 entry of guest cluster 1 cleared, its data
+# cluster keeps refcount 1 with no owner (qemu-img check: a leak only)
+Q create -q -f qcow2 leak.qcow2 16M
+IO -c 'w 0 256k' -f qcow2 leak.qcow2
+l2=$($PY -c 'import struct, sys
+f = open(sys.argv[1], "rb"); h = f.read(48)
+f.seek(struct.unpack(">Q", h[40:48])[0])
+print(struct.unpack(">Q", f.read(8))[0] & 0x00fffffffffffe00)' leak.qcow2)
+poke leak.qcow2 $((l2 + 8)) "$(u64 0)"
+qemu-img check leak.qcow2 > leak.check 2>&1
+expect_eq "leak.qcow2: qemu-img check finds a leak only (exit 3)" "$?" 3
+
+IMGS="plain v2 comp compsnap snap bitmaps c512 c2m ext ext2m rc1 rc64 luks leak"
+
+# ---- each image against the oracle
+tally() {
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) pass "${l#ok - }" ;;
+		"not ok - "*) fail "${l#not ok - }" ;;
+		*) printf '%s\n' "$l" ;;
+		esac
+	done < "$1"
+}
+for name in $IMGS; do
+	img=$name.qcow2
+	[ -f "$img" ] || { fail "$img was not made"; continue; }
+	if ! $ORACLE layout "$img" > "$name.want" 2> "$name.oerr"; then
+		fail "$img: the oracle predicts its layout: $(cat "$name.oerr")"
+		continue
+	fi
+	# the oracle's own walk is complete: a refcounted cluster without an
+	# owner is a leak, and only leak.qcow2 has one (one cluster)
+	case $name in leak) want_leaked='[65536]' ;; *) want_leaked='[]' ;; esac
+	expect_eq "$img: the oracle finds an owner for every cluster but leaks" \
+	  "$(jq -c '[.layout[] | select(.structure == "leaked") | .length]' "$name.want")" \
+	  "$want_leaked"
+	run_q "$name.layout" "$name.err" --layout -f json "$img"
+	expect_eq "$img: --layout exits 0" "$status" 0
+	$ORACLE layout-verify "$img" "$name.layout" > "$name.vl" 2>&1 ||
+	  fail "$img: the oracle compared --layout: $(tail -1 "$name.vl")"
+	tally "$name.vl"
+	offs=$($ORACLE at-offsets "$img")
+	set --
+	for o in $offs; do set -- "$@" --at "$o"; done
+	run_q "$name.at" "$name.aerr" "$@" -f json "$img"
+	expect_eq "$img: --at ($(echo $offs | wc -w) offsets) exits 0" "$status" 0
+	# shellcheck disable=SC2086
+	$ORACLE at-verify "$img" "$name.at" $offs > "$name.va" 2>&1 ||
+	  fail "$img: the oracle compared --at: $(tail -1 "$name.va")"
+	tally "$name.va"
+done
+
+# the layout covers the file: each run starts where the one before ends
+# or inside it (shared clusters, compressed data), the last ends at EOF
+for name in $IMGS; do
+	[ -s "$name.layout" ] || continue
+	size=$(wc -c < "$name.qcow2")
+	end=$(jq '[.layout[] | .start + .length] | max' "$name.layout" 2>/dev/null)
+	expect_eq "$name.qcow2: --layout reaches the end of the file" \
+	  "$([ "${end:-0}" -ge "$size" ] && echo yes)" yes
+done
+finish
