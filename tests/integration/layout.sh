@@ -21,6 +21,14 @@ LUKS_OPTS="--object secret,id=sec0,data=x"
 # ---- images
 Q create -q -f qcow2 plain.qcow2 64M
 IO -c 'w 0 1M' -c 'w 10M 64k' -c 'w 63M 512' -f qcow2 plain.qcow2
+# zeroes written over allocated clusters (zero flag, offset kept) and a
+# discard (a free cluster between data)
+IO -c 'w -z 128k 128k' -c 'discard 10M 64k' -f qcow2 plain.qcow2
+# metadata preallocation: every guest cluster mapped, one run
+Q create -q -f qcow2 -o preallocation=metadata prealloc.qcow2 8M
+# an overlay: the backing file's name in the header cluster
+Q create -q -f qcow2 -b plain.qcow2 -F qcow2 overlay.qcow2 64M
+IO -c 'w 2M 64k' -f qcow2 overlay.qcow2
 
 Q create -q -f qcow2 -o compat=0.10 v2.qcow2 16M
 IO -c 'w 1M 128k' -f qcow2 v2.qcow2
@@ -30,6 +38,7 @@ qemu-img create -q -f raw src.raw 8M
 IO -f raw -c 'w -P 0x11 0 3M' -c 'w -P 0x22 4M 512k' src.raw
 head -c 1048576 /dev/urandom | dd of=src.raw bs=1M seek=5 conv=notrunc status=none
 Q convert -c -O qcow2 src.raw comp.qcow2
+Q convert -c -O qcow2 -o compression_type=zstd src.raw zstd.qcow2
 # and a snapshot of it, then writes over compressed clusters
 Q convert -c -O qcow2 src.raw compsnap.qcow2
 Q snapshot -c s1 compsnap.qcow2
@@ -56,7 +65,7 @@ IO -c 'w 0 64k' -c 'w 40M 1M' -f qcow2 bitmaps.qcow2
 # 512-byte clusters: many L2 tables and refcount blocks; a snapshot and a
 # bitmap too
 Q create -q -f qcow2 -o cluster_size=512 c512.qcow2 4M
-IO -c 'w 0 64k' -c 'w 1M 4k' -c 'w 3M 512' -f qcow2 c512.qcow2
+IO -c 'w 0 64k' -c 'w 1M 1M' -c 'w 3M 512' -f qcow2 c512.qcow2
 Q snapshot -c s c512.qcow2
 Q bitmap --add -g 4k -f qcow2 c512.qcow2 b
 IO -c 'w 0 2k' -c 'w 2M 8k' -f qcow2 c512.qcow2
@@ -67,7 +76,8 @@ IO -c 'w 0 4M' -c 'w -c 8M 2M' -c 'w 62M 4k' -f qcow2 c2m.qcow2
 
 # extended L2: subclusters written, a compressed cluster
 Q create -q -f qcow2 -o extended_l2=on,cluster_size=64k ext.qcow2 64M
-IO -c 'w 0 2k' -c 'w 5M 32k' -c 'w -c 10M 64k' -c 'w 20M 8k' -f qcow2 ext.qcow2
+IO -c 'w 0 2k' -c 'w 5M 32k' -c 'w -c 10M 64k' -c 'w 20M 8k' \
+   -c 'w -z 5M 8k' -c 'w -z 30M 64k' -f qcow2 ext.qcow2
 Q create -q -f qcow2 -o extended_l2=on,cluster_size=2M ext2m.qcow2 64M
 IO -c 'w 0 64k' -c 'w 33M 1M' -f qcow2 ext2m.qcow2
 
@@ -104,7 +114,7 @@ poke leak.qcow2 $((l2 + 8)) "$(u64 0)"
 qemu-img check leak.qcow2 > leak.check 2>&1
 expect_eq "leak.qcow2: qemu-img check finds a leak only (exit 3)" "$?" 3
 
-IMGS="plain v2 comp compsnap snap bitmaps c512 c2m ext ext2m rc1 rc64 luks leak"
+IMGS="plain prealloc overlay v2 comp zstd compsnap snap bitmaps c512 c2m ext ext2m rc1 rc64 luks leak"
 
 # ---- each image against the oracle
 tally() {
