@@ -71,6 +71,9 @@ an invalid or unsupported bitmap, the wording of an error message.
       compared.  The order of records that start at the same byte (a
       cluster shared by the active tables and snapshots) is left free:
       the contract does not fix it.
+  q2oracle.py layout-map IMAGE MAP
+      the oracle's own check: the active data clusters it finds are the
+      host offsets of qemu-img map --output=json IMAGE (in the file MAP)
 
 Python 3 standard library only.
 """
@@ -2063,6 +2066,28 @@ def verify_views(c, path, got_text, want_docs, what):
                  d or "")
 
 
+def layout_map(c, path, map_path):
+    """The oracle's own walk against qemu-img map --output=json: every
+    guest cluster QEMU maps to a host offset in this file (depth 0) is an
+    active data record, and every active data record is one of them."""
+    lay = Layout(Image(path))
+    cs = lay.cs
+    want = {}
+    for e in json.load(open(map_path)):
+        if e.get("depth") != 0 or "offset" not in e:
+            continue
+        # extended L2: ranges of subclusters, inside a cluster
+        first = e["start"] - e["start"] % cs
+        for g in range(first, e["start"] + e["length"], cs):
+            want[g] = e["offset"] + g - e["start"]
+    got = {r["guest_offset"]: r["start"] for r in lay.records
+           if r["structure"] == "data" and "snapshot" not in r}
+    diff = sorted(set(want.items()) ^ set(got.items()))[:5]
+    c.report(got == want, "%s: the oracle's active data clusters are "
+             "qemu-img map's (%d)" % (path, len(want)),
+             "differ at (guest, host): %s" % diff)
+
+
 def layout_main(argv):
     """layout IMAGE | at IMAGE OFFSET... | at-offsets IMAGE |
     layout-verify IMAGE GOT | at-verify IMAGE GOT OFFSET..."""
@@ -2079,7 +2104,9 @@ def layout_main(argv):
         c = Checker()
         with open(rest[0], encoding="utf-8", errors="surrogateescape") as f:
             got = f.read()
-        if cmd == "layout-verify":
+        if cmd == "layout-map":
+            layout_map(c, path, rest[0])
+        elif cmd == "layout-verify":
             verify_views(c, path, got, [layout_doc(path)], "--layout")
         else:
             verify_views(c, path, got,
@@ -2145,7 +2172,7 @@ def main(argv):
         if cmd == "listing":
             return listing(*rest)
         if cmd in ("layout", "at", "at-offsets", "layout-verify",
-                   "at-verify") and rest:
+                   "at-verify", "layout-map") and rest:
             return layout_main([cmd] + rest)
     except OutOfScope as e:
         print("q2oracle.py: out of scope: %s" % e, file=sys.stderr)
