@@ -162,6 +162,13 @@ for name in $IMGS; do
 	$ORACLE at-verify "$img" "$name.at" $offs > "$name.va" 2>&1 ||
 	  fail "$img: the oracle compared --at: $(tail -1 "$name.va")"
 	tally "$name.va"
+	# one --at alone: the file's last byte
+	last=$(($(wc -c < "$img") - 1))
+	run_q "$name.at1" "$name.aerr1" --at "$last" -f json "$img"
+	expect_eq "$img: --at $last alone exits 0" "$status" 0
+	$ORACLE at-verify "$img" "$name.at1" "$last" > "$name.va1" 2>&1 ||
+	  fail "$img: the oracle compared --at $last: $(tail -1 "$name.va1")"
+	tally "$name.va1"
 done
 
 # the layout covers the file: each run starts where the one before ends
