@@ -8,11 +8,12 @@
 # extended L2 entries, refcounts of 1 and 64 bits, a version 2 image, a
 # LUKS image, an image with a leaked cluster (an L2 entry cleared by
 # hand, so that qemu-img check reports a leak only) -- qcow2dump --layout
-# -f json and qcow2dump --at OFFSET -f json, at the offsets the oracle
+# and qcow2dump --at OFFSET, at the offsets the oracle
 # picks (the first, a middle and the last byte of each structure and
 # run, the byte after each, the file's last byte), must be what the
-# oracle predicts, every key of every record, keys in order.  The one
-# freedom left: the order of records that start at the same byte.
+# oracle predicts: in JSON every key of every record, keys in order; in
+# CSV every cell of every row.  The one freedom left: the order of
+# records that start at the same byte.
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 u64() { printf '%016x' "$1"; }
 
@@ -162,6 +163,20 @@ for name in $IMGS; do
 	$ORACLE at-verify "$img" "$name.at" $offs > "$name.va" 2>&1 ||
 	  fail "$img: the oracle compared --at: $(tail -1 "$name.va")"
 	tally "$name.va"
+	# the same in CSV
+	run_q "$name.lcsv" "$name.lcerr" --layout -f csv "$img"
+	expect_eq "$img: --layout -f csv exits 0" "$status" 0
+	$ORACLE layout-csv-verify "$img" "$name.lcsv" > "$name.vlc" 2>&1 ||
+	  fail "$img: the oracle compared --layout -f csv: $(tail -1 "$name.vlc")"
+	tally "$name.vlc"
+	set --
+	for o in $offs; do set -- "$@" --at "$o"; done
+	run_q "$name.acsv" "$name.acerr" "$@" -f csv "$img"
+	expect_eq "$img: --at -f csv exits 0" "$status" 0
+	# shellcheck disable=SC2086
+	$ORACLE at-csv-verify "$img" "$name.acsv" $offs > "$name.vac" 2>&1 ||
+	  fail "$img: the oracle compared --at -f csv: $(tail -1 "$name.vac")"
+	tally "$name.vac"
 	# one --at alone: the file's last byte
 	last=$(($(wc -c < "$img") - 1))
 	run_q "$name.at1" "$name.aerr1" --at "$last" -f json "$img"

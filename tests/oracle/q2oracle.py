@@ -71,6 +71,10 @@ an invalid or unsupported bitmap, the wording of an error message.
       compared.  The order of records that start at the same byte (a
       cluster shared by the active tables and snapshots) is left free:
       the contract does not fix it.
+  q2oracle.py layout-csv-verify IMAGE GOT
+  q2oracle.py at-csv-verify IMAGE GOT OFFSET...
+      the same for -f csv: one header row, then a row per record (per
+      owner of each offset), numbers in decimal, an absent key empty
   q2oracle.py layout-map IMAGE MAP
       the oracle's own check: the active data clusters it finds are the
       host offsets of qemu-img map --output=json IMAGE (in the file MAP)
@@ -2031,14 +2035,25 @@ def at_docs(path, offsets):
     return [{"image": path, "at": x, "owners": lay.at(x)} for x in offsets]
 
 
+def tie_sorted(items, key):
+    """ITEMS with each run of consecutive items of one key(item) sorted
+    (by repr): the order of records that start at the same byte (a
+    cluster the active table and snapshots share) is the one freedom
+    the contract leaves; every other order is compared as it is."""
+    out, group = [], []
+    for it in items:
+        if group and key(group[0]) != key(it):
+            out.extend(sorted(group, key=repr))
+            group = []
+        group.append(it)
+    return out + sorted(group, key=repr)
+
+
 def canonical_records(records):
-    """Records (as parse_json_stream pairs) with the one freedom the
-    contract leaves sorted away: the order of records of one start (a
-    cluster that the active table and snapshots share)."""
+    """Records as parse_json_stream pairs, ties of one start sorted."""
     def start(r):
-        return dict(r[1]).get("start") if isinstance(r, tuple) else None
-    return sorted(records, key=lambda r: (start(r) if isinstance(start(r), int)
-                                          else -1, repr(r)))
+        return dict(r[1]).get("start") if isinstance(r, tuple) else id(r)
+    return tie_sorted(records, start)
 
 
 def verify_views(c, path, got_text, want_docs, what):
@@ -2064,6 +2079,42 @@ def verify_views(c, path, got_text, want_docs, what):
         d = first_difference(g, w)
         c.report(d is None, "%s: %s as the oracle predicts" % (path, label),
                  d or "")
+
+
+def layout_csv_rows(docs):
+    """The CSV table of --layout or --at documents (man page, CSV: one
+    header row, numbers in decimal), every absent key an empty cell."""
+    at = "at" in docs[0]
+    head = ["image"] + (["at"] if at else []) + \
+        ["structure", "start", "length", "refcount"] + list(LAYOUT_OPTIONAL)
+    rows = [head]
+    for d in docs:
+        for r in d["owners" if at else "layout"]:
+            row = [d["image"]] + ([str(d["at"])] if at else [])
+            for k in head[len(row):]:
+                v = r.get(k)
+                row.append("" if v is None else str(v))
+            rows.append(row)
+    return rows
+
+
+def verify_csv(c, path, got_text, want_docs, what):
+    got = list(csv.reader(io.StringIO(got_text, newline="")))
+    want = layout_csv_rows(want_docs)
+    # records of one start may come in any order (tie_sorted)
+    si = want[0].index("start")
+
+    def canon(rows):
+        return rows[:1] + tie_sorted(rows[1:], lambda r: r[:si + 1])
+    got, want = canon(got), canon(want)
+    bad = next((i for i in range(max(len(got), len(want)))
+                if i >= len(got) or i >= len(want) or got[i] != want[i]),
+               None)
+    c.report(bad is None, "%s: %s -f csv as the oracle predicts (%d rows)"
+             % (path, what, len(want)),
+             "" if bad is None else "row %d: got %r\n       want %r" % (
+                 bad, got[bad] if bad < len(got) else None,
+                 want[bad] if bad < len(want) else None))
 
 
 def layout_map(c, path, map_path):
@@ -2104,7 +2155,12 @@ def layout_main(argv):
         c = Checker()
         with open(rest[0], encoding="utf-8", errors="surrogateescape") as f:
             got = f.read()
-        if cmd == "layout-map":
+        if cmd == "layout-csv-verify":
+            verify_csv(c, path, got, [layout_doc(path)], "--layout")
+        elif cmd == "at-csv-verify":
+            verify_csv(c, path, got,
+                       at_docs(path, [int(x, 0) for x in rest[1:]]), "--at")
+        elif cmd == "layout-map":
             layout_map(c, path, rest[0])
         elif cmd == "layout-verify":
             verify_views(c, path, got, [layout_doc(path)], "--layout")
@@ -2172,7 +2228,8 @@ def main(argv):
         if cmd == "listing":
             return listing(*rest)
         if cmd in ("layout", "at", "at-offsets", "layout-verify",
-                   "at-verify", "layout-map") and rest:
+                   "at-verify", "layout-map", "layout-csv-verify",
+                   "at-csv-verify") and rest:
             return layout_main([cmd] + rest)
     except OutOfScope as e:
         print("q2oracle.py: out of scope: %s" % e, file=sys.stderr)
