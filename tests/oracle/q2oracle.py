@@ -75,6 +75,13 @@ an invalid or unsupported bitmap, the wording of an error message.
   q2oracle.py at-csv-verify IMAGE GOT OFFSET...
       the same for -f csv: one header row, then a row per record (per
       owner of each offset), numbers in decimal, an absent key empty
+  q2oracle.py layout-text-verify IMAGE GOT
+  q2oracle.py at-text-verify IMAGE GOT OFFSET...
+      the same in text: --at's lines whole (LENGTH in decimal, or in hex
+      read back as decimal: the contract does not say), --layout's header
+      line whole and offset, length, refcount and structure of each
+      record (the contract fixes neither the number base nor the Owner
+      column)
   q2oracle.py layout-map IMAGE MAP
       the oracle's own check: the active data clusters it finds are the
       host offsets of qemu-img map --output=json IMAGE (in the file MAP)
@@ -2011,7 +2018,15 @@ class Layout:
         structure (the rest of its cluster), the last byte of the file."""
         size = self.img.file_size
         out = set()
-        for r in self.layout():
+        runs = self.layout()
+        if len(runs) > 120:
+            # many runs (small clusters): the first 60, the last 30, every
+            # tenth and the first of each structure
+            kinds = {}
+            for r in runs:
+                kinds.setdefault(r["structure"], r)
+            runs = runs[:60] + runs[-30:] + runs[::10] + list(kinds.values())
+        for r in runs:
             s, n = r["start"], r["length"]
             out.update((s, s + n // 2, s + n - 1, s + n))
         byte_sized = [r for r in self.records
@@ -2117,6 +2132,87 @@ def verify_csv(c, path, got_text, want_docs, what):
                  want[bad] if bad < len(want) else None))
 
 
+AT_TEXT_OPTIONAL = (("l1_index", "%d"), ("guest_offset", "%#x"),
+                    ("snapshot", "%s"), ("bitmap", "%s"), ("index", "%d"))
+LAYOUT_TEXT_HEAD = "Offset              Length              Refcount  " \
+    "Structure  Owner"
+
+
+def at_text_lines(docs):
+    """The text of --at: one line per owner.  The contract writes
+    0xSTART+LENGTH: LENGTH is predicted in decimal, and a length in hex
+    (0x...) is read back as decimal before the comparison."""
+    out = []
+    for d in docs:
+        for r in d["owners"]:
+            line = "%s: at %#x: %s %#x+%d refcount %s" % (
+                d["image"], d["at"], r["structure"], r["start"], r["length"],
+                "?" if r["refcount"] is None else r["refcount"])
+            for k, f in AT_TEXT_OPTIONAL:
+                if k in r:
+                    line += " %s %s" % (k, f % r[k])
+            out.append(line)
+    return out
+
+
+def verify_at_text(c, path, got_text, want_docs):
+    got = [re.sub(r"^(.*: at 0x[0-9a-f]+: \S+ 0x[0-9a-f]+)\+0x([0-9a-f]+)",
+                  lambda m: "%s+%d" % (m.group(1), int(m.group(2), 16)), l)
+           for l in got_text.split("\n")]
+    if got and got[-1] == "":
+        got.pop()
+    want = at_text_lines(want_docs)
+
+    def key(l):
+        m = re.match(r"(.*: at 0x[0-9a-f]+: )\S+ (0x[0-9a-f]+)\+", l)
+        return m.groups() if m else l
+    got, want = tie_sorted(got, key), tie_sorted(want, key)
+    bad = next((i for i in range(max(len(got), len(want)))
+                if i >= len(got) or i >= len(want) or got[i] != want[i]),
+               None)
+    c.report(bad is None, "%s: --at in text as the oracle predicts (%d lines)"
+             % (path, len(want)),
+             "" if bad is None else "line %d: got  %r\n         want %r" % (
+                 bad, got[bad] if bad < len(got) else None,
+                 want[bad] if bad < len(want) else None))
+
+
+def verify_layout_text(c, path, got_text, want_doc):
+    """The text of --layout: the header line as the contract has it, then
+    one line per record; the contract fixes no number base and no Owner
+    column, so offset, length (decimal or 0x hex), refcount and structure
+    are compared, the Owner column is not."""
+    lines = got_text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    c.report(lines[:1] == [LAYOUT_TEXT_HEAD],
+             "%s: --layout in text: the header line" % path,
+             "got %r" % lines[:1])
+    got = []
+    for l in lines[1:]:
+        f = l.split()
+        try:
+            got.append((int(f[0], 0), int(f[1], 0),
+                        None if f[2] in ("?", "-", "null") else int(f[2]),
+                        f[3]))
+        except (IndexError, ValueError):
+            got.append(l)
+    want = [(r["start"], r["length"], r["refcount"], r["structure"])
+            for r in want_doc["layout"]]
+
+    def key(t):
+        return t[0] if isinstance(t, tuple) else t
+    got, want = tie_sorted(got, key), tie_sorted(want, key)
+    bad = next((i for i in range(max(len(got), len(want)))
+                if i >= len(got) or i >= len(want) or got[i] != want[i]),
+               None)
+    c.report(bad is None, "%s: --layout in text: offset, length, refcount "
+             "and structure of each record (%d)" % (path, len(want)),
+             "" if bad is None else "record %d: got  %r\n           want %r"
+             % (bad, got[bad] if bad < len(got) else None,
+                want[bad] if bad < len(want) else None))
+
+
 def layout_map(c, path, map_path):
     """The oracle's own walk against qemu-img map --output=json: every
     guest cluster QEMU maps to a host offset in this file (depth 0) is an
@@ -2155,7 +2251,12 @@ def layout_main(argv):
         c = Checker()
         with open(rest[0], encoding="utf-8", errors="surrogateescape") as f:
             got = f.read()
-        if cmd == "layout-csv-verify":
+        if cmd == "layout-text-verify":
+            verify_layout_text(c, path, got, layout_doc(path))
+        elif cmd == "at-text-verify":
+            verify_at_text(c, path, got,
+                           at_docs(path, [int(x, 0) for x in rest[1:]]))
+        elif cmd == "layout-csv-verify":
             verify_csv(c, path, got, [layout_doc(path)], "--layout")
         elif cmd == "at-csv-verify":
             verify_csv(c, path, got,
@@ -2229,7 +2330,8 @@ def main(argv):
             return listing(*rest)
         if cmd in ("layout", "at", "at-offsets", "layout-verify",
                    "at-verify", "layout-map", "layout-csv-verify",
-                   "at-csv-verify") and rest:
+                   "at-csv-verify", "layout-text-verify",
+                   "at-text-verify") and rest:
             return layout_main([cmd] + rest)
     except OutOfScope as e:
         print("q2oracle.py: out of scope: %s" % e, file=sys.stderr)
