@@ -171,7 +171,7 @@ for name in $IMGS; do
 		tally "$name.vm"
 	fi
 	offs=$($ORACLE at-offsets "$img")
-	n_offs=$(echo $offs | wc -w)
+	n_offs=$(echo "$offs" | wc -w)
 	for fmt in json csv text; do
 		case $fmt in json) v= ;; *) v=$fmt- ;; esac
 		view "$img" "--layout -f $fmt" layout-${v}verify "" \
