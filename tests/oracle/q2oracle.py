@@ -1908,7 +1908,7 @@ class Layout:
     def _snapshots(self):
         img, h = self.img, self.img.header
         off = h["snapshot_offset"]
-        pos = 0
+        pos = end = 0
         entries = []
         for n in range(h["nb_snapshots"]):
             fixed = img.read(off + pos, 40, "snapshot entry")
@@ -1917,7 +1917,11 @@ class Layout:
             ident = img.read(off + pos + 40 + extra_size, id_size,
                              "snapshot id")
             entries.append((l1_offset, l1_size, json_text(ident)))
-            pos = round_up(pos + 40 + extra_size + id_size + name_size, 8)
+            end = pos + 40 + extra_size + id_size + name_size
+            pos = round_up(end, 8)
+        # the spec pads every entry to 8 bytes, the last one too; QEMU's
+        # snapshots_size ends at the last entry's name (accepted too)
+        self.snapshot_table_unpadded = end
         self.records.append(layout_record("snapshot-table", off, pos))
         for l1_offset, l1_size, ident in entries:
             self._tables(l1_offset, l1_size, ident)
@@ -2071,8 +2075,57 @@ def canonical_records(records):
     return tie_sorted(records, start)
 
 
+def img_locked(path):
+    return lock_probe(path)[0]
+
+
+class Leeway:
+    """What the contract leaves open in a record's length, for one image:
+    got lengths that are read back as the predicted one."""
+
+    def __init__(self, path):
+        self.lay = Layout(Image(path))
+
+    def length(self, structure, start, length, view):
+        """The length to compare of a record qcow2dump printed (ints;
+        anything else is returned as it is)."""
+        if not all(isinstance(v, int) for v in (start, length)):
+            return length
+        lay = self.lay
+        size = lay.img.file_size
+        for r in lay.records:
+            if r["structure"] != structure or r["start"] != start:
+                continue
+            # the snapshot table without its last entry's padding
+            if structure == "snapshot-table" and \
+                    length == lay.snapshot_table_unpadded:
+                return r["length"]
+        if view == "layout" and start < size and length == size - start:
+            # a run that the contract's cluster multiple takes past the
+            # end of the file, cut at the end ("covers [0, file size)")
+            for r in lay.layout():
+                if r["structure"] == structure and r["start"] == start \
+                        and start + r["length"] > size:
+                    return r["length"]
+        return length
+
+    def pairs(self, rec, view):
+        """A record as parse_json_stream pairs, its length read back."""
+        if not (isinstance(rec, tuple) and rec[0] == "{}"):
+            return rec
+        d = dict(rec[1])
+        if "length" not in d:
+            return rec
+        n = self.length(d.get("structure"), d.get("start"), d["length"], view)
+        return ("{}", [(k, n if k == "length" else v) for k, v in rec[1]])
+
+
 def verify_views(c, path, got_text, want_docs, what):
-    """One TAP line per document and one for the count."""
+    """One TAP line per document and one for the count.  Left open (see
+    KNOWN QUESTIONS in layout.sh): the order of --at's owners, and of
+    --layout's records that start at the same byte; a "locked" key; the
+    lengths Leeway accepts."""
+    leeway = Leeway(path)
     try:
         got = parse_json_stream(got_text)
     except ValueError as e:
@@ -2086,11 +2139,21 @@ def verify_views(c, path, got_text, want_docs, what):
         wd = dict(w[1])
         label = what if "at" not in wd else "--at %d" % wd["at"]
         key = "layout" if "layout" in wd else "owners"
+        view = "layout" if key == "layout" else "at"
+        # --at: the contract fixes no order of the owners
+        canon = canonical_records if key == "layout" else \
+            (lambda rs: sorted(rs, key=repr))
         if isinstance(g, tuple) and g[0] == "{}":
-            g = ("{}", [(k, canonical_records(v) if k == key and
-                         isinstance(v, list) else v) for k, v in g[1]])
-        w = ("{}", [(k, canonical_records(v) if k == key else v)
-                    for k, v in w[1]])
+            g = ("{}", [(k, canon([leeway.pairs(r, view) for r in v])
+                         if k == key and isinstance(v, list) else v)
+                        for k, v in g[1]])
+            # "locked" after "image", as in every other document of
+            # qcow2dump: the contract's shape for these views has none,
+            # its value is compared with the lock probe when it is there
+            if [k for k, _ in g[1][1:2]] == ["locked"]:
+                w = ("{}", w[1][:1] + [("locked", img_locked(path))] +
+                     w[1][1:])
+        w = ("{}", [(k, canon(v) if k == key else v) for k, v in w[1]])
         d = first_difference(g, w)
         c.report(d is None, "%s: %s as the oracle predicts" % (path, label),
                  d or "")
@@ -2114,13 +2177,21 @@ def layout_csv_rows(docs):
 
 
 def verify_csv(c, path, got_text, want_docs, what):
+    leeway = Leeway(path)
     got = list(csv.reader(io.StringIO(got_text, newline="")))
     want = layout_csv_rows(want_docs)
-    # records of one start may come in any order (tie_sorted)
     si = want[0].index("start")
+    view = "at" if "at" in want[0] else "layout"
+    for r in got[1:]:
+        if len(r) > si + 1 and r[si].isdigit() and r[si + 1].isdigit():
+            r[si + 1] = str(leeway.length(r[si - 1], int(r[si]),
+                                          int(r[si + 1]), view))
 
+    # records of one start (--layout), the owners of one offset (--at)
+    # may come in any order
     def canon(rows):
-        return rows[:1] + tie_sorted(rows[1:], lambda r: r[:si + 1])
+        return rows[:1] + tie_sorted(
+            rows[1:], lambda r: r[:si + 1] if view == "layout" else r[:2])
     got, want = canon(got), canon(want)
     bad = next((i for i in range(max(len(got), len(want)))
                 if i >= len(got) or i >= len(want) or got[i] != want[i]),
@@ -2156,16 +2227,22 @@ def at_text_lines(docs):
 
 
 def verify_at_text(c, path, got_text, want_docs):
-    got = [re.sub(r"^(.*: at 0x[0-9a-f]+: \S+ 0x[0-9a-f]+)\+0x([0-9a-f]+)",
-                  lambda m: "%s+%d" % (m.group(1), int(m.group(2), 16)), l)
+    leeway = Leeway(path)
+
+    def length(m):
+        n = int(m.group(4), 16 if m.group(4).startswith("0x") else 10)
+        n = leeway.length(m.group(2), int(m.group(3), 16), n, "at")
+        return "%s%s %s+%d" % (m.group(1), m.group(2), m.group(3), n)
+    got = [re.sub(r"^(.*: at 0x[0-9a-f]+: )(\S+) (0x[0-9a-f]+)\+"
+                  r"(0x[0-9a-f]+|[0-9]+)", length, l)
            for l in got_text.split("\n")]
     if got and got[-1] == "":
         got.pop()
     want = at_text_lines(want_docs)
 
-    def key(l):
-        m = re.match(r"(.*: at 0x[0-9a-f]+: )\S+ (0x[0-9a-f]+)\+", l)
-        return m.groups() if m else l
+    def key(l):     # the owners of one offset in any order
+        m = re.match(r"(.*: at 0x[0-9a-f]+: )", l)
+        return m.group(1) if m else l
     got, want = tie_sorted(got, key), tie_sorted(want, key)
     bad = next((i for i in range(max(len(got), len(want)))
                 if i >= len(got) or i >= len(want) or got[i] != want[i]),
@@ -2182,6 +2259,7 @@ def verify_layout_text(c, path, got_text, want_doc):
     one line per record; the contract fixes no number base and no Owner
     column, so offset, length (decimal or 0x hex), refcount and structure
     are compared, the Owner column is not."""
+    leeway = Leeway(path)
     lines = got_text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -2192,7 +2270,9 @@ def verify_layout_text(c, path, got_text, want_doc):
     for l in lines[1:]:
         f = l.split()
         try:
-            got.append((int(f[0], 0), int(f[1], 0),
+            got.append((int(f[0], 0),
+                        leeway.length(f[3], int(f[0], 0), int(f[1], 0),
+                                      "layout"),
                         None if f[2] in ("?", "-", "null") else int(f[2]),
                         f[3]))
         except (IndexError, ValueError):
