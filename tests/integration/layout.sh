@@ -95,6 +95,23 @@ IO -c 'w 0 2k' -c 'w 2M 8k' -f qcow2 c512.qcow2
 Q create -q -f qcow2 -o cluster_size=512 c512big.qcow2 16M
 IO -c 'w 0 10M' -f qcow2 c512big.qcow2
 
+# a bitmap of eight data clusters (512-byte clusters, granularity 512)
+Q create -q -f qcow2 -o cluster_size=512 bm512.qcow2 16M
+Q bitmap --add -g 512 -f qcow2 bm512.qcow2 all
+IO -c 'w 0 16M' -f qcow2 bm512.qcow2
+
+# 4 KiB clusters over 1 TiB: an L1 table of 1024 clusters
+Q create -q -f qcow2 -o cluster_size=4k c4k.qcow2 1T
+IO -c 'w 0 8k' -c 'w 512G 4k' -c "w $(((1 << 40) - 4096)) 4k" -f qcow2 c4k.qcow2
+
+# a snapshot, then the disk grown: the active L1 table moves and grows,
+# the snapshot keeps the small one
+Q create -q -f qcow2 grow.qcow2 64M
+IO -c 'w 0 64k' -f qcow2 grow.qcow2
+Q snapshot -c small grow.qcow2
+Q resize -q grow.qcow2 4G
+IO -c 'w 3G 64k' -c 'w 0 4k' -f qcow2 grow.qcow2
+
 # 2 MiB clusters, a compressed one among them
 Q create -q -f qcow2 -o cluster_size=2M c2m.qcow2 64M
 IO -c 'w 0 4M' -c 'w -c 8M 2M' -c 'w 62M 4k' -f qcow2 c2m.qcow2
@@ -139,7 +156,7 @@ poke leak.qcow2 $((l2 + 8)) "$(u64 0)"
 qemu-img check leak.qcow2 > leak.check 2>&1
 expect_eq "leak.qcow2: qemu-img check finds a leak only (exit 3)" "$?" 3
 
-IMGS="plain prealloc overlay v2 comp zstd compsnap snap bitmaps c512 c512big c2m ext ext2m rc1 rc64 luks leak"
+IMGS="plain prealloc overlay v2 comp zstd compsnap snap bitmaps bm512 c512 c512big c4k grow c2m ext ext2m rc1 rc64 luks leak"
 
 # ---- each image against the oracle
 tally() {
@@ -202,6 +219,24 @@ for name in $IMGS; do
 	last=$(($(wc -c < "$img") - 1))
 	view "$img" "--at $last alone" at-verify "$last" --at "$last" -f json "$img"
 done
+
+# two images in one call: a document each, in the order of the arguments
+run_q two.out two.err --layout -f json snap.qcow2 ext.qcow2
+expect_eq "--layout of two images exits 0" "$status" 0
+jq -c . two.out > two.lines 2>/dev/null
+expect_eq "--layout of two images: two documents" "$(wc -l < two.lines)" 2
+sed -n 1p two.lines > two.1; sed -n 2p two.lines > two.2
+view_file() { $ORACLE "$@" > two.v 2>&1 || fail "the oracle compared $2"; tally two.v; }
+view_file layout-verify snap.qcow2 two.1
+view_file layout-verify ext.qcow2 two.2
+run_q two.out two.err --at 0 --at 327680 -f json snap.qcow2 ext.qcow2
+expect_eq "--at of two images exits 0" "$status" 0
+jq -c . two.out > two.lines 2>/dev/null
+expect_eq "--at of two offsets in two images: four documents" \
+  "$(wc -l < two.lines)" 4
+sed -n 1,2p two.lines > two.1; sed -n 3,4p two.lines > two.2
+view_file at-verify snap.qcow2 two.1 0 327680
+view_file at-verify ext.qcow2 two.2 0 327680
 
 # the layout covers the file: each run starts where the one before ends
 # or inside it (shared clusters, compressed data), the last ends at EOF

@@ -2084,29 +2084,29 @@ class Leeway:
     got lengths that are read back as the predicted one."""
 
     def __init__(self, path):
-        self.lay = Layout(Image(path))
+        self.lay = lay = Layout(Image(path))
+        self.size = lay.img.file_size
+        self.snapshot_table = {r["start"]: r["length"] for r in lay.records
+                               if r["structure"] == "snapshot-table"}
+        # the runs that end past the end of the file
+        self.past_end = {(r["structure"], r["start"]): r["length"]
+                         for r in lay.layout()
+                         if r["start"] + r["length"] > self.size}
 
     def length(self, structure, start, length, view):
         """The length to compare of a record qcow2dump printed (ints;
         anything else is returned as it is)."""
         if not all(isinstance(v, int) for v in (start, length)):
             return length
-        lay = self.lay
-        size = lay.img.file_size
-        for r in lay.records:
-            if r["structure"] != structure or r["start"] != start:
-                continue
-            # the snapshot table without its last entry's padding
-            if structure == "snapshot-table" and \
-                    length == lay.snapshot_table_unpadded:
-                return r["length"]
-        if view == "layout" and start < size and length == size - start:
-            # a run that the contract's cluster multiple takes past the
-            # end of the file, cut at the end ("covers [0, file size)")
-            for r in lay.layout():
-                if r["structure"] == structure and r["start"] == start \
-                        and start + r["length"] > size:
-                    return r["length"]
+        # the snapshot table without its last entry's padding
+        if structure == "snapshot-table" and start in self.snapshot_table \
+                and length == self.lay.snapshot_table_unpadded:
+            return self.snapshot_table[start]
+        # a run that the contract's cluster multiple takes past the end
+        # of the file, cut at the end ("covers [0, file size)")
+        if view == "layout" and (structure, start) in self.past_end and \
+                length == self.size - start:
+            return self.past_end[(structure, start)]
         return length
 
     def pairs(self, rec, view):
