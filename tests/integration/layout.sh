@@ -80,6 +80,8 @@ Q create -q -f qcow2 bitmaps.qcow2 64M
 Q bitmap --add -g 512 -f qcow2 bitmaps.qcow2 fine
 Q bitmap --add -f qcow2 bitmaps.qcow2 coarse
 Q bitmap --add --disable -f qcow2 bitmaps.qcow2 off
+# a name CSV quotes and JSON carries as UTF-8
+Q bitmap --add -f qcow2 bitmaps.qcow2 'b 1,"é"'
 IO -c 'w 0 64k' -c 'w 40M 1M' -f qcow2 bitmaps.qcow2
 
 # 512-byte clusters: many L2 tables and refcount blocks; a snapshot and a
@@ -215,9 +217,10 @@ for name in $IMGS; do
 		view "$img" "--at -f $fmt ($n_offs offsets)" at-${v}verify "$offs" \
 		  "$@" -f "$fmt" "$img"
 	done
-	# one --at alone: the file's last byte
+	# one --at alone: the file's last byte, in hex
 	last=$(($(wc -c < "$img") - 1))
-	view "$img" "--at $last alone" at-verify "$last" --at "$last" -f json "$img"
+	view "$img" "--at $(printf '%#x' "$last") alone" at-verify "$last" \
+	  --at "$(printf '%#x' "$last")" -f json "$img"
 done
 
 # two images in one call: a document each, in the order of the arguments
