@@ -44,6 +44,10 @@ IO -c 'w 0 1M' -c 'w 10M 64k' -c 'w 63M 512' -f qcow2 plain.qcow2
 # zeroes written over allocated clusters (zero flag, offset kept) and a
 # discard (a free cluster between data)
 IO -c 'w -z 128k 128k' -c 'discard 10M 64k' -f qcow2 plain.qcow2
+# 1000 bytes past the last cluster (qemu-img check: no errors): a free
+# run cut at the end of the file
+cp plain.qcow2 tail.qcow2
+printf '%01000d' 0 >> tail.qcow2
 # metadata preallocation: every guest cluster mapped, one run
 Q create -q -f qcow2 -o preallocation=metadata prealloc.qcow2 8M
 # an overlay: the backing file's name in the header cluster
@@ -158,7 +162,7 @@ poke leak.qcow2 $((l2 + 8)) "$(u64 0)"
 qemu-img check leak.qcow2 > leak.check 2>&1
 expect_eq "leak.qcow2: qemu-img check finds a leak only (exit 3)" "$?" 3
 
-IMGS="plain prealloc overlay v2 comp zstd compsnap snap bitmaps bm512 c512 c512big c4k grow c2m ext ext2m rc1 rc64 luks leak"
+IMGS="plain tail prealloc overlay v2 comp zstd compsnap snap bitmaps bm512 c512 c512big c4k grow c2m ext ext2m rc1 rc64 luks leak"
 
 # ---- each image against the oracle
 tally() {
