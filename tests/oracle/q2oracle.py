@@ -1795,7 +1795,11 @@ def layout_record(structure, start, length, **opt):
 
 class Layout:
     """The records of one sound image (self.records, unmerged, in file
-    order) and its refcounts; OutOfScope for an image that is not sound."""
+    order) and its refcounts; OutOfScope for an image that is not sound:
+    one QEMU refuses, dirty, corrupt, an entry with reserved bits, two
+    structures in one cluster (but compressed data, and what snapshots
+    share), a refcount below the references.  A refcount above them (a
+    leak) is predicted as it is on disk."""
 
     def __init__(self, img):
         self.img = img
@@ -2319,6 +2323,8 @@ def layout_main(argv):
     """layout IMAGE | at IMAGE OFFSET... | at-offsets IMAGE |
     layout-verify IMAGE GOT | at-verify IMAGE GOT OFFSET..."""
     cmd, path, rest = argv[0], argv[1], argv[2:]
+    if not os.path.isfile(path):
+        raise OutOfScope("%s is no regular file" % path)
     if cmd == "layout":
         print(json.dumps(layout_doc(path), indent=2))
     elif cmd == "at":
