@@ -53,6 +53,39 @@ an invalid or unsupported bitmap, the wording of an error message.
       verify), and print a label for each, one a line: its bytes, every
       one outside [A-Za-z0-9.,_-] as '?'
 
+  q2oracle.py layout IMAGE
+      the JSON document of qcow2dump --layout -f json IMAGE (issue 20's
+      contract): every structure of the file in file order, runs merged,
+      leaked and free runs from the on-disk refcounts.  Sound images only
+      (QEMU made them, nothing damaged): any other is OutOfScope
+  q2oracle.py at IMAGE OFFSET...
+      the JSON documents of qcow2dump --at OFFSET... -f json IMAGE
+  q2oracle.py at-offsets IMAGE
+      offsets worth asking --at about, space separated: the first, a
+      middle and the last byte of every structure and run, the byte after
+      each (the rest of a byte-sized table's cluster), the file's last
+  q2oracle.py layout-verify IMAGE GOT
+  q2oracle.py at-verify IMAGE GOT OFFSET...
+      compare qcow2dump's JSON output in the file GOT with the prediction:
+      one TAP line per document (keys in order, every key), exits 0 once
+      compared.  The order of records that start at the same byte (a
+      cluster shared by the active tables and snapshots) is left free:
+      the contract does not fix it.
+  q2oracle.py layout-csv-verify IMAGE GOT
+  q2oracle.py at-csv-verify IMAGE GOT OFFSET...
+      the same for -f csv: one header row, then a row per record (per
+      owner of each offset), numbers in decimal, an absent key empty
+  q2oracle.py layout-text-verify IMAGE GOT
+  q2oracle.py at-text-verify IMAGE GOT OFFSET...
+      the same in text: --at's lines whole (LENGTH in decimal, or in hex
+      read back as decimal: the contract does not say), --layout's header
+      line whole and offset, length, refcount and structure of each
+      record (the contract fixes neither the number base nor the Owner
+      column)
+  q2oracle.py layout-map IMAGE MAP
+      the oracle's own check: the active data clusters it finds are the
+      host offsets of qemu-img map --output=json IMAGE (in the file MAP)
+
 Python 3 standard library only.
 """
 import array
@@ -1732,6 +1765,598 @@ def listing(list_path, *args):
     return 0
 
 
+# ------------------------------------------------------------------ layout
+# --layout and --at (the issue 20 contract): every structure of a SOUND
+# image (QEMU made it, nothing damaged) decoded here, from the spec alone:
+# one record per cluster of a whole-cluster structure and per reference
+# (a data cluster that the active table and a snapshot map is two
+# records), one per byte-sized table, then merged into runs for --layout.
+
+LAYOUT_OPTIONAL = ("l1_index", "guest_offset", "snapshot", "bitmap", "index")
+# the structures that are whole clusters, one record per cluster unmerged
+WHOLE_CLUSTER = ("header", "l2-table", "data", "refcount-block",
+                 "bitmap-data")
+# the field that must run on, cluster by cluster, for a run to merge
+RUN_FIELD = {"l2-table": "l1_index", "data": "guest_offset",
+             "refcount-block": "index", "bitmap-data": "index"}
+L1_RESERVED = 0x7F000000000001FF
+L2_RESERVED = 0x3F000000000001FE       # bit 0 is the zero flag
+L2_EXT_RESERVED = 0x3F000000000001FF   # with extended L2 bit 0 is reserved
+
+
+def layout_record(structure, start, length, **opt):
+    r = {"structure": structure, "start": start, "length": length,
+         "refcount": None}
+    for k in LAYOUT_OPTIONAL:
+        if k in opt:
+            r[k] = opt[k]
+    return r
+
+
+class Layout:
+    """The records of one sound image (self.records, unmerged, in file
+    order) and its refcounts; OutOfScope for an image that is not sound:
+    one QEMU refuses, dirty, corrupt, an entry with reserved bits, two
+    structures in one cluster (but compressed data, and what snapshots
+    share), a refcount below the references.  A refcount above them (a
+    leak) is predicted as it is on disk."""
+
+    def __init__(self, img):
+        self.img = img
+        h = img.header
+        self.cs = cs = img.cluster_size
+        if img.image_refused():
+            raise OutOfScope("QEMU refuses the image: %s"
+                             % "; ".join(img.image_refused()))
+        if img.bitmap_refused():
+            raise OutOfScope("QEMU refuses a bitmap")
+        if h["incompatible_features"] & 7:
+            raise OutOfScope("dirty, corrupt or an external data file")
+        if img.bitmaps_ext and not h["autoclear_features"] & 1:
+            raise OutOfScope("bitmaps with the autoclear bit clear")
+        if any(e["magic"] not in EXT_NAMES for e in img.extensions):
+            raise OutOfScope("an unknown header extension")
+        self.extended = bool(h["incompatible_features"] & 16)
+        self.counts = refcounts(img)
+        recs = []
+        self.records = recs
+        recs.append(layout_record("header", 0, cs))
+        recs.append(layout_record("refcount-table", h["refcount_table_offset"],
+                                  h["refcount_table_clusters"] * cs))
+        table = img.read(h["refcount_table_offset"],
+                         h["refcount_table_clusters"] * cs, "refcount table")
+        for i, (e,) in enumerate(struct.iter_unpack(">Q", table)):
+            if e & 0x1FF:
+                raise OutOfScope("refcount table entry %d has reserved bits" % i)
+            if e:
+                recs.append(layout_record("refcount-block", e, cs, index=i))
+        self._tables(h["l1_table_offset"], h["l1_size"], None)
+        if h["nb_snapshots"]:
+            self._snapshots()
+        for ext in img.extensions:
+            if ext["magic"] == EXT_CRYPTO:
+                off, length = struct.unpack(">QQ", ext["data"])
+                recs.append(layout_record("crypto-header", off, length))
+        if img.bitmaps_ext:
+            b = img.bitmaps_ext
+            recs.append(layout_record("bitmap-directory",
+                                      b["bitmap_directory_offset"],
+                                      b["bitmap_directory_size"]))
+            for bm in img.bitmaps:
+                name = json_text(bm["name"])
+                recs.append(layout_record("bitmap-table",
+                                          bm["bitmap_table_offset"],
+                                          8 * bm["bitmap_table_size"],
+                                          bitmap=name))
+                for j, (kind, _, off, _, _) in enumerate(img.table(bm)):
+                    if kind == "serialized":
+                        recs.append(layout_record("bitmap-data", off, cs,
+                                                  bitmap=name, index=j))
+        recs[:] = [r for r in recs if r["length"] > 0]
+        for r in recs:
+            if r["start"] + r["length"] > round_up(img.file_size, cs) \
+                    or r["structure"] in WHOLE_CLUSTER and r["start"] % cs:
+                raise OutOfScope("%s at %d+%d lies past the end of the file "
+                                 "or unaligned" % (r["structure"], r["start"],
+                                                   r["length"]))
+            r["refcount"] = self.counts.get(r["start"] // cs, 0)
+        recs.sort(key=lambda r: r["start"])   # stable: the order above
+        self._sound()
+
+    def clusters(self, r):
+        return range(r["start"] // self.cs,
+                     (r["start"] + r["length"] - 1) // self.cs + 1)
+
+    def _tables(self, l1_offset, l1_size, snap):
+        """The L1 table, its L2 tables and the data they map (snap: the
+        snapshot's id, None for the active tables)."""
+        img, cs = self.img, self.cs
+        extra = {} if snap is None else {"snapshot": snap}
+        self.records.append(layout_record(
+            "l1-table" if snap is None else "snapshot-l1-table",
+            l1_offset, 8 * l1_size, **extra))
+        l1 = img.read(l1_offset, 8 * l1_size, "L1 table")
+        cb = img.header["cluster_bits"]
+        per_l2 = cs // (16 if self.extended else 8)
+        x = 62 - (cb - 8)
+        for i, (e,) in enumerate(struct.iter_unpack(">Q", l1)):
+            if e & L1_RESERVED:
+                raise OutOfScope("L1 entry %d has reserved bits" % i)
+            l2 = e & HOST_OFFSET_MASK
+            if not l2:
+                continue
+            self.records.append(layout_record("l2-table", l2, cs,
+                                              l1_index=i, **extra))
+            raw = img.read(l2, cs, "L2 table")
+            step = 16 if self.extended else 8
+            for j in range(per_l2):
+                (le,) = struct.unpack_from(">Q", raw, j * step)
+                if not le:
+                    continue
+                guest = (i * per_l2 + j) * cs
+                if le >> 62 & 1:
+                    off = le & ((1 << x) - 1)
+                    sectors = ((le >> x) & ((1 << (cb - 8)) - 1)) + 1
+                    self.records.append(layout_record(
+                        "compressed-data", off,
+                        sectors * 512 - (off & 511),
+                        guest_offset=guest, **extra))
+                    continue
+                if le & (L2_EXT_RESERVED if self.extended else L2_RESERVED):
+                    raise OutOfScope("L2 entry %d/%d has reserved bits" % (i, j))
+                if le & HOST_OFFSET_MASK:
+                    self.records.append(layout_record(
+                        "data", le & HOST_OFFSET_MASK, cs,
+                        guest_offset=guest, **extra))
+
+    def _snapshots(self):
+        img, h = self.img, self.img.header
+        off = h["snapshot_offset"]
+        pos = end = 0
+        entries = []
+        for n in range(h["nb_snapshots"]):
+            fixed = img.read(off + pos, 40, "snapshot entry")
+            (l1_offset, l1_size, id_size, name_size, _, _, _, _,
+             extra_size) = struct.unpack(">QIHHIIQII", fixed)
+            ident = img.read(off + pos + 40 + extra_size, id_size,
+                             "snapshot id")
+            entries.append((l1_offset, l1_size, json_text(ident)))
+            end = pos + 40 + extra_size + id_size + name_size
+            pos = round_up(end, 8)
+        # the spec pads every entry to 8 bytes, the last one too; QEMU's
+        # snapshots_size ends at the last entry's name (accepted too)
+        self.snapshot_table_unpadded = end
+        self.records.append(layout_record("snapshot-table", off, pos))
+        for l1_offset, l1_size, ident in entries:
+            self._tables(l1_offset, l1_size, ident)
+
+    def _sound(self):
+        """OutOfScope unless the structures are as QEMU leaves them: no two
+        structures in one cluster but compressed data with compressed
+        data, and one structure several times only where snapshots share
+        it; no refcount below the references."""
+        owners = {}
+        refs = {}
+        for r in self.records:
+            for c in self.clusters(r):
+                refs[c] = refs.get(c, 0) + 1
+                owners.setdefault(c, []).append(r)
+        for c, rs in owners.items():
+            kinds = {r["structure"] for r in rs}
+            if len(rs) > 1 and not (
+                    kinds == {"compressed-data"} or
+                    (len(kinds) == 1 and kinds <= {"l2-table", "data"} and
+                     len({r.get("snapshot", "\0active") for r in rs})
+                     == len(rs))):
+                raise OutOfScope("cluster %d holds %s" % (
+                    c, ", ".join(sorted(r["structure"] for r in rs))))
+            if self.counts.get(c, 0) < refs[c]:
+                raise OutOfScope("cluster %d: refcount %d below %d references"
+                                 % (c, self.counts.get(c, 0), refs[c]))
+
+    def touched(self):
+        out = set()
+        for r in self.records:
+            out.update(self.clusters(r))
+        return out
+
+    def gap(self, c, end_c):
+        """The leaked or free record of clusters [c, end_c)."""
+        cs, size = self.cs, self.img.file_size
+        rc = self.counts.get(c, 0)
+        return {"structure": "leaked" if rc else "free", "start": c * cs,
+                "length": min(end_c * cs, size) - c * cs, "refcount": rc}
+
+    def layout(self):
+        """The --layout records: runs merged, gaps filled, file order."""
+        runs = []
+        open_runs = {}      # owner -> its last run
+        for r in self.records:
+            s = r["structure"]
+            owner = (s, r.get("snapshot"), r.get("bitmap"))
+            last = open_runs.get(owner)
+            if s in WHOLE_CLUSTER and last is not None \
+                    and last["start"] + last["length"] == r["start"] \
+                    and last["refcount"] == r["refcount"] \
+                    and self._runs_on(last, r):
+                last["length"] += r["length"]
+                continue
+            run = dict(r)
+            runs.append(run)
+            open_runs[owner] = run
+        touched = self.touched()
+        n = div_up(self.img.file_size, self.cs)
+        c = 0
+        while c < n:
+            if c in touched:
+                c += 1
+                continue
+            rc = self.counts.get(c, 0)
+            e = c + 1
+            while e < n and e not in touched and self.counts.get(e, 0) == rc:
+                e += 1
+            runs.append(self.gap(c, e))
+            c = e
+        runs.sort(key=lambda r: r["start"])
+        return runs
+
+    def _runs_on(self, last, r):
+        field = RUN_FIELD.get(r["structure"])
+        if field is None:
+            return False
+        step = last["length"] if field == "guest_offset" \
+            else last["length"] // self.cs
+        return last[field] + step == r[field]
+
+    def at(self, x):
+        """The --at X owners."""
+        hits = [r for r in self.records
+                if r["start"] <= x < r["start"] + r["length"]]
+        if hits:
+            return [dict(r) for r in hits]
+        c = x // self.cs
+        hits = [r for r in self.records if c in self.clusters(r)]
+        if hits:
+            return [dict(r) for r in hits]
+        return [self.gap(c, c + 1)]
+
+    def probe_offsets(self):
+        """Offsets worth asking --at about: the first, a middle and the
+        last byte of each record and run, the byte after each byte-sized
+        structure (the rest of its cluster), the last byte of the file."""
+        size = self.img.file_size
+        out = set()
+        runs = self.layout()
+        if len(runs) > 120:
+            # many runs (small clusters): the first 60, the last 30, every
+            # tenth and the first of each structure
+            kinds = {}
+            for r in runs:
+                kinds.setdefault(r["structure"], r)
+            runs = runs[:60] + runs[-30:] + runs[::10] + list(kinds.values())
+        for r in runs:
+            s, n = r["start"], r["length"]
+            out.update((s, s + n // 2, s + n - 1, s + n))
+        byte_sized = [r for r in self.records
+                      if r["structure"] not in WHOLE_CLUSTER]
+        # compressed data: the first 40 and the last 10 descriptors
+        if len(byte_sized) > 60:
+            byte_sized = byte_sized[:40] + byte_sized[-10:]
+        for r in byte_sized:
+            s, n = r["start"], r["length"]
+            out.update((s, s + n - 1, s + n))
+        out.add(size - 1)
+        return sorted(o for o in out if 0 <= o < size)
+
+
+def layout_doc(path):
+    return {"image": path, "layout": Layout(Image(path)).layout()}
+
+
+def at_docs(path, offsets):
+    lay = Layout(Image(path))
+    return [{"image": path, "at": x, "owners": lay.at(x)} for x in offsets]
+
+
+def tie_sorted(items, key):
+    """ITEMS with each run of consecutive items of one key(item) sorted
+    (by repr): the order of records that start at the same byte (a
+    cluster the active table and snapshots share) is the one freedom
+    the contract leaves; every other order is compared as it is."""
+    out, group = [], []
+    for it in items:
+        if group and key(group[0]) != key(it):
+            out.extend(sorted(group, key=repr))
+            group = []
+        group.append(it)
+    return out + sorted(group, key=repr)
+
+
+def canonical_records(records):
+    """Records as parse_json_stream pairs, ties of one start sorted."""
+    def start(r):
+        return dict(r[1]).get("start") if isinstance(r, tuple) else id(r)
+    return tie_sorted(records, start)
+
+
+def img_locked(path):
+    return lock_probe(path)[0]
+
+
+class Leeway:
+    """What the contract leaves open in a record's length, for one image:
+    got lengths that are read back as the predicted one."""
+
+    def __init__(self, path):
+        self.lay = lay = Layout(Image(path))
+        self.size = lay.img.file_size
+        self.snapshot_table = {r["start"]: r["length"] for r in lay.records
+                               if r["structure"] == "snapshot-table"}
+        # the runs that end past the end of the file
+        self.past_end = {(r["structure"], r["start"]): r["length"]
+                         for r in lay.layout()
+                         if r["start"] + r["length"] > self.size}
+
+    def length(self, structure, start, length, view):
+        """The length to compare of a record qcow2dump printed (ints;
+        anything else is returned as it is)."""
+        if not all(isinstance(v, int) for v in (start, length)):
+            return length
+        # the snapshot table without its last entry's padding
+        if structure == "snapshot-table" and start in self.snapshot_table \
+                and length == self.lay.snapshot_table_unpadded:
+            return self.snapshot_table[start]
+        # a run that the contract's cluster multiple takes past the end
+        # of the file, cut at the end ("covers [0, file size)")
+        if view == "layout" and (structure, start) in self.past_end and \
+                length == self.size - start:
+            return self.past_end[(structure, start)]
+        return length
+
+    def pairs(self, rec, view):
+        """A record as parse_json_stream pairs, its length read back."""
+        if not (isinstance(rec, tuple) and rec[0] == "{}"):
+            return rec
+        d = dict(rec[1])
+        if "length" not in d:
+            return rec
+        n = self.length(d.get("structure"), d.get("start"), d["length"], view)
+        return ("{}", [(k, n if k == "length" else v) for k, v in rec[1]])
+
+
+def verify_views(c, path, got_text, want_docs, what):
+    """One TAP line per document and one for the count.  Left open (see
+    KNOWN QUESTIONS in layout.sh): the order of --at's owners, and of
+    --layout's records that start at the same byte; a "locked" key; the
+    lengths Leeway accepts."""
+    leeway = Leeway(path)
+    try:
+        got = parse_json_stream(got_text)
+    except ValueError as e:
+        c.report(False, "%s: %s parses as JSON" % (path, what), str(e))
+        return
+    want = [as_pairs(d) for d in want_docs]
+    c.report(len(got) == len(want), "%s: %s: %d documents" % (path, what,
+                                                             len(want)),
+             "got %d" % len(got))
+    for g, w in zip(got, want):
+        wd = dict(w[1])
+        label = what if "at" not in wd else "--at %d" % wd["at"]
+        key = "layout" if "layout" in wd else "owners"
+        view = "layout" if key == "layout" else "at"
+        # --at: the contract fixes no order of the owners
+        canon = canonical_records if key == "layout" else \
+            (lambda rs: sorted(rs, key=repr))
+        if isinstance(g, tuple) and g[0] == "{}":
+            g = ("{}", [(k, canon([leeway.pairs(r, view) for r in v])
+                         if k == key and isinstance(v, list) else v)
+                        for k, v in g[1]])
+            # "locked" after "image", as in every other document of
+            # qcow2dump: the contract's shape for these views has none,
+            # its value is compared with the lock probe when it is there
+            if [k for k, _ in g[1][1:2]] == ["locked"]:
+                w = ("{}", w[1][:1] + [("locked", img_locked(path))] +
+                     w[1][1:])
+        w = ("{}", [(k, canon(v) if k == key else v) for k, v in w[1]])
+        d = first_difference(g, w)
+        c.report(d is None, "%s: %s as the oracle predicts" % (path, label),
+                 d or "")
+
+
+def layout_csv_rows(docs):
+    """The CSV table of --layout or --at documents (man page, CSV: one
+    header row, numbers in decimal), every absent key an empty cell."""
+    at = "at" in docs[0]
+    head = ["image"] + (["at"] if at else []) + \
+        ["structure", "start", "length", "refcount"] + list(LAYOUT_OPTIONAL)
+    rows = [head]
+    for d in docs:
+        for r in d["owners" if at else "layout"]:
+            row = [d["image"]] + ([str(d["at"])] if at else [])
+            for k in head[len(row):]:
+                v = r.get(k)
+                row.append("" if v is None else str(v))
+            rows.append(row)
+    return rows
+
+
+def verify_csv(c, path, got_text, want_docs, what):
+    leeway = Leeway(path)
+    got = list(csv.reader(io.StringIO(got_text, newline="")))
+    want = layout_csv_rows(want_docs)
+    si = want[0].index("start")
+    view = "at" if "at" in want[0] else "layout"
+    for r in got[1:]:
+        if len(r) > si + 1 and r[si].isdigit() and r[si + 1].isdigit():
+            r[si + 1] = str(leeway.length(r[si - 1], int(r[si]),
+                                          int(r[si + 1]), view))
+
+    # records of one start (--layout), the owners of one offset (--at)
+    # may come in any order
+    def canon(rows):
+        return rows[:1] + tie_sorted(
+            rows[1:], lambda r: r[:si + 1] if view == "layout" else r[:2])
+    got, want = canon(got), canon(want)
+    bad = next((i for i in range(max(len(got), len(want)))
+                if i >= len(got) or i >= len(want) or got[i] != want[i]),
+               None)
+    c.report(bad is None, "%s: %s -f csv as the oracle predicts (%d rows)"
+             % (path, what, len(want)),
+             "" if bad is None else "row %d: got %r\n       want %r" % (
+                 bad, got[bad] if bad < len(got) else None,
+                 want[bad] if bad < len(want) else None))
+
+
+AT_TEXT_OPTIONAL = (("l1_index", "%d"), ("guest_offset", "%#x"),
+                    ("snapshot", "%s"), ("bitmap", "%s"), ("index", "%d"))
+LAYOUT_TEXT_HEAD = "Offset              Length              Refcount  " \
+    "Structure  Owner"
+
+
+def at_text_lines(docs):
+    """The text of --at: one line per owner.  The contract writes
+    0xSTART+LENGTH: LENGTH is predicted in decimal, and a length in hex
+    (0x...) is read back as decimal before the comparison."""
+    out = []
+    for d in docs:
+        for r in d["owners"]:
+            line = "%s: at %#x: %s %#x+%d refcount %s" % (
+                d["image"], d["at"], r["structure"], r["start"], r["length"],
+                "?" if r["refcount"] is None else r["refcount"])
+            for k, f in AT_TEXT_OPTIONAL:
+                if k in r:
+                    line += " %s %s" % (k, f % r[k])
+            out.append(line)
+    return out
+
+
+def verify_at_text(c, path, got_text, want_docs):
+    leeway = Leeway(path)
+
+    def length(m):
+        n = int(m.group(4), 16 if m.group(4).startswith("0x") else 10)
+        n = leeway.length(m.group(2), int(m.group(3), 16), n, "at")
+        return "%s%s %s+%d" % (m.group(1), m.group(2), m.group(3), n)
+    got = [re.sub(r"^(.*: at 0x[0-9a-f]+: )(\S+) (0x[0-9a-f]+)\+"
+                  r"(0x[0-9a-f]+|[0-9]+)", length, l)
+           for l in got_text.split("\n")]
+    if got and got[-1] == "":
+        got.pop()
+    want = at_text_lines(want_docs)
+
+    def key(l):     # the owners of one offset in any order
+        m = re.match(r"(.*: at 0x[0-9a-f]+: )", l)
+        return m.group(1) if m else l
+    got, want = tie_sorted(got, key), tie_sorted(want, key)
+    bad = next((i for i in range(max(len(got), len(want)))
+                if i >= len(got) or i >= len(want) or got[i] != want[i]),
+               None)
+    c.report(bad is None, "%s: --at in text as the oracle predicts (%d lines)"
+             % (path, len(want)),
+             "" if bad is None else "line %d: got  %r\n         want %r" % (
+                 bad, got[bad] if bad < len(got) else None,
+                 want[bad] if bad < len(want) else None))
+
+
+def verify_layout_text(c, path, got_text, want_doc):
+    """The text of --layout: the header line as the contract has it, then
+    one line per record; the contract fixes no number base and no Owner
+    column, so offset, length (decimal or 0x hex), refcount and structure
+    are compared, the Owner column is not."""
+    leeway = Leeway(path)
+    lines = got_text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    c.report(lines[:1] == [LAYOUT_TEXT_HEAD],
+             "%s: --layout in text: the header line" % path,
+             "got %r" % lines[:1])
+    got = []
+    for l in lines[1:]:
+        f = l.split()
+        try:
+            got.append((int(f[0], 0),
+                        leeway.length(f[3], int(f[0], 0), int(f[1], 0),
+                                      "layout"),
+                        None if f[2] in ("?", "-", "null") else int(f[2]),
+                        f[3]))
+        except (IndexError, ValueError):
+            got.append(l)
+    want = [(r["start"], r["length"], r["refcount"], r["structure"])
+            for r in want_doc["layout"]]
+
+    def key(t):
+        return t[0] if isinstance(t, tuple) else t
+    got, want = tie_sorted(got, key), tie_sorted(want, key)
+    bad = next((i for i in range(max(len(got), len(want)))
+                if i >= len(got) or i >= len(want) or got[i] != want[i]),
+               None)
+    c.report(bad is None, "%s: --layout in text: offset, length, refcount "
+             "and structure of each record (%d)" % (path, len(want)),
+             "" if bad is None else "record %d: got  %r\n           want %r"
+             % (bad, got[bad] if bad < len(got) else None,
+                want[bad] if bad < len(want) else None))
+
+
+def layout_map(c, path, map_path):
+    """The oracle's own walk against qemu-img map --output=json: every
+    guest cluster QEMU maps to a host offset in this file (depth 0) is an
+    active data record, and every active data record is one of them."""
+    lay = Layout(Image(path))
+    cs = lay.cs
+    want = {}
+    for e in json.load(open(map_path)):
+        if e.get("depth") != 0 or "offset" not in e:
+            continue
+        # extended L2: ranges of subclusters, inside a cluster
+        first = e["start"] - e["start"] % cs
+        for g in range(first, e["start"] + e["length"], cs):
+            want[g] = e["offset"] + g - e["start"]
+    got = {r["guest_offset"]: r["start"] for r in lay.records
+           if r["structure"] == "data" and "snapshot" not in r}
+    diff = sorted(set(want.items()) ^ set(got.items()))[:5]
+    c.report(got == want, "%s: the oracle's active data clusters are "
+             "qemu-img map's (%d)" % (path, len(want)),
+             "differ at (guest, host): %s" % diff)
+
+
+def layout_main(argv):
+    """layout IMAGE | at IMAGE OFFSET... | at-offsets IMAGE |
+    layout-verify IMAGE GOT | at-verify IMAGE GOT OFFSET..."""
+    cmd, path, rest = argv[0], argv[1], argv[2:]
+    if not os.path.isfile(path):
+        raise OutOfScope("%s is no regular file" % path)
+    if cmd == "layout":
+        print(json.dumps(layout_doc(path), indent=2))
+    elif cmd == "at":
+        for d in at_docs(path, [int(x, 0) for x in rest]):
+            print(json.dumps(d, indent=2))
+    elif cmd == "at-offsets":
+        print(" ".join(str(o) for o in
+                       Layout(Image(path)).probe_offsets()))
+    else:
+        c = Checker()
+        with open(rest[0], encoding="utf-8", errors="surrogateescape") as f:
+            got = f.read()
+        if cmd == "layout-text-verify":
+            verify_layout_text(c, path, got, layout_doc(path))
+        elif cmd == "at-text-verify":
+            verify_at_text(c, path, got,
+                           at_docs(path, [int(x, 0) for x in rest[1:]]))
+        elif cmd == "layout-csv-verify":
+            verify_csv(c, path, got, [layout_doc(path)], "--layout")
+        elif cmd == "at-csv-verify":
+            verify_csv(c, path, got,
+                       at_docs(path, [int(x, 0) for x in rest[1:]]), "--at")
+        elif cmd == "layout-map":
+            layout_map(c, path, rest[0])
+        elif cmd == "layout-verify":
+            verify_views(c, path, got, [layout_doc(path)], "--layout")
+        else:
+            verify_views(c, path, got,
+                         at_docs(path, [int(x, 0) for x in rest[1:]]), "--at")
+    return 0
+
+
 # -------------------------------------------------------------------- show
 
 def show(argv):
@@ -1789,6 +2414,11 @@ def main(argv):
             return offsets_files(*rest)
         if cmd == "listing":
             return listing(*rest)
+        if cmd in ("layout", "at", "at-offsets", "layout-verify",
+                   "at-verify", "layout-map", "layout-csv-verify",
+                   "at-csv-verify", "layout-text-verify",
+                   "at-text-verify") and rest:
+            return layout_main([cmd] + rest)
     except OutOfScope as e:
         print("q2oracle.py: out of scope: %s" % e, file=sys.stderr)
         return 3
