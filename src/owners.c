@@ -124,9 +124,15 @@ bool q2_owners_at(const struct q2_reader *r, const struct q2_image *img,
 			ok = nomem(problems);
 	}
 	/* the records found keep the walk's order; each says the refcount
-	 * of the cluster asked about */
-	for (size_t i = 0; i < found->n; i++)
-		found->v[i] = rec_of(&found->v[i].o, &d, refcounts, c.cluster);
+	 * of the cluster asked about, and ends where the file does, as
+	 * --layout's */
+	for (size_t i = 0; i < found->n; i++) {
+		struct q2_owner *o = &found->v[i].o;
+
+		if (o->start < r->size && o->length > r->size - o->start)
+			o->length = r->size - o->start;
+		found->v[i] = rec_of(o, &d, refcounts, c.cluster);
+	}
 	if (found->n) {
 		*out = *found;
 		memset(found, 0, sizeof *found);

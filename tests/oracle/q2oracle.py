@@ -2012,13 +2012,21 @@ class Layout:
         """The --at X owners."""
         hits = [r for r in self.records
                 if r["start"] <= x < r["start"] + r["length"]]
-        if hits:
-            return [dict(r) for r in hits]
-        c = x // self.cs
-        hits = [r for r in self.records if c in self.clusters(r)]
-        if hits:
-            return [dict(r) for r in hits]
-        return [self.gap(c, c + 1)]
+        if not hits:
+            c = x // self.cs
+            hits = [r for r in self.records if c in self.clusters(r)]
+        if not hits:
+            return [self.gap(c, c + 1)]
+        # as in --layout, a record ends where the file does
+        size = self.img.file_size
+        out = []
+        for r in hits:
+            r = dict(r)
+            if r["structure"] != "snapshot-table" and \
+                    r["start"] < size < r["start"] + r["length"]:
+                r["length"] = size - r["start"]
+            out.append(r)
+        return out
 
     def probe_offsets(self):
         """Offsets worth asking --at about: the first, a middle and the
@@ -2209,8 +2217,8 @@ def verify_csv(c, path, got_text, want_docs, what):
 
 AT_TEXT_OPTIONAL = (("l1_index", "%d"), ("guest_offset", "%#x"),
                     ("snapshot", "%s"), ("bitmap", "%s"), ("index", "%d"))
-LAYOUT_TEXT_HEAD = "Offset              Length              Refcount  " \
-    "Structure  Owner"
+LAYOUT_TEXT_HEAD = "Offset              Length              Refcount " \
+    "Structure Owner"
 
 
 def at_text_lines(docs):
