@@ -10,28 +10,60 @@
 #include "refwalk.h"
 #include "sort.h"
 
-struct bm_cluster {
-	uint64_t cluster;
-	uint32_t bitmap;          /* Q2_NO_INDEX: the directory */
-	enum q2_span_kind kind;
+/* A span of the walk that is no bitmap's, in clusters. */
+struct other {
+	uint64_t first, last;
+	struct q2_owner o;
 };
 
-struct share {
-	const struct q2_image *img;
+struct collect {
 	unsigned bits;
-	struct bm_cluster *v;
-	size_t n;
-	/* per bitmap: shared already said (bit per kind of its spans) */
-	uint8_t *said;
-	struct q2_problems *p;
+	struct other *v;
+	size_t n, cap;
+	bool failed;
 };
 
-static int by_cluster(const void *a, const void *b, const void *arg)
+static void on_span(void *ctx, const struct q2_owner *o)
 {
-	const struct bm_cluster *x = a, *y = b;
+	struct collect *c = ctx;
+	uint64_t end = o->length > UINT64_MAX - o->start ? UINT64_MAX : o->start + o->length;
+
+	switch (o->kind) {
+	case Q2_O_BITMAP_DIR:
+	case Q2_O_BITMAP_TABLE:
+	case Q2_O_BITMAP_DATA:
+		return;   /* among bitmaps, the overlap check says it */
+	default:
+		break;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct other *v = realloc(c->v, cap * sizeof *v);
+
+		if (!v) {
+			c->failed = true;
+			return;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = (struct other){
+		.first = o->start >> c->bits, .last = (end - 1u) >> c->bits, .o = *o,
+	};
+}
+
+static void on_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
+		      uint64_t offset, const struct q2_owner *o, const char *detail)
+{
+	(void)ctx; (void)kind; (void)code; (void)offset; (void)o; (void)detail;
+}
+
+static int by_first(const void *a, const void *b, const void *arg)
+{
+	const struct other *x = a, *y = b;
 
 	(void)arg;
-	return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+	return (x->first > y->first) - (x->first < y->first);
 }
 
 static const char *kind_word(enum q2_span_kind k)
@@ -43,17 +75,40 @@ static const char *kind_word(enum q2_span_kind k)
 	}
 }
 
-static void say(struct share *s, const struct bm_cluster *c, const struct q2_owner *o)
+/* The span that reaches furthest among those starting at or before
+ * cluster b (maxend[i]: the index of that span among v[0..i]), when it
+ * reaches a: one shares a cluster of [a, b] then. */
+static const struct other *overlapping(const struct other *v, const size_t *maxend,
+				       size_t n, uint64_t a, uint64_t b)
 {
-	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(s->img);
-	unsigned bit = c->kind == Q2_SPAN_BITMAP_DIR ? 1u
-		       : c->kind == Q2_SPAN_BITMAP_TABLE ? 2u : 4u;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].first <= b)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	return v[maxend[lo - 1]].last >= a ? &v[maxend[lo - 1]] : NULL;
+}
+
+static void say(const struct q2_image *img, unsigned bits, const struct q2_span *sp,
+		const struct other *x, uint64_t a, uint64_t b, struct q2_problems *p)
+{
+	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
+	uint64_t c = x->first > a ? x->first : a;
+	const struct q2_owner *o = &x->o;
 	char other[96];
 
-	/* a run of data clusters: the guest offset of the one shared */
+	(void)b;
+	/* of a run of data clusters, the guest offset of the one shared */
 	if (o->kind == Q2_O_DATA)
 		snprintf(other, sizeof other, "data of guest offset 0x%" PRIx64 "%s",
-			 o->guest + ((c->cluster << s->bits) - o->start),
+			 (uint64_t)(o->guest + ((c << bits) - (o->start & ~(uint64_t)((1ull << bits) - 1u)))),
 			 o->snapshot != Q2_NO_INDEX ? " in a snapshot" : "");
 	else if (o->kind == Q2_O_COMPRESSED)
 		snprintf(other, sizeof other, "compressed data of guest offset 0x%" PRIx64 "%s",
@@ -62,60 +117,12 @@ static void say(struct share *s, const struct bm_cluster *c, const struct q2_own
 		snprintf(other, sizeof other, "%s", q2_owner_name(o->kind));
 	/* the directory is every bitmap's */
 	for (uint32_t i = 0; i < bx->n_bitmaps; i++) {
-		if (c->bitmap != Q2_NO_INDEX && c->bitmap != i)
+		if (sp->kind != Q2_SPAN_BITMAP_DIR && sp->index != i)
 			continue;
-		if (s->said[i] & bit)
-			continue;
-		s->said[i] |= bit;
-		q2_problems_addf(s->p, Q2_FROM_CHECK, Q2_C_BITMAP_CLUSTER_SHARED,
-				 c->cluster << s->bits, i,
+		q2_problems_addf(p, Q2_FROM_CHECK, Q2_C_BITMAP_CLUSTER_SHARED, c << bits, i,
 				 "bitmap %s cluster 0x%" PRIx64 " is also the %s",
-				 kind_word(c->kind), c->cluster << s->bits, other);
+				 kind_word(sp->kind), c << bits, other);
 	}
-}
-
-static void on_span(void *ctx, const struct q2_owner *o)
-{
-	struct share *s = ctx;
-	uint64_t first, last, end = o->start + o->length;
-	size_t lo = 0, hi = s->n;
-
-	switch (o->kind) {
-	case Q2_O_BITMAP_DIR:
-	case Q2_O_BITMAP_TABLE:
-	case Q2_O_BITMAP_DATA:
-		return;   /* among bitmaps, the overlap check says it */
-	default:
-		break;
-	}
-	if (end < o->start)
-		end = UINT64_MAX;
-	first = o->start >> s->bits;
-	last = (end - 1u) >> s->bits;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->v[mid].cluster < first)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t k = lo; k < s->n && s->v[k].cluster <= last; k++)
-		say(s, &s->v[k], o);
-}
-
-static void on_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
-		      uint64_t offset, const struct q2_owner *o, const char *detail)
-{
-	(void)ctx; (void)kind; (void)code; (void)offset; (void)o; (void)detail;
-}
-
-/* the last cluster of a span ending at end, no further than limit */
-static uint64_t clip(uint64_t end, unsigned bits, uint64_t limit)
-{
-	uint64_t last = (end - 1u) >> bits;
-
-	return last < limit ? last : limit;
 }
 
 void q2_check_bitmap_sharing(const struct q2_reader *r, const struct q2_image *img,
@@ -124,46 +131,51 @@ void q2_check_bitmap_sharing(const struct q2_reader *r, const struct q2_image *i
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	static const struct q2_walk_opts opts = { 0 };
 	static const struct q2_walk_hooks hooks = { .span = on_span, .defect = on_defect };
-	struct share s = { .img = img, .bits = img->header.cluster_bits, .p = p };
+	struct collect c = { .bits = img->header.cluster_bits };
 	struct q2_problems ignored = { 0 };
-	/* past the file's last cluster, nothing else is counted */
-	uint64_t limit = (img->file_size >> s.bits) + 1u;
-	size_t cap = 0;
+	/* per bitmap, the kinds of its spans said shared already */
+	uint8_t *said = NULL;
+	size_t *maxend = NULL;
 
 	if (!bx || !bx->n_bitmaps || layout->failed)
 		return;
-	for (size_t i = 0; i < layout->n; i++) {
-		const struct q2_span *sp = &layout->v[i];
-
-		if ((sp->kind == Q2_SPAN_BITMAP_DIR || sp->kind == Q2_SPAN_BITMAP_TABLE ||
-		     sp->kind == Q2_SPAN_BITMAP_DATA) && (sp->start >> s.bits) <= limit)
-			cap += (size_t)(clip(sp->end, s.bits, limit) - (sp->start >> s.bits) + 1u);
-	}
-	s.v = malloc((cap ? cap : 1) * sizeof *s.v);
-	s.said = calloc(bx->n_bitmaps, 1);
-	if (!s.v || !s.said) {
+	/* what stops the walk (a table QEMU fails on) the checks say */
+	q2_refwalk(r, img, &opts, &hooks, &c, NULL, &ignored);
+	q2_problems_free(&ignored);
+	said = calloc(bx->n_bitmaps, 1);
+	maxend = malloc((c.n ? c.n : 1) * sizeof *maxend);
+	if (c.failed || !said || !maxend) {
 		q2_problems_add(p, Q2_C_NOMEM, 0, Q2_NO_INDEX, Q2_FROM_DECODE,
 				strdup("out of memory: whether a bitmap shares a cluster is not known"));
 		goto out;
 	}
+	q2_sort(c.v, c.n, sizeof *c.v, by_first, NULL);
+	for (size_t i = 0; i < c.n; i++)
+		maxend[i] = i && c.v[maxend[i - 1]].last >= c.v[i].last ? maxend[i - 1] : i;
+	/* each bitmap span of the layout asks once: O(log n) */
 	for (size_t i = 0; i < layout->n; i++) {
 		const struct q2_span *sp = &layout->v[i];
+		unsigned bit = sp->kind == Q2_SPAN_BITMAP_DIR ? 1u
+			       : sp->kind == Q2_SPAN_BITMAP_TABLE ? 2u : 4u;
+		uint64_t a = sp->start >> c.bits, b = (sp->end - 1u) >> c.bits;
+		const struct other *x;
 
 		if (sp->kind != Q2_SPAN_BITMAP_DIR && sp->kind != Q2_SPAN_BITMAP_TABLE &&
 		    sp->kind != Q2_SPAN_BITMAP_DATA)
 			continue;
-		for (uint64_t c = sp->start >> s.bits; c <= limit &&
-		     c <= clip(sp->end, s.bits, limit); c++)
-			s.v[s.n++] = (struct bm_cluster){
-				.cluster = c, .kind = sp->kind,
-				.bitmap = sp->kind == Q2_SPAN_BITMAP_DIR ? Q2_NO_INDEX : sp->index,
-			};
+		if (sp->kind != Q2_SPAN_BITMAP_DIR &&
+		    (sp->index >= bx->n_bitmaps || (said[sp->index] & bit)))
+			continue;
+		x = overlapping(c.v, maxend, c.n, a, b);
+		if (!x)
+			continue;
+		say(img, c.bits, sp, x, a, b, p);
+		for (uint32_t k = 0; k < bx->n_bitmaps; k++)
+			if (sp->kind == Q2_SPAN_BITMAP_DIR || k == sp->index)
+				said[k] |= bit;
 	}
-	q2_sort(s.v, s.n, sizeof *s.v, by_cluster, NULL);
-	/* what stops the walk (a table QEMU fails on) the checks say */
-	q2_refwalk(r, img, &opts, &hooks, &s, NULL, &ignored);
-	q2_problems_free(&ignored);
 out:
-	free(s.v);
-	free(s.said);
+	free(c.v);
+	free(said);
+	free(maxend);
 }

@@ -16,9 +16,18 @@ SNAP="$PY $TOP_SRCDIR/tests/integration/snapshots.py"
 u32() { printf '%08x' "$1"; }
 u64() { printf '%016x' "$1"; }
 # codes IMAGE ARGS...: "severity,code" of each problem -c lists, one line
+# the refcount rebuild's own codes (qemu-img check finds these too on the
+# images below, whose snapshot tables were written by hand): not what
+# this file tests
+REBUILD_CODES=',(cluster-leaked|refcount-too-low|copied-flag-wrong|reference-beyond-eof|refcount-overflow|refcount-block-shared|refcount-block-beyond-eof|refcount-lookup-failed),'
+# check_csv ARGS...: -c's CSV, without the totals' 8 last columns and
+# the rebuild's rows
+check_csv() {
+	qdump -c -f csv "$@" 2>/dev/null | sed -E 's/(,[^,]*){8}$//' | grep -Ev "$REBUILD_CODES"
+}
 codes() {
 	img=$1; shift
-	qdump -c -f csv "$@" "$img" 2>/dev/null | tail -n +2 | cut -d, -f2,3
+	check_csv "$@" "$img" | tail -n +2 | cut -d, -f2,3
 }
 
 # ---- 1. the lock probe: a reader's locks are not a writer's ----
@@ -137,7 +146,7 @@ so=$(qdump -s -f json snap.qcow2 | jq '.snapshots[0].offset')
 cp snap.qcow2 cap.qcow2
 $GAPS snaps cap.qcow2 105 l1o=$((l1 + 512)) l1s=0 id= name=same
 cap_at=$(qdump -f json cap.qcow2 | jq .header.snapshot_offset)
-qdump -c -f csv cap.qcow2 > cap.csv 2>/dev/null
+check_csv cap.qcow2 > cap.csv
 expect_eq "105 unaligned L1 tables: 100 listed, then how many more" \
   "$(grep ',snapshot-l1-unaligned,' cap.csv | grep -vc 'not listed$') $(grep ',snapshot-l1-unaligned,.*not listed$' cap.csv | cut -d, -f2,4,6)" \
   "100 error,$cap_at,a snapshot's l1_table_offset is not cluster aligned: 5 more of these not listed"
@@ -160,7 +169,7 @@ $GAPS snaps capid.qcow2 103 l1o=0 l1s=0 id=7
 expect_eq "103 ids the same: 100 duplicates listed, then the 2 more" \
   "$(codes capid.qcow2 | sort | uniq -c | tr -s ' ' | tr '\n' ' ')" \
   " 101 warning,snapshot-duplicate-id "
-expect_eq "... the summary last" "$(qdump -c -f csv capid.qcow2 | tail -n 1 | cut -d, -f6)" \
+expect_eq "... the summary last" "$(check_csv capid.qcow2 | tail -n 1 | cut -d, -f6)" \
   "two snapshots have the same id_str: 2 more not listed"
 
 # ---- 4. a snapshot table that fills QEMU's 64 MiB exactly ----
@@ -320,7 +329,7 @@ expect_eq "the other bitmap of such an image: -x exit 1" "$status" 1
 ourrefs() {
 	qdump -c -f csv "$1" 2>/dev/null | awk -F, '
 	  $3 == "refcount-zero" { print "zero", $4 }
-	  $3 == "refcount-excess" { n = $NF; sub(/.*: refcount /, "", n); print "excess", $4, n }' |
+	  $3 == "refcount-excess" { n = $6; sub(/.*: refcount /, "", n); print "excess", $4, n }' |
 	  sort
 }
 qemurefs() {
@@ -550,7 +559,7 @@ cells() {
 cell() { qdump -f csv $1 "$4" > cell.csv 2>/dev/null; $GAPS chex cell.csv "$2" "$3"; }
 expect_eq "CSV: bitmap names (-b)" "$(cells -b 1 crlf.qcow2)" "$BREAKS "
 expect_eq "CSV: bitmap names (-x)" "$(cells -x 1 crlf.qcow2)" "$BREAKS "
-expect_eq "CSV: bitmap names (-c, each in use)" "$(cells -c 4 crlf.qcow2)" "$BREAKS "
+expect_eq "CSV: bitmap names (-c, each in use)" "$(cells -c 4 crlf.qcow2 | tr -s " ")" "$BREAKS "
 expect_eq "CSV: snapshot names (-s)" "$(cells -s 2 crlf.qcow2)" "$BREAKS "
 # the six paths in one table, each with a row per bitmap
 set -- want=

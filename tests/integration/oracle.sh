@@ -380,8 +380,9 @@ tally() {
 # not fixed yet (q2oracle.py, KNOWN, says what each is): the oracle
 # accepts exactly that difference, names it in the assertion, and fails
 # once it is no longer seen.  Empty this list to make them fail.
-# (guest-cluster-overlap-unseen: chk.qcow2's bitmap 4)
-KNOWN="guest-cluster-overlap-unseen"
+# (none since the refcount rebuild: guest-cluster-overlap-unseen, a bitmap
+# table naming a cluster of guest data called usable, is fixed)
+KNOWN=
 known=
 for k in $KNOWN; do known="$known --known $k"; done
 # the oracle probes the lock bytes itself: held.qcow2 is still held
