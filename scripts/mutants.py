@@ -21,6 +21,42 @@ import time
 
 # name: (file, text in it, replacement, what it breaks)
 MUTANTS = {
+    "rebuild-leak-as-corruption": (
+        "src/rebuild.c", "\tif (stored < counted) {\n\t\trb->t->corruptions++;",
+        "\tif (stored != counted) {\n\t\trb->t->corruptions++;",
+        "-c calls a leaked cluster a corruption, where qemu-img check counts a leak"),
+    "rebuild-copied-unchecked": (
+        "src/rebuild.c", "\t\t\tif ((rc == 1) != !!(le & Q2_OFLAG_COPIED)) {",
+        "\t\t\tif (false) {",
+        "-c misses an L2 entry whose COPIED flag disagrees with its refcount"),
+    "refwalk-snapshots-skipped": (
+        "src/refwalk.c", "if (!opts->no_guest && !walk_snapshots(&w))",
+        "if (false)",
+        "-c counts no snapshot's tables: their clusters look leaked"),
+    "refwalk-compressed-one-byte": (
+        "src/refwalk.c", "\t\t\tq2_compressed_span(w->bits, e, &o.start, &o.length);\n",
+        "\t\t\tq2_compressed_span(w->bits, e, &o.start, &o.length);\n\t\t\to.length = 1;\n",
+        "-c counts a compressed cluster's first host cluster only, not every one it spans"),
+    "rebuild-eof-strict": (
+        "src/rebuild.c", "(int64_t)(end - rb->file_len) >= (int64_t)rb->cs;",
+        "(int64_t)(end - rb->file_len) > 0;",
+        "-c calls a last cluster the file holds only in part beyond the end, where QEMU accepts it"),
+    "refwalk-fragmentation-across-tables": (
+        "src/refwalk.c", "\t\t\tif (next_contiguous && host != next_contiguous)\n\t\t\t\tw->frag->fragmented += table->times;",
+        "\t\t\tif (host != next_contiguous)\n\t\t\t\tw->frag->fragmented += table->times;",
+        "-c counts a table's first cluster as fragmented, where qemu-img check starts each table afresh"),
+    "share-unchecked": (
+        "src/judge.c", "\t\tq2_check_bitmap_sharing(&layer->reader, img, &layout, &f->problems);",
+        "\t\t(void)0;",
+        "a bitmap whose data cluster is guest data's is called usable"),
+    "owners-at-no-cluster-fallback": (
+        "src/owners.c", "struct q2_owners *found = c.bytes.n ? &c.bytes : &c.clusters;",
+        "struct q2_owners *found = &c.bytes;",
+        "--at in the rest of a table's last cluster says free, not the table"),
+    "rebuild-times-ignored": (
+        "src/rebuild.c", "\t\trb->t->corruptions += o ? o->times : 1u;",
+        "\t\trb->t->corruptions++;",
+        "a defect in an L2 table two L1 entries name is counted once, where qemu-img check counts it for each"),
     "map-merge-ignores-offsets": (
         "src/map.c", "return !a->has_offset || a->offset + a->length == b->offset;",
         "return true;",
@@ -148,7 +184,7 @@ MUTANTS = {
         "src/lock.c", "#define PERM_WRITE 1", "#define PERM_WRITE 2",
         "the probe asks for the wrong permission byte"),
     "refcount-16-bit-misread": (
-        "src/refcount.c", "case 4: return get_be16(block + 2 * i);",
+        "src/ondisk.h", "case 4: return get_be16(block + 2 * i);",
         "case 4: return block[2 * i];",
         "16-bit refcounts read as their high byte"),
     "refcount-zero-not-an-error": (
@@ -269,7 +305,7 @@ MUTANTS = {
         "\tif (bm->flags & 0xfff8u)\n",
         "flag bits 16 to 31 taken for known"),
     "refcount-1-bit-msb-first": (
-        "src/refcount.c", "case 0: return (block[i / 8] >> (i % 8)) & 1;",
+        "src/ondisk.h", "case 0: return (block[i / 8] >> (i % 8)) & 1;",
         "case 0: return (block[i / 8] >> (7 - i % 8)) & 1;",
         "1-bit refcounts read in the wrong bit order"),
     "refcount-first-block-only": (
@@ -303,7 +339,8 @@ INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
                "tests/integration/json.sh", "tests/integration/outfile.sh",
                "tests/integration/snapshots.sh", "tests/integration/chain.sh",
                "tests/integration/gaps.sh", "tests/integration/map.sh",
-               "tests/integration/mapcli.sh", "tests/integration/bounds.sh"]
+               "tests/integration/mapcli.sh", "tests/integration/bounds.sh",
+               "tests/integration/refcheck.sh", "tests/integration/layout.sh"]
 
 
 def run(cmd, cwd, log):
