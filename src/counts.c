@@ -224,6 +224,21 @@ enum q2_inc q2_counts_inc_range(struct q2_counts *c, uint64_t first, uint64_t n,
 			return Q2_INC_NOMEM;
 		c->last_key = key;
 		c->last = chunk;
+		/* the common case, vectorised: one more for each, none of
+		 * them near a limit */
+		if (times == 1) {
+			uint8_t top = 0;
+
+			for (uint64_t i = 0; i < m; i++)
+				top = chunk[at + i] > top ? chunk[at + i] : top;
+			if (top < lim) {
+				for (uint64_t i = 0; i < m; i++)
+					chunk[at + i]++;
+				first += m;
+				n -= m;
+				continue;
+			}
+		}
 		for (uint64_t i = 0; i < m; i++) {
 			uint64_t refused;
 

@@ -28,19 +28,22 @@ bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
 	d->cluster_bits = h->cluster_bits;
 	d->order = h->refcount_order;
 	d->block_bits = h->cluster_bits + 3u - h->refcount_order;
-	for (unsigned i = 0; i < Q2_ONDISK_CACHED; i++)
-		d->cache[i].index = UINT64_MAX;
 	if (bytes > MAX_REFTABLE_BYTES)
 		bytes = MAX_REFTABLE_BYTES;
 	d->n = bytes / 8u;
+	d->n_slots = Q2_ONDISK_CACHE_BYTES / cs;
+	if (d->n_slots < 4)
+		d->n_slots = 4;
+	if (d->n_slots > d->n)
+		d->n_slots = d->n ? (size_t)d->n : 1u;
 	d->table = calloc(d->n ? d->n : 1u, sizeof *d->table);
-	if (!d->table)
+	d->slots = calloc(d->n_slots, sizeof *d->slots);
+	if (!d->table || !d->slots) {
+		q2_ondisk_close(d);
 		return false;
-	for (unsigned i = 0; i < Q2_ONDISK_CACHED; i++)
-		if (!(d->buf[i] = malloc((size_t)cs))) {
-			q2_ondisk_close(d);
-			return false;
-		}
+	}
+	for (size_t i = 0; i < d->n_slots; i++)
+		d->slots[i].index = UINT64_MAX;
 	if (h->refcount_table_offset < r->size)
 		in_file = r->size - h->refcount_table_offset;
 	if (in_file > bytes)
@@ -60,8 +63,9 @@ bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
 void q2_ondisk_close(struct q2_ondisk *d)
 {
 	free(d->table);
-	for (unsigned i = 0; i < Q2_ONDISK_CACHED; i++)
-		free(d->buf[i]);
+	for (size_t i = 0; d->slots && i < d->n_slots; i++)
+		free(d->slots[i].buf);
+	free(d->slots);
 	memset(d, 0, sizeof *d);
 }
 
@@ -83,7 +87,7 @@ const uint8_t *q2_ondisk_block(struct q2_ondisk *d, uint64_t t,
 			       enum q2_rc_status *status)
 {
 	uint64_t cs = 1ull << d->cluster_bits, off, in_file;
-	unsigned slot;
+	struct q2_ondisk_slot *slot;
 	enum q2_code code;
 	int err;
 
@@ -94,27 +98,30 @@ const uint8_t *q2_ondisk_block(struct q2_ondisk *d, uint64_t t,
 		*status = Q2_RC_UNALIGNED;
 		return NULL;
 	}
-	for (unsigned i = 0; i < Q2_ONDISK_CACHED; i++)
-		if (d->cache[i].index == t) {
-			*status = d->cache[i].status;
-			return d->cache[i].bytes;
-		}
-	slot = d->next_victim;
-	d->next_victim = (slot + 1u) % Q2_ONDISK_CACHED;
-	d->cache[slot].index = t;
-	d->cache[slot].bytes = NULL;
-	d->cache[slot].status = Q2_RC_OK;
+	slot = &d->slots[t % d->n_slots];
+	if (slot->index == t) {
+		*status = slot->status;
+		return slot->bytes;
+	}
+	slot->index = t;
+	slot->bytes = NULL;
+	slot->status = Q2_RC_OK;
 	if (in_hole(d->r, off, cs))
 		return NULL;
+	if (!slot->buf && !(slot->buf = malloc((size_t)cs))) {
+		slot->index = UINT64_MAX;
+		*status = Q2_RC_NOMEM;
+		return NULL;
+	}
 	in_file = d->r->size - off < cs ? d->r->size - off : cs;
-	if (!q2_read(d->r, off, d->buf[slot], (size_t)in_file, &code, &err)) {
-		d->cache[slot].status = *status = Q2_RC_IO;
+	if (!q2_read(d->r, off, slot->buf, (size_t)in_file, &code, &err)) {
+		slot->status = *status = Q2_RC_IO;
 		return NULL;
 	}
 	/* the part past the end of the file reads as zeroes, as QEMU's */
-	memset(d->buf[slot] + in_file, 0, (size_t)(cs - in_file));
-	d->cache[slot].bytes = d->buf[slot];
-	return d->buf[slot];
+	memset(slot->buf + in_file, 0, (size_t)(cs - in_file));
+	slot->bytes = slot->buf;
+	return slot->buf;
 }
 
 enum q2_rc_status q2_ondisk_get(struct q2_ondisk *d, uint64_t cluster,

@@ -13,7 +13,9 @@
 #include "model.h"
 #include "reader.h"
 
-#define Q2_ONDISK_CACHED 4u
+/* refcount blocks kept, at most: the bytes (a 1 TiB image of 64 KiB
+ * clusters has 512 blocks: 32 MiB), and 4 blocks at least */
+#define Q2_ONDISK_CACHE_BYTES (16u << 20)
 
 enum q2_rc_status {
 	Q2_RC_OK,
@@ -28,13 +30,16 @@ struct q2_ondisk {
 	unsigned block_bits;       /* log2 of the refcounts one block holds */
 	uint64_t *table;
 	uint64_t n;                /* entries */
-	struct {
+	/* the blocks read, block t in slot t % n_slots: scattered clusters
+	 * (a million data clusters over a 1 TiB file) read each block
+	 * once where they fit */
+	struct q2_ondisk_slot {
 		uint64_t index;    /* of the table; UINT64_MAX: none */
 		uint8_t *bytes;    /* NULL: all zeroes */
+		uint8_t *buf;      /* allocated when first used */
 		enum q2_rc_status status;
-	} cache[Q2_ONDISK_CACHED];
-	unsigned next_victim;
-	uint8_t *buf[Q2_ONDISK_CACHED];
+	} *slots;
+	size_t n_slots;
 };
 
 /* The refcount of width 1 << order bits at index i of a refcount block,

@@ -5,7 +5,7 @@
  * are those qemu-img check --output=json prints; each defect is a
  * problem (at most Q2_REBUILD_LISTED of one code listed, the totals
  * exact).  Memory: the counters (about a byte per host cluster
- * referenced), the walk's tables and Q2_ONDISK_CACHED refcount blocks. */
+ * referenced), the walk's tables and at most Q2_ONDISK_CACHE_BYTES of refcount blocks. */
 #ifndef QCOW2DUMP_REBUILD_H
 #define QCOW2DUMP_REBUILD_H
 

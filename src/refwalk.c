@@ -140,7 +140,7 @@ static void run_add(struct walk *w, struct data_run *run, const struct q2_owner 
 {
 	if (run->open && o->start == run->o.start + run->o.length &&
 	    o->guest == run->o.guest + run->o.length && o->times == run->o.times &&
-	    !(o->start & (w->cs - 1u))) {
+	    !((o->entry ^ run->o.entry) & Q2_OFLAG_COPIED) && !(o->start & (w->cs - 1u))) {
 		run->o.length += o->length;
 		return;
 	}
@@ -165,11 +165,40 @@ static void walk_l2(struct walk *w, const struct q2_guest *g, const uint8_t *t,
 	/* what makes an entry other than a plain allocated cluster */
 	uint64_t odd = Q2_OFLAG_COMPRESSED | L2E_STD_RESERVED_MASK | (w->cs - 1u);
 
+	/* standard entries of the image's own clusters: runs are taken
+	 * whole in the tight loop below */
+	bool tight = !g->extended && !w->data_file && table->times == 1;
+
 	for (uint64_t k = 0; k < g->l2_entries; k++) {
-		uint64_t e = q2_l2_entry(g, t, k), bm = q2_l2_bitmap(g, t, k);
-		uint64_t at, host = e & Q2_L2E_OFFSET_MASK;
+		uint64_t e, bm, at, host;
 		struct q2_owner o;
 
+		/* a run goes on while each entry is exactly the next cluster
+		 * (its COPIED alike; the zero flag of a cluster kept allowed) */
+		if (tight && run.open &&
+		    guest0 + (k << w->bits) == run.o.guest + run.o.length) {
+			uint64_t want = (run.o.entry & Q2_OFLAG_COPIED) |
+					(run.o.start + run.o.length), k0 = k;
+
+			while (k < g->l2_entries &&
+			       (get_be64(t + k * 8u) & ~Q2_OFLAG_ZERO) == want) {
+				want += w->cs;
+				k++;
+			}
+			if (k > k0) {
+				run.o.length += (k - k0) << w->bits;
+				if (active) {
+					/* following each other: none fragmented */
+					w->frag->allocated += k - k0;
+					next_contiguous = run.o.start + run.o.length;
+				}
+				if (k == g->l2_entries)
+					break;
+			}
+		}
+		e = q2_l2_entry(g, t, k);
+		bm = q2_l2_bitmap(g, t, k);
+		host = e & Q2_L2E_OFFSET_MASK;
 		if (!e && !bm)
 			continue;
 		/* the common case, on a path of its own: a cluster of the
@@ -177,6 +206,7 @@ static void walk_l2(struct walk *w, const struct q2_guest *g, const uint8_t *t,
 		 * has millions in a row) */
 		if (host && !(e & odd & ~Q2_OFLAG_ZERO) && !(host & (w->cs - 1u)) &&
 		    !w->data_file && !((bm >> 32) & bm) && run.open && table->times == 1 &&
+		    !((e ^ run.o.entry) & Q2_OFLAG_COPIED) &&
 		    host == run.o.start + run.o.length &&
 		    guest0 + (k << w->bits) == run.o.guest + run.o.length &&
 		    run.o.snapshot == table->snapshot) {

@@ -28,7 +28,8 @@ enum q2_owner_kind {
 	Q2_O_L2,              /* index: its L1 entry */
 	Q2_O_DATA,            /* guest: the guest offset it holds; a span
 			       * may be a run of clusters, following each
-			       * other in the file and in the guest */
+			       * other in the file and in the guest, their
+			       * entries' COPIED alike (entry: the first's) */
 	Q2_O_COMPRESSED,      /* the same, compressed */
 	Q2_O_REFTABLE,
 	Q2_O_REFBLOCK,        /* index: its refcount table entry */
