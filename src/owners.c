@@ -73,11 +73,25 @@ struct at_ctx {
 	bool failed;
 };
 
+/* the same span again, right after itself (one table named by every
+ * entry of an L1): one record stands for them all */
+static bool again(const struct q2_owners *l, const struct q2_owner *o)
+{
+	const struct q2_owner *last = l->n ? &l->v[l->n - 1].o : NULL;
+
+	return last && last->kind == o->kind && last->start == o->start &&
+	       last->length == o->length && last->snapshot == o->snapshot &&
+	       last->bitmap == o->bitmap;
+}
+
 static void at_span(void *ctx, const struct q2_owner *o)
 {
 	struct at_ctx *c = ctx;
 	uint64_t end = span_end(o);
 	struct q2_owner_rec r = { .o = *o };
+
+	if (again(&c->bytes, o) || again(&c->clusters, o))
+		return;
 
 	if (o->start <= c->at && c->at < end) {
 		/* of a run of data clusters, the one asked about */
@@ -226,6 +240,10 @@ static void layout_one(struct layout_ctx *c, const struct q2_owner *o)
 
 	if (o->start >= c->size)
 		return;   /* past the end of the file: nothing to lay out */
+	if (c->has[k] && c->pending[k].o.start == o->start &&
+	    c->pending[k].o.length == o->length && c->pending[k].o.snapshot == o->snapshot &&
+	    c->pending[k].o.bitmap == o->bitmap)
+		return;   /* the same table again: one record stands for both */
 	if (clipped.length > c->size - clipped.start)
 		clipped.length = c->size - clipped.start;
 	r = rec_of(&clipped, c->d, c->refcounts, clipped.start >> c->bits);

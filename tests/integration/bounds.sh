@@ -36,7 +36,7 @@ bounded() {
 # every_view IMAGE: each view in each format
 every_view() {
 	n=0
-	for view in "" -e -b "-b -t" -x -c --map "-x --map"; do
+	for view in "" -e -b "-b -t" -x -c --map "-x --map" --layout "--at 0"; do
 		for fmt in text json csv; do
 			# shellcheck disable=SC2086
 			bounded "$1 ${view:-default} $fmt" $view -f "$fmt" "$1"
@@ -102,7 +102,31 @@ for kind in beyond shared unaligned compressed; do
 	cp out "l1-$kind.json"
 	bounded "L1 $kind: --map text" --map "l1-$kind.qcow2"
 	bounded "L1 $kind: --map csv" --map -f csv "l1-$kind.qcow2"
+	# the refcount rebuild and the owners walk every table once
+	bounded "L1 $kind: -c json" -c -f json "l1-$kind.qcow2"
+	bounded "L1 $kind: --layout json" --layout -f json "l1-$kind.qcow2"
+	bounded "L1 $kind: --at json" --at 0x20000 -f json "l1-$kind.qcow2"
 done
+# every L1 entry naming offset 0 (the header, read as an L2 table by
+# QEMU's check, 4 Mi times), and every L2 entry naming its own table: a
+# count per reference, no table walked twice
+for kind in zero tables; do
+	Q create -q -f qcow2 -o cluster_size=512 "l2-$kind.qcow2" 128G
+	$HOSTILE l2 "l2-$kind.qcow2" "$kind"
+	bounded "L2 $kind: -c json" -c -f json "l2-$kind.qcow2"
+	cp out "l2-$kind.json"
+	bounded "L2 $kind: --layout json" --layout -f json "l2-$kind.qcow2"
+	bounded "L2 $kind: --at json" --at 0 -f json "l2-$kind.qcow2"
+done
+expect_eq "L2 zero: a result, corrupt" \
+  "$(jq -c '.totals | [.corruptions > 0, .check_errors]' l2-zero.json)" "[true,0]"
+expect_eq "L2 tables: a result, corrupt" \
+  "$(jq -c '.totals | [.corruptions > 0, .check_errors]' l2-tables.json)" "[true,0]"
+# a refcount table claiming 2^32 - 1 clusters: QEMU refuses it, and
+# nothing is read for the claim
+Q create -q -f qcow2 reftable.qcow2 1G
+$PY -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(56); f.write((0xffffffff).to_bytes(4, "big"))' reftable.qcow2
+every_view reftable.qcow2
 codes() { jq -r '[.backing_chain[].problems[]?.code] | join(" ")' "$1"; }
 expect_eq "L1 beyond: one range, unallocated" \
   "$(jq -c '[.map[] | [.start, .length, .zero, .data]]' l1-beyond.json)" \

@@ -13,6 +13,11 @@ QCOW2 specification; shares nothing with src/.
   hostile.py many-exts IMAGE
         the header cluster (2 MiB clusters) filled with unknown
         extensions of no data, some 262,000 of them (prints how many)
+  hostile.py l2 IMAGE KIND
+        KIND zero: every entry of the active L1 table names offset 0
+        (the header cluster, as QEMU's check reads it); tables: one L2
+        table at the end of the file, named by the first L1 entry, its
+        every entry naming that table itself
   hostile.py l1 IMAGE KIND
         every entry of the active L1 table rewritten: KIND beyond (each
         names its own L2 table past the end of the file), shared (all
@@ -114,6 +119,30 @@ def l1(path, kind):
         f.write(entries)
 
 
+def l2(path, kind):
+    """zero: every entry of the active L1 table names offset 0 (COPIED
+    alone), which QEMU's check reads the header cluster as an L2 table
+    for; tables: one L2 table appended to the file, named by L1 entry 0,
+    every entry of it naming the table itself."""
+    with open(path, "r+b") as f:
+        h = header(f)
+        cs = 1 << h["cluster_bits"]
+        head = h["head"]
+        l1_size = struct.unpack_from(">I", head, 36)[0]
+        l1_offset = struct.unpack_from(">Q", head, 40)[0]
+        if kind == "zero":
+            f.seek(l1_offset)
+            f.write(struct.pack(">Q", 1 << 63) * l1_size)
+            return
+        f.seek(0, 2)
+        end = f.tell()
+        table = (end + cs - 1) // cs * cs
+        f.seek(table)
+        f.write(struct.pack(">Q", (1 << 63) | table) * (cs // 8))
+        f.seek(l1_offset)
+        f.write(struct.pack(">Q", (1 << 63) | table))
+
+
 def main(argv):
     cmd, path = argv[1], argv[2]
     entries = int(argv[4]) if len(argv) > 4 else 1 << 20
@@ -125,6 +154,8 @@ def main(argv):
         many_exts(path)
     elif cmd == "l1":
         l1(path, argv[3])
+    elif cmd == "l2":
+        l2(path, argv[3])
     else:
         sys.exit("hostile.py: unknown command " + cmd)
 
