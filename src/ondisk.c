@@ -24,6 +24,8 @@ bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
 	int err;
 
 	memset(d, 0, sizeof *d);
+	if (!q2_image_cluster_size(img) || h->refcount_order > 6)
+		return false;
 	d->r = r;
 	d->cluster_bits = h->cluster_bits;
 	d->order = h->refcount_order;

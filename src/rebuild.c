@@ -495,6 +495,10 @@ void q2_rebuild(const struct q2_reader *r, const struct q2_image *img,
 	unsigned bits = 1u << h->refcount_order;
 
 	memset(t, 0, sizeof *t);
+	if (!q2_image_cluster_size(img) || h->refcount_order > 6) {
+		fail(&rb, 0, "the header's cluster or refcount size is beyond QEMU's limits");
+		return;
+	}
 	rb.file_len = r->size > UINT64_MAX - 511u ? UINT64_MAX : (r->size + 511u) & ~511ull;
 	rb.nb = (rb.file_len >> rb.bits) + !!(rb.file_len & (rb.cs - 1u));
 	if (rb.nb > INT_MAX) {

@@ -719,6 +719,9 @@ bool q2_refwalk(const struct q2_reader *r, const struct q2_image *img,
 	struct q2_owner o;
 
 	memset(w.frag, 0, sizeof *w.frag);
+	/* a header QEMU refuses for its sizes has no layout to walk */
+	if (!q2_image_cluster_size(img) || h->refcount_order > 6)
+		return false;
 	o = owner(Q2_O_HEADER, 0, w.cs);
 	span(&w, &o);
 	if (!opts->no_guest && !walk_l1(&w, h->l1_table_offset, h->l1_size, Q2_NO_INDEX))

@@ -496,7 +496,10 @@ static void walk_totals(struct q2_walker *w, const void *obj,
  * (its problem says why) */
 static bool can_lay_out(const struct q2_walker *w)
 {
-	return w->cur.src->layer->opened && w->cur.src->img->header_decoded;
+	const struct q2_image *img = w->cur.src->img;
+
+	return w->cur.src->layer->opened && q2_image_cluster_size(img) &&
+	       img->header.refcount_order <= 6;
 }
 
 /* --at: what owns the cursor's offset */
