@@ -364,11 +364,24 @@ static bool walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
 	uint8_t *zero_table = NULL;
 	uint32_t *times;
 
+	uint64_t in_file = 0;
+
 	if (!l1_size)
 		return true;
 	o.snapshot = snapshot;
 	span(w, &o);
-	if (!q2_guest_open(&g, w->r, w->img, l1_offset, l1_size, w->problems)) {
+	/* the entries past the end of the file read as 0: only those in
+	 * it are read, and paid for (65536 snapshots naming one L1 table
+	 * of QEMU's largest are a hostile file's, not a sound one's) */
+	if (l1_offset < w->r->size)
+		in_file = (w->r->size - l1_offset + Q2_L1_ENTRY_SIZE - 1u) / Q2_L1_ENTRY_SIZE;
+	if (in_file > l1_size)
+		in_file = l1_size;
+	if (!in_file)
+		return true;
+	if (!spend(w, in_file, &o))
+		return false;
+	if (!q2_guest_open(&g, w->r, w->img, l1_offset, (uint32_t)in_file, w->problems)) {
 		defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, l1_offset, &o,
 		       "the L1 table at 0x%" PRIx64 " cannot be read", l1_offset);
 		return false;
