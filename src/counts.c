@@ -226,7 +226,21 @@ enum q2_inc q2_counts_inc_range(struct q2_counts *c, uint64_t first, uint64_t n,
 		c->last = chunk;
 		/* the common case, vectorised: one more for each, none of
 		 * them near a limit */
-		if (times == 1) {
+		if (times == 1 && m == Q2_COUNTS_CHUNK) {
+			/* a whole chunk: a loop of known length, which the
+			 * compiler makes vector code of */
+			uint8_t top = 0;
+
+			for (unsigned i = 0; i < Q2_COUNTS_CHUNK; i++)
+				top = chunk[i] > top ? chunk[i] : top;
+			if (top < lim) {
+				for (unsigned i = 0; i < Q2_COUNTS_CHUNK; i++)
+					chunk[i]++;
+				first += m;
+				n -= m;
+				continue;
+			}
+		} else if (times == 1) {
 			uint8_t top = 0;
 
 			for (uint64_t i = 0; i < m; i++)

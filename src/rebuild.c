@@ -154,9 +154,15 @@ static void check_copied_span(struct rebuild *rb, const struct q2_owner *o)
 		/* the common case, at once: every refcount 1 and COPIED set */
 		if (st == Q2_RC_OK && block && set && d->order == 4) {
 			const uint8_t *b = block + 2u * (c & (per - 1u));
+			uint64_t count = end - c + 1u, k = 0;
 			unsigned diff = 0;
 
-			for (uint64_t k = 0; k <= end - c; k++)
+			/* 64 at a time, a loop of known length: vector code */
+			for (; k + 64u <= count; k += 64u)
+				for (unsigned j = 0; j < 64u; j++)
+					diff |= ((unsigned)b[2 * (k + j)] << 8 |
+						 b[2 * (k + j) + 1]) ^ 1u;
+			for (; k < count; k++)
 				diff |= ((unsigned)b[2 * k] << 8 | b[2 * k + 1]) ^ 1u;
 			if (!diff) {
 				c = end + 1u;
@@ -279,11 +285,21 @@ static bool chunk_agrees16(const uint8_t *stored, const uint8_t *chunk, uint64_t
 
 	if (!chunk)
 		chunk = zeroes;
-	for (uint64_t k = 0; k < m; k++) {
-		unsigned s = (unsigned)stored[2 * k] << 8 | stored[2 * k + 1];
+	if (m == Q2_COUNTS_CHUNK) {
+		/* a loop of known length: vector code */
+		for (unsigned k = 0; k < Q2_COUNTS_CHUNK; k++) {
+			unsigned s = (unsigned)stored[2 * k] << 8 | stored[2 * k + 1];
 
-		diff |= s ^ chunk[k];
-		big |= chunk[k] == 255u;
+			diff |= s ^ chunk[k];
+			big |= chunk[k] == 255u;
+		}
+	} else {
+		for (uint64_t k = 0; k < m; k++) {
+			unsigned s = (unsigned)stored[2 * k] << 8 | stored[2 * k + 1];
+
+			diff |= s ^ chunk[k];
+			big |= chunk[k] == 255u;
+		}
 	}
 	if (diff || big)
 		return false;
