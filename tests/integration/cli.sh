@@ -63,6 +63,20 @@ run_q out err -t -x good.qcow2
 expect_eq "-t with -x: exit 64" "$status" 64
 run_q out err --list-checks good.qcow2
 expect_eq "--list-checks with an IMAGE: exit 64" "$status" 64
+# --at and --layout: views of their own, about one file
+for args in "--at 0x" "--at zz" "--layout -c" "--at 5 --layout" "--at 5 -b" \
+	    "--at 5 -n b0" "--layout -t" "--layout --backing-chain" "--layout --map"; do
+	# shellcheck disable=SC2086
+	run_q out err $args good.qcow2
+	expect_eq "$args: exit 64" "$status" 64
+done
+size=$(stat -c %s good.qcow2)
+run_q out err --at "$size" -f json good.qcow2
+expect_eq "--at the file's size: exit 1, at-beyond-eof, no owner" \
+  "$status $(jq -c '[.owners, [.problems[].code]]' out)" '1 [[],["at-beyond-eof"]]'
+run_q out err --at 0x10 --at 1k -f json good.qcow2
+expect_eq "--at twice: one document each, in order, hex and a size" \
+  "$status $(jq -sc '[.[] | [.at, .owners[0].structure]]' out)" '0 [[16,"header"],[1024,"header"]]'
 # --list-checks in every format, the same codes
 qdump --list-checks | cut -f1 > codes.txt
 run_q out err --list-checks -f json
