@@ -1841,21 +1841,34 @@ static const struct q2_col layout_cols[] = {
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(layout_cols) == LAY_COUNT_,
 		 "a column for every id of --layout's document");
 
+/* CSV's totals are taken before the problems' rows are written (a
+ * group's cells are known when its rows go out), and shown after them */
 enum check_col {
-	CHK_PROBLEMS = IMG_COUNT_,
+	CHK_CSV_TOTALS = IMG_COUNT_,
+	CHK_PROBLEMS = CHK_CSV_TOTALS + Q2_TC_COUNT_,
 	CHK_TOTALS,
-	CHK_CSV_TOTALS,
-	CHK_COUNT_ = CHK_CSV_TOTALS + Q2_TC_COUNT_
+	CHK_COUNT_
 };
 
 static const struct q2_col check_cols[] = {
 	IMAGE_COLS,
+	TOTALS_COLS(CHK_CSV_TOTALS, Q2_IN_CSV),
 	COL(CHK_PROBLEMS, .key = "problems", .in = Q2_IN_ALL,
 	    .step = Q2_STEP_PROBLEMS, .child = &q2_desc_problem),
 	COL(CHK_TOTALS, .key = "totals", .in = Q2_IN_JSON | Q2_IN_TEXT,
 	    .step = Q2_STEP_TOTALS, .child = &q2_desc_totals),
-	TOTALS_COLS(CHK_CSV_TOTALS, Q2_IN_CSV),
 };
+
+static const unsigned check_csv_order[] = {
+	IMG_IMAGE, IMG_BACKING_DEPTH, IMG_TOP_IMAGE, IMG_FORMAT, IMG_LOCKED,
+	CHK_PROBLEMS, CHK_TOTALS,
+	CHK_CSV_TOTALS + Q2_TC_CORRUPTIONS, CHK_CSV_TOTALS + Q2_TC_LEAKS,
+	CHK_CSV_TOTALS + Q2_TC_CHECK_ERRORS, CHK_CSV_TOTALS + Q2_TC_IMAGE_END_OFFSET,
+	CHK_CSV_TOTALS + Q2_TC_TOTAL_CLUSTERS, CHK_CSV_TOTALS + Q2_TC_ALLOCATED_CLUSTERS,
+	CHK_CSV_TOTALS + Q2_TC_FRAGMENTED_CLUSTERS, CHK_CSV_TOTALS + Q2_TC_COMPRESSED_CLUSTERS,
+};
+Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(check_csv_order) == CHK_COUNT_,
+		 "every column of -c's document in CSV's order");
 Q2_STATIC_ASSERT(Q2_ARRAY_SIZE(check_cols) == CHK_COUNT_,
 		 "a column for every id of -c's document");
 
@@ -1914,6 +1927,7 @@ static const struct q2_desc bitmaps_image = IMAGE_DESC(bitmaps_cols);
 /* -c: the problems are the document (nothing streams under it) */
 static const struct q2_desc check_image = {
 	.rec = Q2_REC_IMAGE, .cols = check_cols, .n_cols = Q2_ARRAY_SIZE(check_cols),
+	.csv_order = check_csv_order, .n_csv_order = Q2_ARRAY_SIZE(check_csv_order),
 };
 static const struct q2_desc extents_image = IMAGE_DESC(extents_cols);
 static const struct q2_desc extents_map_image = IMAGE_DESC(extents_map_cols);

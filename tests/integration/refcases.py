@@ -38,6 +38,8 @@ that missed its target is a failure of the case, not a silent pass.
 Written from the QCOW2 specification (docs/qcow2-format.md); shares no
 code with src/.  scripts/check-sweep.py uses the helpers below.
 """
+import csv
+import io
 import json
 import os
 import random
@@ -353,6 +355,20 @@ def compare(qcmd, cwd, image, bad_runs=None, text=True, target=None):
                 qtext.strip().splitlines(), tail))
         if tst != ost:
             diffs.append("text: exit %d, json exit %d" % (tst, ost))
+    # (e) CSV: every row carries the JSON's totals (empty cells where null)
+    cst, cout, _ = run_qdump(qcmd, cwd, ["-c", "-f", "csv", image], bad_runs)
+    rows = list(csv.reader(io.StringIO(cout, newline="")))
+    if cst != ost:
+        diffs.append("csv: exit %d, json exit %d" % (cst, ost))
+    elif rows:
+        head = rows[0]
+        for row in rows[1:]:
+            cells = dict(zip(head, row))
+            for k in TOTALS:
+                v = got.get(k) if isinstance(got, dict) else None
+                if cells.get(k) != ("" if v is None else str(v)):
+                    diffs.append("csv: %s is %r, json %r" % (k, cells.get(k), v))
+                    break
     return diffs, st, want, got
 
 
