@@ -13,6 +13,7 @@
 #include "guest.h"
 #include "ondisk.h"
 #include "refwalk.h"
+#include "sort.h"
 
 struct rebuild {
 	const struct q2_image *img;
@@ -484,6 +485,136 @@ static void check_copied(struct rebuild *rb, const struct q2_reader *r,
 	q2_guest_close(&g);
 }
 
+/* ---- who references the clusters listed as too low: their owners
+ * named in the problems' messages (a second walk, only when some are
+ * listed; at most Q2_REBUILD_LISTED clusters, OWNERS_NAMED owners each) */
+
+#define OWNERS_NAMED 4u
+
+struct named {
+	uint64_t cluster;
+	size_t problem;           /* its problem in the list */
+	char text[OWNERS_NAMED * 64];
+	size_t len;
+	unsigned n;               /* owners met */
+};
+
+struct naming {
+	const struct q2_image *img;
+	unsigned bits;
+	struct named *v;          /* sorted by cluster */
+	size_t n;
+};
+
+static int by_cluster(const void *a, const void *b, const void *arg)
+{
+	const struct named *x = a, *y = b;
+
+	(void)arg;
+	return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+}
+
+static void name_owner(struct named *nm, const struct q2_image *img, unsigned bits,
+		       const struct q2_owner *o)
+{
+	const struct q2_snapshot_table *t = img->snapshots;
+	char one[64];
+	int k;
+
+	if (nm->n++ >= OWNERS_NAMED)
+		return;
+	switch (o->kind) {
+	case Q2_O_DATA:
+		/* of a run, the cluster's own guest offset */
+		k = snprintf(one, sizeof one, "data of guest offset 0x%" PRIx64,
+			     (uint64_t)(o->guest + ((nm->cluster << bits) -
+						    (o->start & ~(uint64_t)((1ull << bits) - 1u)))));
+		break;
+	case Q2_O_COMPRESSED:
+		k = snprintf(one, sizeof one, "compressed data of guest offset 0x%" PRIx64,
+			     o->guest);
+		break;
+	case Q2_O_L2:
+		k = snprintf(one, sizeof one, "l2-table of L1 entry %" PRIu64, o->index);
+		break;
+	case Q2_O_REFBLOCK:
+		k = snprintf(one, sizeof one, "refcount-block %" PRIu64, o->index);
+		break;
+	default:
+		k = snprintf(one, sizeof one, "%s", q2_owner_name(o->kind));
+		break;
+	}
+	if (k > 0 && o->snapshot != Q2_NO_INDEX && t && o->snapshot < t->n &&
+	    (size_t)k < sizeof one)
+		snprintf(one + k, sizeof one - (size_t)k, " (snapshot %.12s)",
+			 t->v[o->snapshot].id_str);
+	nm->len += (size_t)snprintf(nm->text + nm->len, sizeof nm->text - nm->len,
+				    "%s%s", nm->len ? ", " : "", one);
+	if (nm->len >= sizeof nm->text)
+		nm->len = sizeof nm->text - 1u;
+}
+
+static void naming_span(void *ctx, const struct q2_owner *o)
+{
+	struct naming *c = ctx;
+	uint64_t end = o->length > UINT64_MAX - o->start ? UINT64_MAX : o->start + o->length;
+	uint64_t first = o->start >> c->bits, last = (end - 1u) >> c->bits;
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->v[mid].cluster < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < c->n && c->v[i].cluster <= last; i++)
+		for (uint64_t t = 0; t < o->times && t < OWNERS_NAMED; t++)
+			name_owner(&c->v[i], c->img, c->bits, o);
+}
+
+static void naming_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
+			  uint64_t offset, const struct q2_owner *o, const char *detail)
+{
+	(void)ctx; (void)kind; (void)code; (void)offset; (void)o; (void)detail;
+}
+
+static void name_owners(struct rebuild *rb, const struct q2_reader *r, size_t from)
+{
+	static const struct q2_walk_opts opts = { 0 };
+	static const struct q2_walk_hooks hooks = { .span = naming_span,
+						    .defect = naming_defect };
+	struct naming c = { .img = rb->img, .bits = rb->bits };
+	struct q2_problems ignored = { 0 };
+	size_t n = 0;
+
+	for (size_t i = from; i < rb->p->n; i++)
+		n += rb->p->v[i].code == Q2_C_REFCOUNT_TOO_LOW;
+	if (!n || !(c.v = calloc(n, sizeof *c.v)))
+		return;
+	for (size_t i = from; i < rb->p->n; i++)
+		if (rb->p->v[i].code == Q2_C_REFCOUNT_TOO_LOW)
+			c.v[c.n++] = (struct named){ .cluster = rb->p->v[i].offset >> rb->bits,
+						     .problem = i };
+	q2_sort(c.v, c.n, sizeof *c.v, by_cluster, NULL);
+	q2_refwalk(r, rb->img, &opts, &hooks, &c, NULL, &ignored);
+	q2_problems_free(&ignored);
+	for (size_t i = 0; i < c.n; i++) {
+		struct q2_problem *pb = &rb->p->v[c.v[i].problem];
+		char *msg = NULL;
+
+		if (!c.v[i].n || !pb->message)
+			continue;
+		if (asprintf(&msg, "%s: %s%s", pb->message, c.v[i].text,
+			     c.v[i].n > OWNERS_NAMED ? ", ..." : "") < 0)
+			continue;
+		free(pb->message);
+		pb->message = msg;
+	}
+	free(c.v);
+}
+
 static void report_left_out(struct rebuild *rb)
 {
 	for (int code = 0; code < Q2_CODE_COUNT_; code++)
@@ -542,8 +673,11 @@ void q2_rebuild(const struct q2_reader *r, const struct q2_image *img,
 		t->allocated_clusters = frag.allocated;
 		t->fragmented_clusters = frag.fragmented;
 		t->compressed_clusters = frag.compressed;
+		size_t from = p->n;
+
 		if (rb.nb)
 			compare(&rb, &d, &c);
+		name_owners(&rb, r, from);
 		if (!rb.failed && !rb.copied_in_walk)
 			check_copied(&rb, r, &d);
 		t->image_end_offset = (c.highest + 1u) << rb.bits;
