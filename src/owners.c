@@ -73,15 +73,15 @@ struct at_ctx {
 	bool failed;
 };
 
-/* the same span again, right after itself (one table named by every
- * entry of an L1): one record stands for them all */
+/* the same L2 table again, right after itself (named by every entry of
+ * an L1): one record stands for them all */
 static bool again(const struct q2_owners *l, const struct q2_owner *o)
 {
 	const struct q2_owner *last = l->n ? &l->v[l->n - 1].o : NULL;
 
-	return last && last->kind == o->kind && last->start == o->start &&
-	       last->length == o->length && last->snapshot == o->snapshot &&
-	       last->bitmap == o->bitmap;
+	return last && o->kind == Q2_O_L2 && last->kind == o->kind &&
+	       last->start == o->start && last->length == o->length &&
+	       last->snapshot == o->snapshot;
 }
 
 static void at_span(void *ctx, const struct q2_owner *o)
@@ -240,9 +240,8 @@ static void layout_one(struct layout_ctx *c, const struct q2_owner *o)
 
 	if (o->start >= c->size)
 		return;   /* past the end of the file: nothing to lay out */
-	if (c->has[k] && c->pending[k].o.start == o->start &&
-	    c->pending[k].o.length == o->length && c->pending[k].o.snapshot == o->snapshot &&
-	    c->pending[k].o.bitmap == o->bitmap)
+	if (k == Q2_O_L2 && c->has[k] && c->pending[k].o.start == o->start &&
+	    c->pending[k].o.length == o->length && c->pending[k].o.snapshot == o->snapshot)
 		return;   /* the same table again: one record stands for both */
 	if (clipped.length > c->size - clipped.start)
 		clipped.length = c->size - clipped.start;

@@ -31,6 +31,26 @@ expect_eq "refcases.py ran every case" \
 [ "$cases_status" -eq 0 ] || [ "$(grep -c '^FAIL ' cases.out)" -gt 0 ] ||
 	fail "refcases.py exited $cases_status without a failed case"
 
+# who owns a cluster referenced twice: both named, by their guest offsets
+# (the cluster of guest offset 0 named by the L2 entry of offset 64 KiB
+# too), and --at says the same
+Q create -q -f qcow2 twice.qcow2 1M
+IO -c 'w -P 1 0 128k' -f qcow2 twice.qcow2
+l2=$(qdump -f json --layout twice.qcow2 | jq '.layout[] | select(.structure == "l2-table") | .start')
+data=$(qdump -f json --layout twice.qcow2 |
+	jq '[.layout[] | select(.structure == "data")][0].start')
+$PY -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2]) + 8); f.write(((1 << 63) | int(sys.argv[3])).to_bytes(8, "big"))' \
+  twice.qcow2 "$l2" "$data"
+run_q out err -c -f json twice.qcow2
+expect_eq "a cluster referenced twice: an error naming both owners" \
+  "$status $(jq -r '.problems[] | select(.code == "refcount-too-low") | .message | sub(".*times: "; "")' out)" \
+  "1 data of guest offset 0x0, data of guest offset 0x10000"
+run_q out err --at "$data" -f json twice.qcow2
+expect_eq "--at that cluster: both guest offsets" \
+  "$(jq -c '[.owners[] | [.structure, .guest_offset]]' out)" '[["data",0],["data",65536]]'
+expect_eq "qemu-img check: the same cluster, refcount 1, referenced twice" \
+  "$(qemu-img check -f qcow2 twice.qcow2 2>&1 | grep -c "ERROR cluster $((data / 65536)) refcount=1 reference=2")" 1
+
 $PY "$TOP_SRCDIR/scripts/check-sweep.py" --qcow2dump "$QCOW2DUMP" --start 1 --seeds 8 \
   --keep "$WORK/sweep" --bad-runs "$WORK/.bad-runs" > sweep.out 2>&1
 sweep_status=$?
