@@ -26,8 +26,8 @@ MUTANTS = {
         "\tif (stored != counted) {\n\t\trb->t->corruptions++;",
         "-c calls a leaked cluster a corruption, where qemu-img check counts a leak"),
     "rebuild-copied-unchecked": (
-        "src/rebuild.c", "\t\t\tif ((rc == 1) != !!(le & Q2_OFLAG_COPIED)) {",
-        "\t\t\tif (false) {",
+        "src/rebuild.c", "\t\t\tif ((rc == 1) != set)\n\t\t\t\tcopied_wrong(rb, c << rb->bits",
+        "\t\t\tif (false)\n\t\t\t\tcopied_wrong(rb, c << rb->bits",
         "-c misses an L2 entry whose COPIED flag disagrees with its refcount"),
     "refwalk-snapshots-skipped": (
         "src/refwalk.c", "if (!opts->no_guest && !walk_snapshots(&w))",
@@ -332,7 +332,7 @@ UNIT = ["tests/unit/test_reader", "tests/unit/test_utf8", "tests/unit/test_sort"
         "tests/unit/test_chain", "tests/unit/test_snapshot",
         "tests/unit/test_refcount", "tests/unit/test_bigmem",
         "tests/unit/test_describe", "tests/unit/test_guest",
-        "tests/unit/test_seen"]
+        "tests/unit/test_seen", "tests/unit/test_counts"]
 INTEGRATION = ["tests/integration/oracle.sh", "tests/integration/check.sh",
                "tests/integration/usable.sh", "tests/integration/extents.sh",
                "tests/integration/cli.sh", "tests/integration/csv.sh",
