@@ -212,7 +212,15 @@ for name in $IMGS; do
 	fi
 	offs=$($ORACLE at-offsets "$img")
 	n_offs=$(echo "$offs" | wc -w)
-	for fmt in json csv text; do
+	# JSON for every image; CSV and text, the same records laid out
+	# otherwise, for eight of each kind (the oracle's runs are this
+	# test's time): snapshots, bitmaps (a name CSV quotes), 512-byte
+	# clusters, extended L2, 1-bit refcounts, LUKS, a leak
+	case $name in
+	plain|compsnap|bitmaps|c512|ext|rc1|luks|leak) fmts="json csv text" ;;
+	*) fmts=json ;;
+	esac
+	for fmt in $fmts; do
 		case $fmt in json) v= ;; *) v=$fmt- ;; esac
 		view "$img" "--layout -f $fmt" layout-${v}verify "" \
 		  --layout -f "$fmt" "$img"
