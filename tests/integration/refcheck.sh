@@ -51,6 +51,29 @@ expect_eq "--at that cluster: both guest offsets" \
 expect_eq "qemu-img check: the same cluster, refcount 1, referenced twice" \
   "$(qemu-img check -f qcow2 twice.qcow2 2>&1 | grep -c "ERROR cluster $((data / 65536)) refcount=1 reference=2")" 1
 
+# one L2 table named by two L1 entries, an entry of it with a reserved
+# bit: walked once, but every defect counted for both, as QEMU walks it
+# twice
+Q create -q -f qcow2 twotab.qcow2 1G
+IO -c 'w -P 1 0 64k' -c 'w -P 2 512M 64k' -f qcow2 twotab.qcow2
+$PY - twotab.qcow2 <<'PYEOF'
+import struct, sys
+f = open(sys.argv[1], "r+b")
+f.seek(40); l1 = struct.unpack(">Q", f.read(8))[0]
+f.seek(l1); e0 = f.read(8)
+f.seek(l1 + 8); f.write(e0)                      # L1[1] = L1[0]
+l2 = struct.unpack(">Q", e0)[0] & 0x00fffffffffffe00
+f.seek(l2); e = struct.unpack(">Q", f.read(8))[0]
+f.seek(l2); f.write(struct.pack(">Q", e | 2))    # a reserved bit
+PYEOF
+qemu-img check --output=json -f qcow2 twotab.qcow2 > q.json 2>/dev/null
+run_q out err -c -f json twotab.qcow2
+expect_eq "an L2 table two L1 entries name: qemu-img check's totals" \
+  "$(jq -c '.totals | [.corruptions, .leaks, .allocated_clusters, .fragmented_clusters]' out)" \
+  "$(jq -c '[.corruptions // 0, .leaks // 0, ."allocated-clusters" // 0, ."fragmented-clusters" // 0]' q.json)"
+expect_eq "... the reserved bit counted twice, said once" \
+  "$(jq '[.problems[] | select(.code == "l2-entry-reserved")] | length' out) $(jq '.totals.corruptions >= 2' out)" "1 true"
+
 $PY "$TOP_SRCDIR/scripts/check-sweep.py" --qcow2dump "$QCOW2DUMP" --start 1 --seeds 8 \
   --keep "$WORK/sweep" --bad-runs "$WORK/.bad-runs" > sweep.out 2>&1
 sweep_status=$?
