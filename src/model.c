@@ -170,6 +170,11 @@ uint64_t q2_image_cluster_size(const struct q2_image *img)
 	return 1ull << bits;
 }
 
+bool q2_image_has_layout(const struct q2_image *img)
+{
+	return q2_image_cluster_size(img) && img->header.refcount_order <= 6;
+}
+
 uint64_t q2_bitmap_bits(uint64_t size, unsigned gbits)
 {
 	if (gbits > 63)

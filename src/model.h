@@ -219,6 +219,9 @@ const struct q2_bitmaps_ext *q2_image_bitmaps(const struct q2_image *img);
 const struct q2_bitmap *q2_image_bitmap(const struct q2_image *img, uint32_t i);
 /* 1 << cluster_bits, or 0 when the header did not give a valid one */
 uint64_t q2_image_cluster_size(const struct q2_image *img);
+/* Whether the header's cluster and refcount sizes are within QEMU's
+ * limits: else the file has no layout to walk (tables, refcounts). */
+bool q2_image_has_layout(const struct q2_image *img);
 enum q2_bte_type q2_bte_classify(uint64_t entry);
 const char *q2_bte_type_name(enum q2_bte_type t);
 

@@ -24,7 +24,7 @@ bool q2_ondisk_open(struct q2_ondisk *d, const struct q2_reader *r,
 	int err;
 
 	memset(d, 0, sizeof *d);
-	if (!q2_image_cluster_size(img) || h->refcount_order > 6)
+	if (!q2_image_has_layout(img))
 		return false;
 	d->r = r;
 	d->cluster_bits = h->cluster_bits;

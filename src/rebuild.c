@@ -642,7 +642,7 @@ void q2_rebuild(const struct q2_reader *r, const struct q2_image *img,
 	unsigned bits = 1u << h->refcount_order;
 
 	memset(t, 0, sizeof *t);
-	if (!q2_image_cluster_size(img) || h->refcount_order > 6) {
+	if (!q2_image_has_layout(img)) {
 		fail(&rb, 0, "the header's cluster or refcount size is beyond QEMU's limits");
 		return;
 	}

@@ -733,7 +733,7 @@ bool q2_refwalk(const struct q2_reader *r, const struct q2_image *img,
 
 	memset(w.frag, 0, sizeof *w.frag);
 	/* a header QEMU refuses for its sizes has no layout to walk */
-	if (!q2_image_cluster_size(img) || h->refcount_order > 6)
+	if (!q2_image_has_layout(img))
 		return false;
 	o = owner(Q2_O_HEADER, 0, w.cs);
 	span(&w, &o);

@@ -496,10 +496,7 @@ static void walk_totals(struct q2_walker *w, const void *obj,
  * (its problem says why) */
 static bool can_lay_out(const struct q2_walker *w)
 {
-	const struct q2_image *img = w->cur.src->img;
-
-	return w->cur.src->layer->opened && q2_image_cluster_size(img) &&
-	       img->header.refcount_order <= 6;
+	return w->cur.src->layer->opened && q2_image_has_layout(w->cur.src->img);
 }
 
 /* --at: what owns the cursor's offset */
