@@ -34,12 +34,6 @@ static uint64_t span_end(const struct q2_owner *o)
 	return o->length > UINT64_MAX - o->start ? UINT64_MAX : o->start + o->length;
 }
 
-static void ignore_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
-			  uint64_t offset, const struct q2_owner *o, const char *detail)
-{
-	(void)ctx; (void)kind; (void)code; (void)offset; (void)o; (void)detail;
-}
-
 static struct q2_owner_rec rec_of(const struct q2_owner *o, struct q2_ondisk *d,
 				  bool have_refcounts, uint64_t cluster)
 {
@@ -115,7 +109,7 @@ bool q2_owners_at(const struct q2_reader *r, const struct q2_image *img,
 		  uint64_t at, struct q2_owners *out, struct q2_problems *problems)
 {
 	static const struct q2_walk_opts opts = { 0 };
-	static const struct q2_walk_hooks hooks = { .span = at_span, .defect = ignore_defect };
+	static const struct q2_walk_hooks hooks = { .span = at_span };
 	unsigned bits = img->header.cluster_bits;
 	struct at_ctx c = { .at = at, .cluster = at >> bits, .bits = bits };
 	struct q2_ondisk d;
@@ -325,8 +319,7 @@ bool q2_owners_layout(const struct q2_reader *r, const struct q2_image *img,
 		      struct q2_owners *out, struct q2_problems *problems)
 {
 	static const struct q2_walk_opts opts = { 0 };
-	static const struct q2_walk_hooks hooks = { .span = layout_span,
-						    .defect = ignore_defect };
+	static const struct q2_walk_hooks hooks = { .span = layout_span };
 	struct q2_ondisk d;
 	struct layout_ctx c = { .bits = img->header.cluster_bits, .size = r->size, .d = &d };
 	struct q2_owners all = { 0 };

@@ -574,17 +574,10 @@ static void naming_span(void *ctx, const struct q2_owner *o)
 			name_owner(&c->v[i], c->img, c->bits, o);
 }
 
-static void naming_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
-			  uint64_t offset, const struct q2_owner *o, const char *detail)
-{
-	(void)ctx; (void)kind; (void)code; (void)offset; (void)o; (void)detail;
-}
-
 static void name_owners(struct rebuild *rb, const struct q2_reader *r, size_t from)
 {
 	static const struct q2_walk_opts opts = { 0 };
-	static const struct q2_walk_hooks hooks = { .span = naming_span,
-						    .defect = naming_defect };
+	static const struct q2_walk_hooks hooks = { .span = naming_span };
 	struct naming c = { .img = rb->img, .bits = rb->bits };
 	struct q2_problems ignored = { 0 };
 	size_t n = 0;

@@ -45,6 +45,22 @@ struct walk {
  * walked once per L1 table naming it) */
 #define BUDGET_FLOOR (1ull << 26)
 
+__attribute__((format(printf, 6, 7)))
+static void defect(struct walk *w, enum q2_defect_kind kind, enum q2_code code,
+		   uint64_t offset, const struct q2_owner *o, const char *fmt, ...)
+{
+	char detail[200];
+	va_list ap;
+
+	/* a walk that does not want them (the owners) formats none */
+	if (!w->h->defect)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	w->h->defect(w->ctx, kind, code, offset, o, detail);
+}
+
 /* Takes n entries from the budget; false (a fatal defect told) once it
  * is spent. */
 static bool spend(struct walk *w, uint64_t n, const struct q2_owner *o)
@@ -54,10 +70,9 @@ static bool spend(struct walk *w, uint64_t n, const struct q2_owner *o)
 		return true;
 	}
 	w->budget = 0;
-	w->h->defect(w->ctx, Q2_D_FATAL, Q2_C_CHECK_FAILED, o ? o->start : 0, o,
-		     "the tables name more entries than a file of this size can hold "
-		     "sound ones: not walked to the end (qemu-img check would take "
-		     "hours)");
+	defect(w, Q2_D_FATAL, Q2_C_CHECK_FAILED, o ? o->start : 0, o, "%s",
+	       "the tables name more entries than a file of this size can hold "
+	       "sound ones: not walked to the end (qemu-img check would take hours)");
 	return false;
 }
 
@@ -108,18 +123,6 @@ static void span(struct walk *w, const struct q2_owner *o)
 		w->h->span(w->ctx, o);
 }
 
-__attribute__((format(printf, 6, 7)))
-static void defect(struct walk *w, enum q2_defect_kind kind, enum q2_code code,
-		   uint64_t offset, const struct q2_owner *o, const char *fmt, ...)
-{
-	char detail[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	w->h->defect(w->ctx, kind, code, offset, o, detail);
-}
 
 /* Data clusters that follow each other in the file and in the guest
  * go out as one span (a run): one call, and one count per cluster in a

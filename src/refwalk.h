@@ -78,7 +78,8 @@ struct q2_walk_hooks {
 	void (*span)(void *ctx, const struct q2_owner *o);
 	/* a defect: code and the file offset of what is wrong (the entry,
 	 * or the structure), detail a short text (may be NULL); o the
-	 * owner concerned, or NULL */
+	 * owner concerned, or NULL.  NULL: the defects are not wanted (the
+	 * walk stops where it would all the same) */
 	void (*defect)(void *ctx, enum q2_defect_kind kind, enum q2_code code,
 		       uint64_t offset, const struct q2_owner *o, const char *detail);
 };

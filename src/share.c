@@ -52,12 +52,6 @@ static void on_span(void *ctx, const struct q2_owner *o)
 	};
 }
 
-static void on_defect(void *ctx, enum q2_defect_kind kind, enum q2_code code,
-		      uint64_t offset, const struct q2_owner *o, const char *detail)
-{
-	(void)ctx; (void)kind; (void)code; (void)offset; (void)o; (void)detail;
-}
-
 static int by_first(const void *a, const void *b, const void *arg)
 {
 	const struct other *x = a, *y = b;
@@ -130,7 +124,7 @@ void q2_check_bitmap_sharing(const struct q2_reader *r, const struct q2_image *i
 {
 	const struct q2_bitmaps_ext *bx = q2_image_bitmaps(img);
 	static const struct q2_walk_opts opts = { 0 };
-	static const struct q2_walk_hooks hooks = { .span = on_span, .defect = on_defect };
+	static const struct q2_walk_hooks hooks = { .span = on_span };
 	struct collect c = { .bits = img->header.cluster_bits };
 	struct q2_problems ignored = { 0 };
 	/* per bitmap, the kinds of its spans said shared already */
