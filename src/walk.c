@@ -499,6 +499,17 @@ static bool can_lay_out(const struct q2_walker *w)
 	return w->cur.src->layer->opened && q2_image_has_layout(w->cur.src->img);
 }
 
+/* the owners found, as the column's list (then freed) */
+static void owner_list(struct q2_walker *w, const struct q2_col *col,
+		       struct q2_owners *o)
+{
+	list_begin(w, col);
+	for (size_t i = 0; i < o->n; i++)
+		walk_record(w, col->child, &o->v[i], NULL);
+	list_end(w, col, o->n);
+	q2_owners_free(o);
+}
+
 /* --at: what owns the cursor's offset */
 static void walk_owners_at(struct q2_walker *w, const void *obj,
 			   const struct q2_col *col)
@@ -508,17 +519,13 @@ static void walk_owners_at(struct q2_walker *w, const void *obj,
 
 	if (!can_lay_out(w))
 		return;
-	list_begin(w, col);
 	if (w->cur.at >= img->file_size)
 		q2_problems_addf(faults(w), Q2_FROM_RUN, Q2_C_AT_BEYOND_EOF, w->cur.at,
 				 Q2_NO_INDEX, "--at 0x%" PRIx64 ": the file has 0x%" PRIx64 " bytes",
 				 w->cur.at, img->file_size);
 	else
 		q2_owners_at(&w->cur.src->layer->reader, img, w->cur.at, &o, faults(w));
-	for (size_t i = 0; i < o.n; i++)
-		walk_record(w, col->child, &o.v[i], NULL);
-	list_end(w, col, o.n);
-	q2_owners_free(&o);
+	owner_list(w, col, &o);
 }
 
 /* --layout: every structure of the file, in order */
@@ -530,12 +537,8 @@ static void walk_layout(struct q2_walker *w, const void *obj,
 
 	if (!can_lay_out(w))
 		return;
-	list_begin(w, col);
 	q2_owners_layout(&w->cur.src->layer->reader, img, &o, faults(w));
-	for (size_t i = 0; i < o.n; i++)
-		walk_record(w, col->child, &o.v[i], NULL);
-	list_end(w, col, o.n);
-	q2_owners_free(&o);
+	owner_list(w, col, &o);
 }
 
 typedef void (*step_fn)(struct q2_walker *w, const void *obj,
