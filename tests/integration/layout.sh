@@ -165,15 +165,6 @@ expect_eq "leak.qcow2: qemu-img check finds a leak only (exit 3)" "$?" 3
 IMGS="plain tail prealloc overlay v2 comp zstd compsnap snap bitmaps bm512 c512 c512big c4k grow c2m ext ext2m rc1 rc64 luks leak"
 
 # ---- each image against the oracle
-tally() {
-	while IFS= read -r l; do
-		case $l in
-		"ok - "*) pass "${l#ok - }" ;;
-		"not ok - "*) fail "${l#not ok - }" ;;
-		*) printf '%s\n' "$l" ;;
-		esac
-	done < "$1"
-}
 # view IMAGE DESC VERIFY OFFSETS ARGS...: qcow2dump ARGS exits 0 and the
 # oracle's VERIFY (layout-verify, at-csv-verify, ...) agrees with its
 # output, at OFFSETS for --at
@@ -186,7 +177,7 @@ view() {
 	# shellcheck disable=SC2086
 	$ORACLE "$v_cmd" "$v_img" "run$n_run.out" $v_offs > "run$n_run.v" 2>&1 ||
 	  fail "$v_img: the oracle compared $v_desc: $(tail -1 "run$n_run.v")"
-	tally "run$n_run.v"
+	relay "run$n_run.v"
 }
 for name in $IMGS; do
 	img=$name.qcow2
@@ -208,7 +199,7 @@ for name in $IMGS; do
 		  fail "qemu-img map $img"
 		$ORACLE layout-map "$img" "$name.map" > "$name.vm" 2>&1 ||
 		  fail "$img: the oracle compared qemu-img map: $(tail -1 "$name.vm")"
-		tally "$name.vm"
+		relay "$name.vm"
 	fi
 	offs=$($ORACLE at-offsets "$img")
 	n_offs=$(echo "$offs" | wc -w)
@@ -241,7 +232,7 @@ expect_eq "--layout of two images exits 0" "$status" 0
 jq -c . two.out > two.lines 2>/dev/null
 expect_eq "--layout of two images: two documents" "$(wc -l < two.lines)" 2
 sed -n 1p two.lines > two.1; sed -n 2p two.lines > two.2
-view_file() { $ORACLE "$@" > two.v 2>&1 || fail "the oracle compared $2"; tally two.v; }
+view_file() { $ORACLE "$@" > two.v 2>&1 || fail "the oracle compared $2"; relay two.v; }
 view_file layout-verify snap.qcow2 two.1
 view_file layout-verify ext.qcow2 two.2
 run_q two.out two.err --at 0 --at 327680 -f json snap.qcow2 ext.qcow2

@@ -131,6 +131,17 @@ run_q() {
 	status=$?
 }
 
+# relay FILE: a helper's TAP-like lines ("ok - ...", "not ok - ...") as
+# this test's own assertions, anything else printed as it is
+relay() {
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) pass "${l#ok - }" ;;
+		"not ok - "*) fail "${l#not ok - }" ;;
+		*) printf '%s\n' "$l" ;;
+		esac
+	done < "$1"
+}
 finish() {
 	bad=$(wc -l < "$WORK/.bad-runs")
 	if [ "$bad" -eq 0 ]; then

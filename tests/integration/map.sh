@@ -9,18 +9,6 @@
 # scripts/map-sweep.py's random images (the full sweep runs 200).
 . "$TOP_SRCDIR/tests/integration/lib.sh"
 
-# relay OUT: the "ok -"/"not ok -" lines of a helper as this script's
-# assertions, the rest (a failure's details) as they are
-relay() {
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) pass "${line#ok - }" ;;
-		"not ok - "*) fail "${line#not ok - }" ;;
-		*) printf '%s\n' "$line" ;;
-		esac
-	done < "$1"
-}
-
 $PY "$TOP_SRCDIR/tests/integration/mapcases.py" run "$QCOW2DUMP" "$WORK/cases" \
   --bad-runs "$WORK/.bad-runs" > cases.out 2>&1
 cases_status=$?

@@ -366,16 +366,6 @@ for fmt in text json csv; do
 	EOF
 done
 
-# tally FILE: the oracle's TAP lines as assertions, the rest shown
-tally() {
-	while IFS= read -r l; do
-		case $l in
-		"ok - "*) pass "${l#ok - }" ;;
-		"not ok - "*) fail "${l#not ok - }" ;;
-		*) printf '%s\n' "$l" ;;
-		esac
-	done < "$1"
-}
 # Known disagreements between qcow2dump and the contract, reported and
 # not fixed yet (q2oracle.py, KNOWN, says what each is): the oracle
 # accepts exactly that difference, names it in the assertion, and fails
@@ -392,7 +382,7 @@ expect_eq "held.qcow2: qemu-io still runs as the runs are compared" \
 $ORACLE verify $known manifest images.list > verify.out 2>&1
 expect_eq "the oracle compared every run (exit status)" "$?" 0
 kill -9 "$held_pid"; wait "$held_pid" 2>/dev/null; held_pid=
-tally verify.out
+relay verify.out
 expect_eq "every run compared" "$(grep -c '^[a-z ]*ok - .*: exit status' verify.out)" "$n"
 
 # ---- the oracle against QEMU, for the images QEMU made
@@ -410,7 +400,7 @@ for a in $QEMU_MADE; do
 done
 $ORACLE qemu qemu.list > qemu.out 2>&1
 expect_eq "the oracle compared qemu-img info and check (exit status)" "$?" 0
-tally qemu.out
+relay qemu.out
 expect_eq "every image QEMU made compared with qemu-img" \
   "$(grep -c '^[a-z ]*ok - .*: qemu-img info virtual-size$' qemu.out)" "$(wc -l < qemu.list)"
 finish
